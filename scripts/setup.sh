@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything kiln needs to build, test and benchmark on a fresh Debian machine (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+apt_packages=(
+  build-essential cmake ninja-build pkg-config
+  libprotobuf-dev protobuf-compiler
+  libopenblas-dev
+  libgtest-dev libgmock-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev zlib1g-dev
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements.txt"
