@@ -19,4 +19,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements.txt"
+# The demo needs no Python packages; tests and fixtures need TensorFlow and friends.
+if [[ "${KILN_SKIP_PYTHON:-0}" != 1 ]]; then
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$(dirname "$0")/requirements.txt"
+fi

@@ -1,2 +1,14 @@
-#include <cstdio>
-int main() { std::puts("kiln"); return 0; }
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"kiln: load, inspect and run TensorFlow SavedModels without TensorFlow"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
+  kiln::cli::AddShowCommand(app);
+  kiln::cli::AddRunCommand(app);
+  kiln::cli::AddBenchCommand(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

@@ -1,0 +1,12 @@
+#pragma once
+// The kiln command-line tool's subcommands.
+
+#include <CLI/CLI.hpp>
+
+namespace kiln::cli {
+
+void AddShowCommand(CLI::App& app);
+void AddRunCommand(CLI::App& app);
+void AddBenchCommand(CLI::App& app);
+
+}  // namespace kiln::cli

@@ -1,0 +1,120 @@
+// `kiln show`: what `saved_model_cli show` prints, plus the frozen graph's op counts.
+#include <algorithm>
+
+#include "cli_util.h"
+#include "commands.h"
+
+namespace kiln::cli {
+namespace {
+
+struct ShowOptions {
+  std::string dir;
+  std::string tag_set;
+  std::string signature_def;
+  bool all = false;
+};
+
+std::string ShapeForDisplay(const PartialShape& s) {
+  if (!s.rank_known) return "unknown_rank";
+  std::string out = "(";
+  for (size_t i = 0; i < s.dims.size(); ++i) {
+    out += (i ? ", " : "") + std::to_string(s.dims[i]);
+  }
+  return out + (s.dims.size() == 1 ? ",)" : ")");
+}
+
+void PrintTensors(const char* kind, const std::vector<TensorSpec>& specs, const std::string& indent) {
+  fmt::print("{}The given SavedModel SignatureDef contains the following {}(s):\n", indent, kind);
+  for (const auto& s : specs) {
+    fmt::print("{}  {}s['{}'] tensor_info:\n", indent, kind, s.name);
+    fmt::print("{}      dtype: {}\n", indent, TfDTypeName(s.dtype));
+    fmt::print("{}      shape: {}\n", indent, ShapeForDisplay(s.shape));
+    fmt::print("{}      name: {}\n", indent, s.tensor_name);
+  }
+}
+
+void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags, const std::string& key,
+                   const std::string& indent) {
+  auto model = Model::Load(dir, LoadOptions{tags, key});
+  if (!model.ok()) {
+    fmt::print("{}Frozen graph: not loadable: {}\n", indent, model.status().ToString());
+    return;
+  }
+  const auto counts = (*model)->OpCounts();
+  int total = 0;
+  for (const auto& [op, n] : counts) total += n;
+  fmt::print("{}Frozen graph: {} nodes\n", indent, total);
+  std::vector<std::pair<std::string, int>> sorted(counts.begin(), counts.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  for (const auto& [op, n] : sorted) fmt::print("{}  {:<28} {}\n", indent, op, n);
+}
+
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string s;
+  for (const auto& t : tags) s += (s.empty() ? "" : ", ") + t;
+  return s;
+}
+
+void PrintSignature(const SignatureInfo& sig, const std::string& indent) {
+  PrintTensors("input", sig.inputs, indent);
+  PrintTensors("output", sig.outputs, indent);
+  fmt::print("{}Method name is: {}\n", indent, sig.method_name);
+}
+
+void RunShow(const ShowOptions& o) {
+  const auto metas = OrDie(InspectSavedModel(o.dir));
+  if (o.all) {
+    for (const auto& meta : metas) {
+      fmt::print("\nMetaGraphDef with tag-set: '{}' contains the following SignatureDefs:\n", JoinTags(meta.tags));
+      for (const auto& sig : meta.signatures) {
+        fmt::print("\nsignature_def['{}']:\n", sig.key);
+        PrintSignature(sig, "  ");
+        PrintOpCounts(o.dir, meta.tags, sig.key, "  ");
+      }
+    }
+    return;
+  }
+  if (o.tag_set.empty()) {
+    fmt::print("The given SavedModel contains the following tag-sets:\n");
+    for (const auto& meta : metas) fmt::print("'{}'\n", JoinTags(meta.tags));
+    return;
+  }
+  const std::vector<std::string> tags = SplitComma(o.tag_set);
+  std::vector<std::string> sorted_tags = tags;
+  std::sort(sorted_tags.begin(), sorted_tags.end());
+  const MetaGraphInfo* meta = nullptr;
+  for (const auto& m : metas) {
+    std::vector<std::string> have = m.tags;
+    std::sort(have.begin(), have.end());
+    if (have == sorted_tags) meta = &m;
+  }
+  if (meta == nullptr) Die(NotFound("no MetaGraph with tag set '" + o.tag_set + "' in '" + o.dir + "'"));
+  if (o.signature_def.empty()) {
+    fmt::print("The given SavedModel MetaGraphDef contains SignatureDefs with the following keys:\n");
+    for (const auto& sig : meta->signatures) fmt::print("SignatureDef key: \"{}\"\n", sig.key);
+    return;
+  }
+  for (const auto& sig : meta->signatures) {
+    if (sig.key != o.signature_def) continue;
+    PrintSignature(sig, "");
+    PrintOpCounts(o.dir, tags, sig.key, "");
+    return;
+  }
+  Die(NotFound("signature '" + o.signature_def + "' not found in MetaGraph '" + o.tag_set + "'"));
+}
+
+}  // namespace
+
+void AddShowCommand(CLI::App& app) {
+  auto opts = std::make_shared<ShowOptions>();
+  CLI::App* cmd = app.add_subcommand("show", "Show a SavedModel's tag sets, signatures and frozen-graph op counts");
+  cmd->add_option("--dir", opts->dir, "SavedModel directory")->required();
+  cmd->add_option("--tag_set", opts->tag_set, "comma-separated tag set, e.g. serve");
+  cmd->add_option("--signature_def", opts->signature_def, "signature key, e.g. serving_default");
+  cmd->add_flag("--all", opts->all, "show every MetaGraph and signature");
+  cmd->callback([opts] { RunShow(*opts); });
+}
+
+}  // namespace kiln::cli
