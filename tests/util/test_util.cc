@@ -67,7 +67,7 @@ Tensor RandomTensor(DType dtype, Shape shape, uint64_t seed, double lo, double h
   for (size_t i = 0; i < a.size(); ++i) {
     const double diff = std::fabs(static_cast<double>(a[i]) - b[i]);
     const bool both_nan = std::isnan(a[i]) && std::isnan(b[i]);
-    const bool ok = both_nan || (exact ? a[i] == b[i] : diff <= atol + rtol * std::fabs(b[i]));
+    const bool ok = both_nan || a[i] == b[i] || (!exact && diff <= atol + rtol * std::fabs(b[i]));
     if (!ok) {
       worst = std::max(worst, diff);
       if (mismatches++ < 5) bad << "\n  [" << i << "] got " << a[i] << ", expected " << b[i];

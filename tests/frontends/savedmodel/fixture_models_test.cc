@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The fixtures scripts/make_fixtures.py builds; a missing one is a failure, not a skip.
-const char* const kFixtures[] = {
+const std::vector<std::string> kFixtures = {
     "dense_blog",           "dense_tfmodule",         "mnist_tfmodule",           "mnist_keras3",
     "mnist_tfkeras",        "resnet_keras3",          "resnet_tfkeras",           "separable_cnn",
     "separable_cnn_tfkeras", "transformer_keras3",    "transformer_tfkeras",      "tfmodule_ops",
