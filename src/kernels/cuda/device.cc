@@ -2,6 +2,7 @@
 
 #include "kernels/cuda/cuda_api.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.h"
 
 namespace kiln::cuda {
 namespace {
@@ -15,13 +16,6 @@ StatusOr<DeviceBuffer> Allocate(size_t bytes) {
   void* p = nullptr;
   KILN_CUDA_RETURN_IF_ERROR(cudaMalloc(&p, bytes == 0 ? 1 : bytes));
   return DeviceBuffer(p);
-}
-
-__global__ void ReluKernel(const float* __restrict__ in, float* __restrict__ out, int64_t n) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    out[i] = fmaxf(in[i], 0.0f);
-  }
 }
 
 }  // namespace
@@ -42,17 +36,13 @@ StatusOr<std::string> DeviceDescription(int device) {
 StatusOr<Tensor> Relu(const Tensor& input) {
   if (input.dtype() != DType::kFloat32) return InvalidArgument("CUDA Relu takes float32, got " + input.DebugString());
   if (DeviceCount() == 0) return Status(StatusCode::kUnavailable, "no CUDA device");
-  const int64_t n = input.num_elements();
   Tensor output(DType::kFloat32, input.shape());
   KILN_ASSIGN_OR_RETURN(DeviceBuffer in, Allocate(input.byte_size()));
   KILN_ASSIGN_OR_RETURN(DeviceBuffer out, Allocate(input.byte_size()));
   KILN_CUDA_RETURN_IF_ERROR(cudaMemcpy(in.get(), input.raw_data(), input.byte_size(), cudaMemcpyHostToDevice));
-  if (n > 0) {
-    const int threads = 256;
-    const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535));
-    ReluKernel<<<blocks, threads>>>(static_cast<const float*>(in.get()), static_cast<float*>(out.get()), n);
-    KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
-  }
+  KILN_CUDA_RETURN_IF_ERROR(LaunchRelu(static_cast<const float*>(in.get()), static_cast<float*>(out.get()),
+                                       input.num_elements(), nullptr));
+  KILN_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize());
   KILN_CUDA_RETURN_IF_ERROR(cudaMemcpy(output.raw_data(), out.get(), output.byte_size(), cudaMemcpyDeviceToHost));
   return output;
 }

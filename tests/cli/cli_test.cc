@@ -1,0 +1,109 @@
+// The kiln command as a user runs it: output, exit codes, and error messages.
+#include <array>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "io/npy.h"
+#include "util/test_util.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result RunKiln(const std::string& args) {
+  const std::string cmd = std::string(KILN_BINARY) + " " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = testing::SourcePath("fixtures/mnist/saved_model");
+    tmp_ = fs::temp_directory_path() / ("kiln_cli_" + std::to_string(::getpid()));
+    fs::create_directories(tmp_);
+  }
+  void TearDown() override { fs::remove_all(tmp_); }
+  std::string Tmp(const std::string& name) const { return (tmp_ / name).string(); }
+  std::string model_;
+  fs::path tmp_;
+};
+
+TEST_F(CliTest, ShowListsTagSetsSignaturesAndOpCounts) {
+  Result tags = RunKiln("show --dir " + model_);
+  EXPECT_EQ(tags.exit_code, 0) << tags.output;
+  EXPECT_NE(tags.output.find("'serve'"), std::string::npos) << tags.output;
+
+  Result keys = RunKiln("show --dir " + model_ + " --tag_set serve");
+  EXPECT_NE(keys.output.find("SignatureDef key: \"serving_default\""), std::string::npos) << keys.output;
+
+  Result sig = RunKiln("show --dir " + model_ + " --tag_set serve --signature_def serving_default");
+  EXPECT_EQ(sig.exit_code, 0) << sig.output;
+  for (const char* want : {"inputs['input_1'] tensor_info:", "dtype: DT_FLOAT", "shape: (-1, 28, 28, 1)",
+                           "name: serving_default_input_1:0", "outputs['probabilities']",
+                           "Method name is: tensorflow/serving/predict", "Conv2D", "MatMul", "Frozen graph:"}) {
+    EXPECT_NE(sig.output.find(want), std::string::npos) << "missing '" << want << "' in:\n" << sig.output;
+  }
+  Result all = RunKiln("show --dir " + model_ + " --all");
+  EXPECT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_NE(all.output.find("signature_def['serving_default']"), std::string::npos) << all.output;
+}
+
+TEST_F(CliTest, RunWritesNamedOutputsAndReportsAccuracy) {
+  const std::string images = testing::SourcePath("fixtures/mnist/heldout_images.npy");
+  const std::string labels = testing::SourcePath("fixtures/mnist/heldout_labels.npy");
+  Result r = RunKiln("run --dir " + model_ + " --input input_1=" + images + " --labels " + labels + " --output " +
+                     Tmp("out.npz"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("probabilities: float32 [360,10]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("top-1 accuracy"), std::string::npos) << r.output;
+  KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors out, io::ReadNpz(Tmp("out.npz")));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first, "probabilities");
+  EXPECT_EQ(out[0].second.shape(), (Shape{360, 10}));
+}
+
+TEST_F(CliTest, BadInputsFailWithClearMessages) {
+  ASSERT_TRUE(io::WriteFile(Tmp("junk.npy"), "definitely not numpy").ok());
+  Result not_npy = RunKiln("run --dir " + model_ + " --input input_1=" + Tmp("junk.npy"));
+  EXPECT_EQ(not_npy.exit_code, 1);
+  EXPECT_NE(not_npy.output.find("is not a .npy file"), std::string::npos) << not_npy.output;
+
+  ASSERT_TRUE(io::WriteNpy(Tmp("flat.npy"), Tensor(DType::kFloat32, {2, 784})).ok());
+  Result shape = RunKiln("run --dir " + model_ + " --input input_1=" + Tmp("flat.npy"));
+  EXPECT_EQ(shape.exit_code, 1);
+  EXPECT_NE(shape.output.find("input 'input_1' expects float32 [?,28,28,1], got float32 [2,784]"), std::string::npos)
+      << shape.output;
+
+  Result missing = RunKiln("run --dir " + model_);
+  EXPECT_NE(missing.output.find("missing input(s) 'input_1'"), std::string::npos) << missing.output;
+
+  Result malformed = RunKiln("run --dir " + model_ + " --input input_1");
+  EXPECT_NE(malformed.output.find("is not of the form NAME=file.npy"), std::string::npos) << malformed.output;
+
+  Result no_dir = RunKiln("show --dir " + Tmp("nowhere"));
+  EXPECT_EQ(no_dir.exit_code, 1);
+  EXPECT_NE(no_dir.output.find("is not a directory"), std::string::npos) << no_dir.output;
+
+  Result bad_sig = RunKiln("show --dir " + model_ + " --tag_set serve --signature_def nope");
+  EXPECT_EQ(bad_sig.exit_code, 1);
+  EXPECT_NE(bad_sig.output.find("signature 'nope' not found"), std::string::npos) << bad_sig.output;
+}
+
+}  // namespace
+}  // namespace kiln
