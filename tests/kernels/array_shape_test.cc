@@ -49,7 +49,7 @@ TEST(ReshapeTest, ReshapesEveryDTypeAndResolvesMinusOne) {
 }
 
 TEST(ReshapeTest, ShapeInference) {
-  // The example from kiln's brief: [?,7,7,32] reshaped to [-1,1568].
+  // The MNIST CNN's Flatten: [?,7,7,32] reshaped to [-1,1568].
   EXPECT_EQ(InferredShape("Reshape", {Ph(DType::kFloat32, PS({-1, 7, 7, 32})), Const(I32s({-1, 1568}))}), "[?,1568]");
   EXPECT_EQ(InferredShape("Reshape", {Ph(DType::kFloat32, PS({4, 7, 7, 32})), Const(I32s({-1, 1568}))}), "[4,1568]");
   EXPECT_EQ(InferredShape("Reshape", {Ph(DType::kFloat32, PS({-1, 6})), Ph(DType::kInt32, PS({3}))}), "[?,?,?]");
