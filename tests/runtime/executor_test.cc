@@ -55,3 +55,36 @@ TEST(ExecutorTest, ListsEveryUnsupportedNodeAtOnce) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// A chain x -> Relu -> Relu -> ... : with values released after their last use, at most two
+// intermediates are alive at once, however long the chain.
+TEST(ExecutorTest, MemoryPlanReleasesValuesAfterTheirLastUse) {
+  ir::Graph g;
+  ir::AttrMap pa;
+  pa.Set("dtype", DType::kFloat32);
+  pa.Set("shape", PartialShape::Known({256, 256}));
+  ir::Node* p = g.AddNode("x", "Placeholder", {}, pa, 1);
+  g.inputs().push_back({"x", {p->id, 0}});
+  ir::ValueRef v{p->id, 0};
+  constexpr int kChain = 20;
+  for (int i = 0; i < kChain; ++i) {
+    ir::Node* n = g.AddNode("relu" + std::to_string(i), "Relu", {v}, {}, 1);
+    KILN_ASSERT_OK(ir::OpRegistry::Global().ApplyDefaults(*n));
+    v = {n->id, 0};
+  }
+  g.outputs().push_back({"y", v});
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto ex, runtime::Executor::Create(g));
+  Tensor x = testing::RandomTensor(DType::kFloat32, {256, 256}, 5);
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, ex->Run({x}));
+  const size_t one = x.byte_size();
+  EXPECT_LE(ex->peak_live_bytes(), 2 * one);
+  EXPECT_GE(ex->peak_live_bytes(), one);
+  for (int64_t i = 0; i < x.num_elements(); ++i) ASSERT_EQ(out[0].data<float>()[i], std::max(x.data<float>()[i], 0.0f));
+}
+
+}  // namespace
+}  // namespace kiln
