@@ -33,8 +33,15 @@ void PrintTensors(const char* kind, const std::vector<TensorSpec>& specs, const 
   }
 }
 
-void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags, const std::string& key,
+void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags, const SignatureInfo& sig,
                    const std::string& indent) {
+  const bool returns_tensors = std::any_of(sig.outputs.begin(), sig.outputs.end(),
+                                           [](const TensorSpec& t) { return t.dtype != DType::kInvalid; });
+  if (!returns_tensors) {
+    fmt::print("{}Frozen graph: none (the signature runs an operation and returns no tensors)\n", indent);
+    return;
+  }
+  const std::string& key = sig.key;
   auto model = Model::Load(dir, LoadOptions{tags, key});
   if (!model.ok()) {
     fmt::print("{}Frozen graph: not loadable: {}\n", indent, model.status().ToString());
@@ -71,7 +78,7 @@ void RunShow(const ShowOptions& o) {
       for (const auto& sig : meta.signatures) {
         fmt::print("\nsignature_def['{}']:\n", sig.key);
         PrintSignature(sig, "  ");
-        PrintOpCounts(o.dir, meta.tags, sig.key, "  ");
+        PrintOpCounts(o.dir, meta.tags, sig, "  ");
       }
     }
     return;
@@ -99,7 +106,7 @@ void RunShow(const ShowOptions& o) {
   for (const auto& sig : meta->signatures) {
     if (sig.key != o.signature_def) continue;
     PrintSignature(sig, "");
-    PrintOpCounts(o.dir, tags, sig.key, "");
+    PrintOpCounts(o.dir, tags, sig, "");
     return;
   }
   Die(NotFound("signature '" + o.signature_def + "' not found in MetaGraph '" + o.tag_set + "'"));

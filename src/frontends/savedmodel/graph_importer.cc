@@ -134,6 +134,10 @@ StatusOr<ir::Graph> Importer::Import(const std::string& signature_key) {
       return NotFound("signature output '" + key + "' names tensor '" + info.name() + "', which is not in the graph");
     }
     KILN_RETURN_IF_ERROR(ImportNodes(top, {out.node}));
+    if (top.outputs[out.node].empty()) {
+      return Unimplemented("signature output '" + key + "' names operation '" + out.node +
+                           "', which produces no tensor (an initialisation signature cannot be run)");
+    }
     KILN_ASSIGN_OR_RETURN(Binding b, Resolve(top, info.name()));
     if (b.is_resource()) return Unimplemented("signature output '" + key + "' is a resource handle");
     graph_.outputs().push_back({key, b.value});

@@ -162,3 +162,16 @@ TEST_F(SavedModelInputErrorsTest, MissingAndExtraInputs) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(SavedModelInitSignatureTest, RefusedWithAReason) {
+  auto m = Model::Load(testing::FixturePath("tfmodule_ops") + "/saved_model", LoadOptions{{"serve"}, "__saved_model_init_op"});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(m.status().message().find("produces no tensor"), std::string::npos) << m.status().ToString();
+}
+
+}  // namespace
+}  // namespace kiln
