@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/kernel_util.h"
 
 namespace kiln::kernels::cpu {
 namespace {
@@ -77,23 +78,9 @@ Status Cast(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   KILN_ASSIGN_OR_RETURN(DType dst, ctx.Attr<DType>("DstT"));
   KILN_ASSIGN_OR_RETURN(bool truncate, ctx.attrs().GetOr<bool>("Truncate", false));
-  const Tensor& x = ctx.input(0);
-  if (x.dtype() == dst) {
-    ctx.set_output(0, x);
-    return OkStatus();
-  }
-  return DispatchDType(kCastTypes, x.dtype(), [&](auto src_tag) -> Status {
-    return DispatchDType(kCastTypes, dst, [&](auto dst_tag) -> Status {
-      using S = typename decltype(src_tag)::type;
-      using D = typename decltype(dst_tag)::type;
-      Tensor& out = ctx.allocate_output(0, dst, x.shape());
-      const S* in = x.data<S>();
-      D* o = out.data<D>();
-      const int64_t n = x.num_elements();
-      for (int64_t i = 0; i < n; ++i) o[i] = CastValue<D>(in[i], truncate);
-      return OkStatus();
-    });
-  });
+  KILN_ASSIGN_OR_RETURN(Tensor out, CastTensor(ctx.input(0), dst, truncate));
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
 }
 
 Status ZerosLike(KernelContext& ctx) {
@@ -118,6 +105,23 @@ Status OnesLike(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<Tensor> CastTensor(const Tensor& x, DType dst, bool truncate) {
+  if (x.dtype() == dst) return x;
+  Tensor out(dst, x.shape());
+  KILN_RETURN_IF_ERROR(DispatchDType(kCastTypes, x.dtype(), [&](auto src_tag) -> Status {
+    return DispatchDType(kCastTypes, dst, [&](auto dst_tag) -> Status {
+      using S = typename decltype(src_tag)::type;
+      using D = typename decltype(dst_tag)::type;
+      const S* in = x.data<S>();
+      D* o = out.data<D>();
+      const int64_t n = x.num_elements();
+      for (int64_t i = 0; i < n; ++i) o[i] = CastValue<D>(in[i], truncate);
+      return OkStatus();
+    });
+  }));
+  return out;
+}
 
 KILN_REGISTER_CPU_KERNEL("Cast", Cast);
 KILN_REGISTER_CPU_KERNEL("ZerosLike", ZerosLike);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "kernels/cpu/broadcast.h"
+#include "kernels/cpu/kernel_util.h"
 #include "kiln/dtype.h"
 #include "runtime/kernel.h"
 
@@ -127,28 +128,6 @@ inline T StoreAs(V&& v) {
   }
 }
 
-// A float16/bfloat16 tensor as float32, and back (rounding to nearest even); the narrow floats
-// run through the float32 loops so each op's loops are instantiated once for all three.
-template <typename T>
-Tensor Widen(const Tensor& t) {
-  Tensor out(DType::kFloat32, t.shape());
-  const T* in = t.data<T>();
-  float* o = out.data<float>();
-  const int64_t n = t.num_elements();
-  for (int64_t i = 0; i < n; ++i) o[i] = Load(in[i]);
-  return out;
-}
-template <typename T>
-Tensor Narrow(const Tensor& t) {
-  if (t.dtype() != DType::kFloat32) return t;  // predicates stay bool
-  Tensor out(DTypeFor<T>(), t.shape());
-  const float* in = t.data<float>();
-  T* o = out.data<T>();
-  const int64_t n = t.num_elements();
-  for (int64_t i = 0; i < n; ++i) o[i] = StoreAs<T>(in[i]);
-  return out;
-}
-
 // Integer arithmetic in an unsigned type wide enough to avoid int promotion, so overflow wraps
 // (as TensorFlow's results do) instead of being undefined.
 template <typename T>
@@ -237,11 +216,11 @@ Status RunUnary(runtime::KernelContext& ctx, Types types, const Fn& f) {
     using T = typename decltype(tag)::type;
     using Out = ResultStorage<T, decltype(f(Load(std::declval<const T&>())))>;
     if constexpr (kIsNarrowFloat<T>) {
-      const Tensor wide = Widen<T>(x);
+      const Tensor wide = ToFloat32(x);
       using WideOut = ResultStorage<float, Out>;
       Tensor out(DTypeFor<WideOut>(), x.shape());
       MapUnary<float, WideOut>(wide, out, f);
-      ctx.set_output(0, Narrow<T>(out));
+      ctx.set_output(0, FromFloat32(out, DTypeFor<T>()));
     } else {
       Tensor& out = ctx.allocate_output(0, DTypeFor<Out>(), x.shape());
       MapUnary<T, Out>(x, out, f);
@@ -274,12 +253,12 @@ Status RunBinary(runtime::KernelContext& ctx, Types types, const Fn& f) {
     using T = typename decltype(tag)::type;
     using Out = ResultStorage<T, decltype(f(Load(std::declval<const T&>()), Load(std::declval<const T&>())))>;
     if constexpr (kIsNarrowFloat<T>) {
-      const Tensor wx = Widen<T>(x);
-      const Tensor wy = Widen<T>(y);
+      const Tensor wx = ToFloat32(x);
+      const Tensor wy = ToFloat32(y);
       using WideOut = ResultStorage<float, Out>;
       Tensor z(DTypeFor<WideOut>(), plan.output_shape());
       MapBinary<float, WideOut>(plan, wx.data<float>(), wy.data<float>(), z.data<WideOut>(), f);
-      ctx.set_output(0, Narrow<T>(z));
+      ctx.set_output(0, FromFloat32(z, DTypeFor<T>()));
     } else {
       Tensor& z = ctx.allocate_output(0, DTypeFor<Out>(), plan.output_shape());
       MapBinary<T, Out>(plan, Data<T>(x), Data<T>(y), MutableData<Out>(z), f);

@@ -5,8 +5,23 @@ namespace kiln::kernels::cpu {
 Tensor ToFloat32(const Tensor& t) {
   if (t.dtype() == DType::kFloat32) return t;
   Tensor out(DType::kFloat32, t.shape());
-  const std::vector<float> v = t.ToFloatVector();
-  std::copy(v.begin(), v.end(), out.data<float>());
+  float* o = out.data<float>();
+  const int64_t n = t.num_elements();
+  switch (t.dtype()) {
+    case DType::kFloat16:
+      for (int64_t i = 0; i < n; ++i) o[i] = HalfToFloat(t.data<Half>()[i]);
+      break;
+    case DType::kBFloat16:
+      for (int64_t i = 0; i < n; ++i) o[i] = BFloat16ToFloat(t.data<BFloat16>()[i]);
+      break;
+    case DType::kFloat64:
+      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<float>(t.data<double>()[i]);
+      break;
+    default: {
+      const std::vector<float> v = t.ToFloatVector();
+      std::copy(v.begin(), v.end(), o);
+    }
+  }
   return out;
 }
 

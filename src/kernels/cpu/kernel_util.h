@@ -18,6 +18,10 @@ Tensor FromFloat32(const Tensor& t, DType dtype);
 // the dtype of input 0. For kernels that are written for float32 only.
 Status RunInFloat32(runtime::KernelContext& ctx, const std::function<Status(runtime::KernelContext&)>& fn);
 
+// `x` converted to `dst` with TensorFlow's Cast semantics (the Cast kernel's own conversion);
+// `truncate` rounds toward zero when narrowing to float16/bfloat16.
+StatusOr<Tensor> CastTensor(const Tensor& x, DType dst, bool truncate = false);
+
 // Input i (an integer tensor) as int64 values; the error names the input.
 StatusOr<std::vector<int64_t>> InputInt64s(const runtime::KernelContext& ctx, int i);
 

@@ -105,9 +105,11 @@ Status BatchMatMulV3Kernel(KernelContext& ctx) {
       return InvalidArgument("BatchMatMulV3 operands must be numeric, got " + t->DebugString());
     }
   }
-  KILN_ASSIGN_OR_RETURN(Tensor out, BatchMatMulTensors(CastNumeric(x, compute), CastNumeric(y, compute), adj_x, adj_y,
-                                                       true, "BatchMatMulV3"));
-  ctx.set_output(0, CastNumeric(out, tout));
+  KILN_ASSIGN_OR_RETURN(Tensor xc, CastTensor(x, compute));
+  KILN_ASSIGN_OR_RETURN(Tensor yc, CastTensor(y, compute));
+  KILN_ASSIGN_OR_RETURN(Tensor out, BatchMatMulTensors(xc, yc, adj_x, adj_y, true, "BatchMatMulV3"));
+  KILN_ASSIGN_OR_RETURN(Tensor result, CastTensor(out, tout));
+  ctx.set_output(0, std::move(result));
   return OkStatus();
 }
 

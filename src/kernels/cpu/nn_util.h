@@ -9,6 +9,7 @@
 
 #include "kiln/status.h"
 #include "kiln/tensor.h"
+#include "kernels/cpu/array_util.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu::nn {
@@ -71,14 +72,8 @@ inline bool IsHalfLike(DType d) { return d == DType::kFloat16 || d == DType::kBF
 // dtypes run natively.
 Status RunHalfInFloat32(runtime::KernelContext& ctx, const std::function<Status(runtime::KernelContext&)>& fn);
 
-// out.shape[i] = t.shape[perm[i]]; any fixed-size dtype. Returns `t` itself for the identity.
-Tensor TransposeTensor(const Tensor& t, const std::vector<int>& perm);
 // [N, C, spatial...] <-> [N, spatial..., C].
 Tensor ChannelsFirstToLast(const Tensor& t);
 Tensor ChannelsLastToFirst(const Tensor& t);
-
-// Values of an integer or floating tensor converted to `dtype` (a numeric type), rounding as a
-// C++ cast would; float16/bfloat16 round to nearest even.
-Tensor CastNumeric(const Tensor& t, DType dtype);
 
 }  // namespace kiln::kernels::cpu::nn
