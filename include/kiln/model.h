@@ -16,6 +16,9 @@ struct TensorSpec {
   DType dtype = DType::kInvalid;
   PartialShape shape;
   std::string tensor_name;  // the graph tensor it names, e.g. "serving_default_input_1:0"
+  // Per dim, the symbolic name of an unknown dim ("batch", from ONNX's dim_param), else "".
+  // Empty when the format names no dims.
+  std::vector<std::string> dim_names;
 };
 
 struct SignatureInfo {
@@ -33,12 +36,28 @@ struct MetaGraphInfo {
 // What a SavedModel directory holds (tag sets, signatures), without loading its variables.
 StatusOr<std::vector<MetaGraphInfo>> InspectSavedModel(const std::string& dir);
 
+// What an ONNX file holds (graph inputs/outputs, opsets, op counts), without converting it.
+struct OnnxModelInfo {
+  int64_t ir_version = 0;
+  std::string producer;                    // "pytorch 2.15.0"
+  std::map<std::string, int64_t> opsets;   // domain ("" for ai.onnx) -> version
+  SignatureInfo signature;                 // inputs and outputs in the file's order
+  std::map<std::string, int> op_counts;    // op type (domain-qualified outside ai.onnx) -> count
+  int64_t num_initializers = 0;
+};
+StatusOr<OnnxModelInfo> InspectOnnxModel(const std::string& path);
+
+// Whether `path` names an ONNX file (Model::Load reads it as ONNX) rather than a SavedModel.
+bool IsOnnxModelPath(const std::string& path);
+
 struct LoadOptions {
   std::vector<std::string> tags = {"serve"};
   std::string signature_key = "serving_default";
 };
 
-// One signature of a model, frozen and ready to run on the CPU.
+// One signature of a SavedModel, or the graph of an ONNX file, frozen and ready to run on the
+// CPU. For ONNX files the load options are ignored and the signature lists the graph's inputs
+// and outputs in the file's order.
 class Model {
  public:
   static StatusOr<std::unique_ptr<Model>> Load(const std::string& path, const LoadOptions& options = {});
@@ -49,7 +68,8 @@ class Model {
   std::map<std::string, int> OpCounts() const;
 
   // Runs the signature. Every input must be given, by signature name, with the declared dtype
-  // and a shape the declared one accepts; outputs come back by signature name.
+  // and a shape the declared one accepts (dims that share a symbolic name must agree); outputs
+  // come back by signature name.
   StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs) const;
 
   struct Impl;

@@ -1,5 +1,7 @@
 #include "kiln/model.h"
 
+#include "frontends/onnx/importer.h"
+#include "frontends/onnx/onnx_model.h"
 #include "frontends/savedmodel/saved_model.h"
 #include "ir/op_registry.h"
 #include "passes/passes.h"
@@ -21,18 +23,71 @@ StatusOr<std::vector<MetaGraphInfo>> InspectSavedModel(const std::string& dir) {
   return savedmodel::DescribeSavedModel(model);
 }
 
+bool IsOnnxModelPath(const std::string& path) { return onnx::IsOnnxPath(path); }
+
+StatusOr<OnnxModelInfo> InspectOnnxModel(const std::string& path) {
+  KILN_ASSIGN_OR_RETURN(auto model, onnx::ReadModelProto(path));
+  OnnxModelInfo info;
+  info.ir_version = model.ir_version();
+  info.producer = model.producer_name() + (model.producer_version().empty() ? "" : " " + model.producer_version());
+  for (const auto& op : model.opset_import()) info.opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  auto sig = onnx::DescribeGraph(model.graph());
+  if (!sig.ok()) {
+    Status s = sig.status();
+    return s.InFile(path);
+  }
+  info.signature = std::move(*sig);
+  for (const auto& n : model.graph().node()) {
+    const std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
+    ++info.op_counts[domain.empty() ? n.op_type() : domain + "." + n.op_type()];
+  }
+  info.num_initializers = model.graph().initializer_size();
+  return info;
+}
+
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
-  KILN_ASSIGN_OR_RETURN(auto saved, savedmodel::ReadSavedModel(path));
-  KILN_ASSIGN_OR_RETURN(const auto* meta, savedmodel::SelectMetaGraph(saved, options.tags));
-  KILN_ASSIGN_OR_RETURN(impl->graph, savedmodel::LoadSignatureGraph(path, *meta, options.signature_key));
-  impl->signature = savedmodel::DescribeSignature(options.signature_key, meta->signature_def().at(options.signature_key));
+  if (onnx::IsOnnxPath(path)) {
+    KILN_ASSIGN_OR_RETURN(auto imported, onnx::ImportOnnxModel(path));
+    impl->graph = std::move(imported.graph);
+    impl->signature = std::move(imported.signature);
+  } else {
+    KILN_ASSIGN_OR_RETURN(auto saved, savedmodel::ReadSavedModel(path));
+    KILN_ASSIGN_OR_RETURN(const auto* meta, savedmodel::SelectMetaGraph(saved, options.tags));
+    KILN_ASSIGN_OR_RETURN(impl->graph, savedmodel::LoadSignatureGraph(path, *meta, options.signature_key));
+    impl->signature =
+        savedmodel::DescribeSignature(options.signature_key, meta->signature_def().at(options.signature_key));
+  }
   // Refuse graphs with ops kiln cannot run before anything else, listing them all.
   KILN_RETURN_IF_ERROR(runtime::CheckKernelsAvailable(impl->graph, runtime::Device::kCPU));
   KILN_RETURN_IF_ERROR(passes::OptimizeForInference(impl->graph));
   KILN_ASSIGN_OR_RETURN(impl->executor, runtime::Executor::Create(impl->graph));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
+
+namespace {
+
+// Dims that share a symbolic name (ONNX dim_param) must have one value across the inputs.
+Status CheckSymbolicDims(const std::vector<TensorSpec>& specs, const std::map<std::string, Tensor>& inputs) {
+  std::map<std::string, std::pair<int64_t, std::string>> seen;  // name -> (value, where)
+  for (const auto& spec : specs) {
+    const Tensor& t = inputs.at(spec.name);
+    for (size_t d = 0; d < spec.dim_names.size(); ++d) {
+      const std::string& sym = spec.dim_names[d];
+      if (sym.empty() || static_cast<int>(d) >= t.rank()) continue;
+      const std::string where = "dim " + std::to_string(d) + " of input '" + spec.name + "'";
+      auto [it, fresh] = seen.emplace(sym, std::make_pair(t.dim(static_cast<int>(d)), where));
+      if (!fresh && it->second.first != t.dim(static_cast<int>(d))) {
+        return InvalidArgument("symbolic dimension '" + sym + "' is " + std::to_string(it->second.first) + " in " +
+                               it->second.second + " but " + std::to_string(t.dim(static_cast<int>(d))) + " in " +
+                               where);
+      }
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 const SignatureInfo& Model::signature() const { return impl_->signature; }
 
@@ -53,6 +108,7 @@ StatusOr<std::map<std::string, Tensor>> Model::Run(const std::map<std::string, T
   if (!missing.empty()) return InvalidArgument("missing input(s) " + missing + "; the signature takes " + expected);
   if (!extra.empty()) return InvalidArgument("unknown input(s) " + extra + "; the signature takes " + expected);
 
+  KILN_RETURN_IF_ERROR(CheckSymbolicDims(specs, inputs));
   // Graph inputs carry the signature's names, so the executor's checks name them too.
   std::vector<Tensor> feeds;
   for (const auto& in : impl_->graph.inputs()) {

@@ -98,29 +98,31 @@ Status OpRegistry::ApplyDefaults(Node& node) const {
   return OkStatus();
 }
 
+Status InferNodeShapes(Graph& graph, Node& node) {
+  const OpDef* def = OpRegistry::Global().Find(node.op);
+  if (def == nullptr) return Unimplemented("op " + node.op + " is not registered").AtNode(node.name, node.op);
+  std::vector<OutputInfo> inputs;
+  std::vector<const Tensor*> values;
+  for (const ValueRef& in : node.inputs) {
+    const Node& producer = graph.node(in.node);
+    inputs.push_back(graph.output_info(in));
+    const Tensor* value = nullptr;
+    if (producer.op == "Const") {
+      if (const AttrValue* v = producer.attrs.Find("value")) value = std::get_if<Tensor>(v);
+    }
+    values.push_back(value);
+  }
+  if (!def->shape_fn) return OkStatus();
+  InferenceContext ctx(node, std::move(inputs), std::move(values));
+  Status s = def->shape_fn(ctx);
+  if (!s.ok()) return s.AtNode(node.name, node.op);
+  node.outputs = ctx.outputs();
+  return OkStatus();
+}
+
 Status InferShapes(Graph& graph) {
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
-  for (int id : order) {
-    Node& node = graph.node(id);
-    const OpDef* def = OpRegistry::Global().Find(node.op);
-    if (def == nullptr) return Unimplemented("op " + node.op + " is not registered").AtNode(node.name, node.op);
-    std::vector<OutputInfo> inputs;
-    std::vector<const Tensor*> values;
-    for (const ValueRef& in : node.inputs) {
-      const Node& producer = graph.node(in.node);
-      inputs.push_back(graph.output_info(in));
-      const Tensor* value = nullptr;
-      if (producer.op == "Const") {
-        if (const AttrValue* v = producer.attrs.Find("value")) value = std::get_if<Tensor>(v);
-      }
-      values.push_back(value);
-    }
-    if (!def->shape_fn) continue;
-    InferenceContext ctx(node, std::move(inputs), std::move(values));
-    Status s = def->shape_fn(ctx);
-    if (!s.ok()) return s.AtNode(node.name, node.op);
-    node.outputs = ctx.outputs();
-  }
+  for (int id : order) KILN_RETURN_IF_ERROR(InferNodeShapes(graph, graph.node(id)));
   return OkStatus();
 }
 

@@ -122,6 +122,8 @@ struct OpRegistration {
   explicit OpRegistration(OpDefBuilder&& b) { OpRegistry::Global().Register(std::move(b).Build()); }
 };
 
+// Runs one node's shape function (its inputs' outputs must be filled), filling node.outputs.
+Status InferNodeShapes(Graph& graph, Node& node);
 // Runs every node's shape function in topological order, filling Node::outputs.
 // Errors name the node.
 Status InferShapes(Graph& graph);

@@ -39,36 +39,42 @@ std::optional<Tensor> FoldShapeOp(const ir::Graph& graph, const ir::Node& n) {
 
 }  // namespace
 
+std::optional<std::vector<Tensor>> EvaluateConstantNode(const ir::Graph& graph, const ir::Node& n) {
+  if (n.op == "Const" || n.op == "Placeholder" || n.outputs.empty()) return std::nullopt;
+  if (auto shape_value = FoldShapeOp(graph, n)) {
+    std::vector<Tensor> results;
+    results.push_back(std::move(*shape_value));
+    return results;
+  }
+  std::vector<const Tensor*> inputs;
+  for (const auto& in : n.inputs) {
+    const Tensor* t = ConstValue(graph, in);
+    if (t == nullptr) return std::nullopt;
+    inputs.push_back(t);
+  }
+  const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(n.op, runtime::Device::kCPU);
+  if (kernel == nullptr) return std::nullopt;
+  runtime::KernelContext ctx(n, std::move(inputs));
+  // A kernel that fails here fails at run time too, with the same message; leave it there.
+  if (!(*kernel)(ctx).ok()) return std::nullopt;
+  size_t bytes = 0;
+  for (const auto& t : ctx.outputs()) {
+    if (!t.valid()) return std::nullopt;
+    bytes += t.byte_size();
+  }
+  if (bytes > kMaxFoldedBytes) return std::nullopt;
+  return std::move(ctx.outputs());
+}
+
 Status FoldConstants(ir::Graph& graph) {
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   for (int id : order) {
-    ir::Node& n = graph.node(id);
-    if (n.op == "Const" || n.op == "Placeholder" || n.outputs.empty()) continue;
-    std::vector<Tensor> results;
-    if (auto shape_value = FoldShapeOp(graph, n)) {
-      results.push_back(std::move(*shape_value));
-    } else {
-      std::vector<const Tensor*> inputs;
-      for (const auto& in : n.inputs) {
-        const Tensor* t = ConstValue(graph, in);
-        if (t == nullptr) break;
-        inputs.push_back(t);
-      }
-      if (inputs.size() != n.inputs.size()) continue;
-      const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(n.op, runtime::Device::kCPU);
-      if (kernel == nullptr) continue;
-      runtime::KernelContext ctx(n, std::move(inputs));
-      // A kernel that fails here fails at run time too, with the same message; leave it there.
-      if (!(*kernel)(ctx).ok()) continue;
-      size_t bytes = 0;
-      for (const auto& t : ctx.outputs()) bytes += t.byte_size();
-      if (bytes > kMaxFoldedBytes) continue;
-      results = std::move(ctx.outputs());
-    }
-    for (int i = 0; i < static_cast<int>(results.size()); ++i) {
-      if (!results[i].valid()) return Internal("constant folding produced no output " + std::to_string(i)).AtNode(n.name, n.op);
-      const int c = graph.AddConst(n.name + (results.size() > 1 ? "/folded_" + std::to_string(i) : "/folded"),
-                                   std::move(results[i]))->id;
+    auto results = EvaluateConstantNode(graph, graph.node(id));
+    if (!results) continue;
+    const std::string name = graph.node(id).name;
+    for (int i = 0; i < static_cast<int>(results->size()); ++i) {
+      const int c = graph.AddConst(name + (results->size() > 1 ? "/folded_" + std::to_string(i) : "/folded"),
+                                   std::move((*results)[i]))->id;
       graph.ReplaceAllUses({id, i}, {c, 0});
     }
   }

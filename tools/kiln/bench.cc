@@ -93,7 +93,7 @@ void RunBench(const BenchOptions& o) {
 void AddBenchCommand(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Time a SavedModel signature at several batch sizes");
-  cmd->add_option("--dir", opts->dir, "SavedModel directory")->required();
+  cmd->add_option("--dir,--model", opts->dir, "SavedModel directory or .onnx file")->required();
   cmd->add_option("--tag_set", opts->tag_set, "comma-separated tag set")->capture_default_str();
   cmd->add_option("--signature_def", opts->signature_def, "signature key")->capture_default_str();
   cmd->add_option("--input", opts->input, "NAME=samples.npy; batches are cut from (or tiled over) axis 0")->required();

@@ -63,7 +63,7 @@ void RunRun(const RunOptions& o) {
 void AddRunCommand(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a SavedModel signature on .npy inputs");
-  cmd->add_option("--dir", opts->dir, "SavedModel directory")->required();
+  cmd->add_option("--dir,--model", opts->dir, "SavedModel directory or .onnx file")->required();
   cmd->add_option("--tag_set", opts->tag_set, "comma-separated tag set")->capture_default_str();
   cmd->add_option("--signature_def", opts->signature_def, "signature key")->capture_default_str();
   cmd->add_option("--input", opts->inputs, "NAME=file.npy, one per signature input");

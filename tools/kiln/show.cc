@@ -1,4 +1,5 @@
-// `kiln show`: what `saved_model_cli show` prints, plus the frozen graph's op counts.
+// `kiln show`: what `saved_model_cli show` prints, plus the frozen graph's op counts; for an
+// ONNX file, its opsets, inputs and outputs (with symbolic dims) and op counts.
 #include <algorithm>
 
 #include "cli_util.h"
@@ -33,6 +34,26 @@ void PrintTensors(const char* kind, const std::vector<TensorSpec>& specs, const 
   }
 }
 
+// (batch, 3, 224, 224) with symbolic dims by name.
+std::string OnnxShapeForDisplay(const TensorSpec& s) {
+  if (!s.shape.rank_known) return "unknown_rank";
+  std::string out = "(";
+  for (size_t i = 0; i < s.shape.dims.size(); ++i) {
+    std::string dim = std::to_string(s.shape.dims[i]);
+    if (s.shape.dims[i] < 0) dim = i < s.dim_names.size() && !s.dim_names[i].empty() ? s.dim_names[i] : "?";
+    out += (i ? ", " : "") + dim;
+  }
+  return out + (s.shape.dims.size() == 1 ? ",)" : ")");
+}
+
+void PrintSortedCounts(const std::map<std::string, int>& counts, const std::string& indent) {
+  std::vector<std::pair<std::string, int>> sorted(counts.begin(), counts.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  for (const auto& [op, n] : sorted) fmt::print("{}  {:<28} {}\n", indent, op, n);
+}
+
 void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags, const SignatureInfo& sig,
                    const std::string& indent) {
   const bool returns_tensors = std::any_of(sig.outputs.begin(), sig.outputs.end(),
@@ -51,11 +72,30 @@ void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags,
   int total = 0;
   for (const auto& [op, n] : counts) total += n;
   fmt::print("{}Frozen graph: {} nodes\n", indent, total);
-  std::vector<std::pair<std::string, int>> sorted(counts.begin(), counts.end());
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
-  for (const auto& [op, n] : sorted) fmt::print("{}  {:<28} {}\n", indent, op, n);
+  PrintSortedCounts(counts, indent);
+}
+
+void ShowOnnx(const std::string& path) {
+  const OnnxModelInfo info = OrDie(InspectOnnxModel(path));
+  fmt::print("ONNX model '{}': IR version {}, producer '{}'\n", path, info.ir_version, info.producer);
+  std::string opsets;
+  for (const auto& [domain, version] : info.opsets) {
+    opsets += (opsets.empty() ? "" : ", ") + (domain.empty() ? std::string("ai.onnx") : domain) + " " +
+              std::to_string(version);
+  }
+  fmt::print("Opsets: {}\n", opsets);
+  for (const char* kind : {"input", "output"}) {
+    const auto& specs = std::string(kind) == "input" ? info.signature.inputs : info.signature.outputs;
+    fmt::print("The graph has the following {}(s):\n", kind);
+    for (const auto& s : specs) {
+      fmt::print("  {}s['{}']: dtype {}, shape {}\n", kind, s.name, DTypeName(s.dtype), OnnxShapeForDisplay(s));
+    }
+  }
+  int total = 0;
+  for (const auto& [op, n] : info.op_counts) total += n;
+  fmt::print("Graph: {} nodes, {} initializers\n", total, info.num_initializers);
+  PrintSortedCounts(info.op_counts, "");
+  PrintOpCounts(path, {}, info.signature, "");
 }
 
 std::string JoinTags(const std::vector<std::string>& tags) {
@@ -71,6 +111,7 @@ void PrintSignature(const SignatureInfo& sig, const std::string& indent) {
 }
 
 void RunShow(const ShowOptions& o) {
+  if (IsOnnxModelPath(o.dir)) return ShowOnnx(o.dir);
   const auto metas = OrDie(InspectSavedModel(o.dir));
   if (o.all) {
     for (const auto& meta : metas) {
@@ -116,8 +157,9 @@ void RunShow(const ShowOptions& o) {
 
 void AddShowCommand(CLI::App& app) {
   auto opts = std::make_shared<ShowOptions>();
-  CLI::App* cmd = app.add_subcommand("show", "Show a SavedModel's tag sets, signatures and frozen-graph op counts");
-  cmd->add_option("--dir", opts->dir, "SavedModel directory")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "show", "Show a SavedModel's tag sets and signatures, or an ONNX file's graph, with frozen-graph op counts");
+  cmd->add_option("--dir,--model", opts->dir, "SavedModel directory or .onnx file")->required();
   cmd->add_option("--tag_set", opts->tag_set, "comma-separated tag set, e.g. serve");
   cmd->add_option("--signature_def", opts->signature_def, "signature key, e.g. serving_default");
   cmd->add_flag("--all", opts->all, "show every MetaGraph and signature");

@@ -1,0 +1,108 @@
+#pragma once
+// What an ONNX op converter sees: one ONNX node (its inputs as IR values, its attributes, the
+// opset in effect) and a way to emit IR nodes for it. Emitted nodes get their attribute defaults
+// and shapes at once, so a converter can ask for the dtype, shape or constant value of anything
+// it has built.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/status.h"
+#include "proto/onnx.pb.h"
+
+namespace kiln::onnx {
+
+class ConvertContext {
+ public:
+  ConvertContext(ir::Graph& graph, const onnxproto::NodeProto& node, std::vector<ir::ValueRef> inputs,
+                 int64_t opset);
+
+  const onnxproto::NodeProto& node() const { return node_; }
+  const std::string& op_type() const { return node_.op_type(); }
+  int64_t opset() const { return opset_; }
+
+  // Inputs: an optional input left out (empty name, or past the end) is absent.
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  bool has_input(int i) const { return i < num_inputs() && inputs_[i].valid(); }
+  ir::ValueRef input(int i) const { return inputs_[i]; }
+  int num_outputs() const { return node_.output_size(); }
+  bool wants_output(int i) const { return i < num_outputs() && !node_.output(i).empty(); }
+
+  DType dtype(ir::ValueRef v) const { return graph_.output_info(v).dtype; }
+  const PartialShape& shape(ir::ValueRef v) const { return graph_.output_info(v).shape; }
+  // -1 when unknown.
+  int rank(ir::ValueRef v) const;
+  // The value when `v` is produced by a Const node, else nullptr.
+  const Tensor* constant(ir::ValueRef v) const;
+  // A constant input read as int64s; an error names the input when it is absent or not constant.
+  StatusOr<std::vector<int64_t>> ConstantInts(int input, const std::string& what) const;
+
+  // Attributes, with ONNX's defaults given by the converter.
+  bool has_attr(const std::string& name) const { return FindAttr(name) != nullptr; }
+  StatusOr<int64_t> Int(const std::string& name, std::optional<int64_t> fallback = std::nullopt) const;
+  StatusOr<float> Float(const std::string& name, std::optional<float> fallback = std::nullopt) const;
+  StatusOr<std::string> String(const std::string& name, std::optional<std::string> fallback = std::nullopt) const;
+  StatusOr<std::vector<int64_t>> Ints(const std::string& name,
+                                      std::optional<std::vector<int64_t>> fallback = std::nullopt) const;
+  StatusOr<std::vector<float>> Floats(const std::string& name) const;
+  StatusOr<Tensor> TensorAttr(const std::string& name) const;
+
+  // Emits an IR node of `op` and returns its outputs; its name derives from the ONNX node's.
+  StatusOr<std::vector<ir::ValueRef>> OpN(const std::string& op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs,
+                                          int num_outputs);
+  StatusOr<ir::ValueRef> Op(const std::string& op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs = {});
+  ir::ValueRef Const(Tensor value);
+  // A 1-D int64 constant.
+  ir::ValueRef Ints(const std::vector<int64_t>& values);
+  ir::ValueRef Int64Scalar(int64_t v) { return Const(Tensor::Scalar<int64_t>(v)); }
+  // A scalar of `dtype` holding `value` (converted).
+  ir::ValueRef ScalarOf(DType dtype, double value);
+  // An empty 1-D int64 tensor: how an absent optional input reaches ops that always take it.
+  ir::ValueRef Empty() { return Const(Tensor(DType::kInt64, {0})); }
+
+  // Binds ONNX output i to `v`.
+  void SetOutput(int i, ir::ValueRef v);
+  const std::vector<ir::ValueRef>& outputs() const { return outputs_; }
+
+  // An error for an attribute value or input kiln does not support for this op.
+  Status Unsupported(const std::string& what) const;
+
+ private:
+  const onnxproto::AttributeProto* FindAttr(const std::string& name) const;
+
+  ir::Graph& graph_;
+  const onnxproto::NodeProto& node_;
+  std::vector<ir::ValueRef> inputs_;
+  std::vector<ir::ValueRef> outputs_;
+  int64_t opset_;
+  std::string base_name_;
+};
+
+using OpConverter = std::function<Status(ConvertContext&)>;
+
+// Default-domain ONNX op type -> converter. Converters register from ops/*.cc.
+class ConverterRegistry {
+ public:
+  static ConverterRegistry& Global();
+  void Register(const std::string& op_type, OpConverter fn);
+  const OpConverter* Find(const std::string& op_type) const;
+  std::vector<std::string> OpTypes() const;
+
+ private:
+  std::map<std::string, OpConverter> converters_;
+};
+
+struct ConverterRegistration {
+  ConverterRegistration(const std::string& op_type, OpConverter fn) {
+    ConverterRegistry::Global().Register(op_type, std::move(fn));
+  }
+};
+
+}  // namespace kiln::onnx
+
+#define KILN_REGISTER_ONNX_OP(op_type, fn) \
+  static ::kiln::onnx::ConverterRegistration KILN_CONCAT(kiln_onnx_converter_, __COUNTER__)(op_type, fn)
