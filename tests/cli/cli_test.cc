@@ -105,5 +105,29 @@ TEST_F(CliTest, BadInputsFailWithClearMessages) {
   EXPECT_NE(bad_sig.output.find("signature 'nope' not found"), std::string::npos) << bad_sig.output;
 }
 
+// An ONNX file goes through the same commands: show gives its opsets, symbolic dims and op
+// counts; run takes an .npz of inputs named as the graph's inputs.
+TEST_F(CliTest, ShowAndRunAcceptOnnxFiles) {
+  const std::string dir = testing::FixturePath("onnx_bert_encoder");
+  Result show = RunKiln("show --model " + dir + "/model.onnx");
+  EXPECT_EQ(show.exit_code, 0) << show.output;
+  for (const char* want : {"Opsets: ai.onnx 18", "inputs['input_ids']: dtype int64, shape (batch, seq)",
+                           "outputs['pooler_output']: dtype float32, shape (batch, 64)", "LayerNormalization",
+                           "Frozen graph:"}) {
+    EXPECT_NE(show.output.find(want), std::string::npos) << "missing '" << want << "' in:\n" << show.output;
+  }
+  Result run = RunKiln("run --model " + dir + "/model.onnx --input_npz " + dir + "/inputs.npz --output " +
+                       Tmp("bert.npz"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors out, io::ReadNpz(Tmp("bert.npz")));
+  KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors want, io::ReadNpz(dir + "/outputs.npz"));
+  ASSERT_EQ(out.size(), want.size());
+
+  ASSERT_TRUE(io::WriteFile(Tmp("junk.onnx"), "not a model").ok());
+  Result junk = RunKiln("run --model " + Tmp("junk.onnx"));
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_NE(junk.output.find("not a valid ONNX model"), std::string::npos) << junk.output;
+}
+
 }  // namespace
 }  // namespace kiln

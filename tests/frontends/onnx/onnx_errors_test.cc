@@ -1,0 +1,293 @@
+// Bad ONNX files and bad inputs get clear errors that say what is wrong and where; local
+// functions are inlined. Models are built here with kiln's copy of the ONNX schema.
+#include <unistd.h>
+
+#include <filesystem>
+#include <variant>
+
+#include "io/npy.h"
+#include "kiln/model.h"
+#include "proto/onnx.pb.h"
+#include "util/test_util.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+using onnxproto::GraphProto;
+using onnxproto::ModelProto;
+using onnxproto::NodeProto;
+using onnxproto::TensorProto;
+
+using Dim = std::variant<int64_t, std::string>;
+
+ModelProto MakeModel(int64_t opset = 18) {
+  ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name("kiln-test");
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(opset);
+  m.mutable_graph()->set_name("g");
+  return m;
+}
+
+void AddValue(google::protobuf::RepeatedPtrField<onnxproto::ValueInfoProto>* list, const std::string& name,
+              int elem_type, const std::vector<Dim>& dims) {
+  auto* v = list->Add();
+  v->set_name(name);
+  auto* t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(elem_type);
+  auto* shape = t->mutable_shape();
+  for (const auto& d : dims) {
+    auto* dim = shape->add_dim();
+    if (std::holds_alternative<int64_t>(d)) {
+      dim->set_dim_value(std::get<int64_t>(d));
+    } else {
+      dim->set_dim_param(std::get<std::string>(d));
+    }
+  }
+}
+
+NodeProto* AddNode(GraphProto* g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
+                   const std::string& domain = "") {
+  NodeProto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_domain(domain);
+  n->set_name(out.empty() ? op : out[0]);
+  for (auto& s : in) n->add_input(s);
+  for (auto& s : out) n->add_output(s);
+  return n;
+}
+
+class OnnxErrorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kiln_onnx_errors_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const ModelProto& m, const std::string& name = "model.onnx") {
+    const std::string path = (dir_ / name).string();
+    EXPECT_TRUE(io::WriteFile(path, m.SerializeAsString()).ok());
+    return path;
+  }
+  static Status LoadError(const std::string& path) {
+    auto m = Model::Load(path);
+    return m.ok() ? OkStatus() : m.status();
+  }
+  // y = Relu(x) over float [batch, 4].
+  static ModelProto ReluModel(int64_t opset = 18) {
+    ModelProto m = MakeModel(opset);
+    auto* g = m.mutable_graph();
+    AddValue(g->mutable_input(), "x", TensorProto::FLOAT, {std::string("batch"), int64_t{4}});
+    AddValue(g->mutable_output(), "y", TensorProto::FLOAT, {std::string("batch"), int64_t{4}});
+    AddNode(g, "Relu", {"x"}, {"y"});
+    return m;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(OnnxErrorsTest, MalformedProtobufNamesTheFile) {
+  const std::string path = (dir_ / "bad.onnx").string();
+  ASSERT_TRUE(io::WriteFile(path, std::string("\x0a\xff\xff\xff\xff\x0f garbage", 16)).ok());
+  Status s = LoadError(path);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_NE(s.ToString().find("not a valid ONNX model"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("bad.onnx"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxErrorsTest, TruncatedModelIsRefused) {
+  const std::string bytes = ReluModel().SerializeAsString();
+  const std::string path = (dir_ / "cut.onnx").string();
+  ASSERT_TRUE(io::WriteFile(path, bytes.substr(0, bytes.size() - 5)).ok());
+  Status s = LoadError(path);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("cut.onnx"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxErrorsTest, MissingFileIsNotFound) {
+  Status s = LoadError((dir_ / "absent.onnx").string());
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("absent.onnx"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxErrorsTest, OldOpsetIsRefusedWithTheRange) {
+  Status s = LoadError(Write(ReluModel(9)));
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented) << s.ToString();
+  EXPECT_NE(s.message().find("opset 9 is not supported; kiln reads opsets 13 to"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxErrorsTest, UnsupportedOpsAreAllListedAtOnce) {
+  ModelProto m = ReluModel();
+  auto* g = m.mutable_graph();
+  AddNode(g, "NonMaxSuppression", {"y"}, {"a"});
+  AddNode(g, "FusedMatMul", {"a"}, {"b"}, "com.microsoft");
+  AddNode(g, "FusedMatMul", {"b"}, {"c"}, "com.microsoft");
+  Status s = LoadError(Write(m));
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented) << s.ToString();
+  EXPECT_NE(s.message().find("NonMaxSuppression (node 'a')"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("com.microsoft.FusedMatMul (nodes 'b', 'c')"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxErrorsTest, UnknownInputNameNamesTheNode) {
+  ModelProto m = ReluModel();
+  m.mutable_graph()->mutable_node(0)->set_input(0, "nowhere");
+  Status s = LoadError(Write(m));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.ToString().find("input 'nowhere' is produced by no earlier node"), std::string::npos) << s.ToString();
+  EXPECT_EQ(s.node(), "y");
+}
+
+TEST_F(OnnxErrorsTest, WrongAttributeTypeNamesTheAttribute) {
+  ModelProto m = ReluModel();
+  NodeProto* n = m.mutable_graph()->mutable_node(0);
+  n->set_op_type("LeakyRelu");
+  auto* a = n->add_attribute();
+  a->set_name("alpha");
+  a->set_type(onnxproto::AttributeProto::INT);
+  a->set_i(1);
+  Status s = LoadError(Write(m));
+  EXPECT_NE(s.message().find("attribute 'alpha' has type INT, expected FLOAT"), std::string::npos) << s.ToString();
+  EXPECT_EQ(s.op(), "LeakyRelu");
+}
+
+TEST_F(OnnxErrorsTest, UnsupportedElementTypeNamesTheValue) {
+  ModelProto m = ReluModel();
+  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::FLOAT8E4M3FN);
+  Status s = LoadError(Write(m));
+  EXPECT_NE(s.message().find("value 'x'"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("FLOAT8E4M3FN"), std::string::npos) << s.ToString();
+}
+
+// A model whose weights live in weights.bin beside it.
+class OnnxExternalDataTest : public OnnxErrorsTest {
+ protected:
+  void SetUp() override {
+    OnnxErrorsTest::SetUp();
+    const std::string src = testing::FixturePath("onnx_external_data");
+    ASSERT_TRUE(fs::exists(src + "/weights.bin")) << "fixture missing: " << src;
+    for (const char* f : {"model.onnx", "weights.bin", "inputs.npz", "outputs.npz"}) fs::copy(src + "/" + f, dir_ / f);
+  }
+};
+
+TEST_F(OnnxExternalDataTest, LoadsAndRuns) {
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load((dir_ / "model.onnx").string()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto inputs, io::ReadNpz((dir_ / "inputs.npz").string()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto expected, io::ReadNpz((dir_ / "outputs.npz").string()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto out, model->Run({inputs.begin(), inputs.end()}));
+  EXPECT_TRUE(testing::TensorsNear(out.at(expected[0].first), expected[0].second, 1e-4, 1e-4));
+}
+
+TEST_F(OnnxExternalDataTest, MissingDataFileIsNamed) {
+  fs::remove(dir_ / "weights.bin");
+  Status s = LoadError((dir_ / "model.onnx").string());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  EXPECT_NE(s.message().find("weights.bin"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("tensor '"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxExternalDataTest, ShortDataFileIsDataLoss) {
+  const std::string data = *io::ReadFile((dir_ / "weights.bin").string());
+  ASSERT_TRUE(io::WriteFile((dir_ / "weights.bin").string(), data.substr(0, data.size() / 2)).ok());
+  Status s = LoadError((dir_ / "model.onnx").string());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_NE(s.message().find("weights.bin' has " + std::to_string(data.size() / 2) + " bytes"), std::string::npos)
+      << s.ToString();
+}
+
+TEST_F(OnnxExternalDataTest, LocationOutsideTheModelDirectoryIsRefused) {
+  ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(*io::ReadFile((dir_ / "model.onnx").string())));
+  for (auto& init : *m.mutable_graph()->mutable_initializer()) {
+    for (auto& e : *init.mutable_external_data()) {
+      if (e.key() == "location") e.set_value("../weights.bin");
+    }
+  }
+  Status s = LoadError(Write(m, "escape.onnx"));
+  EXPECT_NE(s.message().find("leaves the model directory"), std::string::npos) << s.ToString();
+}
+
+TEST_F(OnnxErrorsTest, SymbolicDimsMustAgreeAcrossInputs) {
+  ModelProto m = MakeModel();
+  auto* g = m.mutable_graph();
+  AddValue(g->mutable_input(), "a", TensorProto::FLOAT, {std::string("n")});
+  AddValue(g->mutable_input(), "b", TensorProto::FLOAT, {std::string("n")});
+  AddValue(g->mutable_output(), "c", TensorProto::FLOAT, {std::string("n")});
+  AddNode(g, "Add", {"a", "b"}, {"c"});
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Write(m)));
+  auto out = model->Run({{"a", Tensor(DType::kFloat32, {3})}, {"b", Tensor(DType::kFloat32, {4})}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("symbolic dimension 'n' is 3 in dim 0 of input 'a' but 4 in dim 0 of input 'b'"),
+            std::string::npos)
+      << out.status().ToString();
+}
+
+TEST_F(OnnxErrorsTest, WrongInputDTypeAndShapeAreNamed) {
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Write(ReluModel())));
+  auto wrong_dtype = model->Run({{"x", Tensor(DType::kInt32, {2, 4})}});
+  ASSERT_FALSE(wrong_dtype.ok());
+  EXPECT_NE(wrong_dtype.status().message().find("input 'x' expects float32"), std::string::npos)
+      << wrong_dtype.status().ToString();
+  auto wrong_shape = model->Run({{"x", Tensor(DType::kFloat32, {2, 5})}});
+  ASSERT_FALSE(wrong_shape.ok());
+  EXPECT_NE(wrong_shape.status().message().find("input 'x'"), std::string::npos) << wrong_shape.status().ToString();
+  auto missing = model->Run({});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("missing input(s) 'x'"), std::string::npos);
+}
+
+// A model-local function (as exporters emit for custom modules) is inlined, its attribute
+// references bound to the call's attributes.
+TEST_F(OnnxErrorsTest, LocalFunctionsAreInlined) {
+  ModelProto m = MakeModel();
+  auto* op = m.add_opset_import();
+  op->set_domain("local");
+  op->set_version(1);
+  auto* f = m.add_functions();
+  f->set_name("ScaledLeakyAdd");
+  f->set_domain("local");
+  f->add_input("p");
+  f->add_input("q");
+  f->add_output("r");
+  f->add_attribute("slope");
+  auto* fo = f->add_opset_import();
+  fo->set_domain("");
+  fo->set_version(18);
+  auto* add = f->add_node();
+  add->set_op_type("Add");
+  add->add_input("p");
+  add->add_input("q");
+  add->add_output("s");
+  auto* leaky = f->add_node();
+  leaky->set_op_type("LeakyRelu");
+  leaky->add_input("s");
+  leaky->add_output("r");
+  auto* ref = leaky->add_attribute();
+  ref->set_name("alpha");
+  ref->set_type(onnxproto::AttributeProto::FLOAT);
+  ref->set_ref_attr_name("slope");
+
+  auto* g = m.mutable_graph();
+  AddValue(g->mutable_input(), "a", TensorProto::FLOAT, {int64_t{3}});
+  AddValue(g->mutable_input(), "b", TensorProto::FLOAT, {int64_t{3}});
+  AddValue(g->mutable_output(), "c", TensorProto::FLOAT, {int64_t{3}});
+  NodeProto* call = AddNode(g, "ScaledLeakyAdd", {"a", "b"}, {"c"}, "local");
+  auto* slope = call->add_attribute();
+  slope->set_name("slope");
+  slope->set_type(onnxproto::AttributeProto::FLOAT);
+  slope->set_f(0.5f);
+
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Write(m)));
+  auto a = Tensor::FromVector<float>({3}, {1, -4, 2});
+  auto b = Tensor::FromVector<float>({3}, {1, 0, -6});
+  KILN_ASSERT_OK_AND_ASSIGN(auto out, model->Run({{"a", a}, {"b", b}}));
+  EXPECT_TRUE(testing::TensorsNear(out.at("c"), Tensor::FromVector<float>({3}, {2, -2, -2}), 0, 0));
+}
+
+}  // namespace
+}  // namespace kiln
