@@ -123,6 +123,16 @@ TEST_F(CliTest, ShowAndRunAcceptOnnxFiles) {
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors want, io::ReadNpz(dir + "/outputs.npz"));
   ASSERT_EQ(out.size(), want.size());
 
+  // bench synthesizes inputs; a symbolic dim without a value is named, with the way to give it.
+  Result unbound = RunKiln("bench --model " + dir + "/model.onnx --batch 1 --iters 1 --warmup 0");
+  EXPECT_EQ(unbound.exit_code, 1);
+  EXPECT_NE(unbound.output.find("dim 1 ('seq') of input 'input_ids' has no value: give it with --dim seq=N"),
+            std::string::npos)
+      << unbound.output;
+  Result bench = RunKiln("bench --model " + dir + "/model.onnx --dim seq=4 --batch 1,2 --iters 2 --warmup 0");
+  EXPECT_EQ(bench.exit_code, 0) << bench.output;
+  EXPECT_NE(bench.output.find("samples/s"), std::string::npos) << bench.output;
+
   ASSERT_TRUE(io::WriteFile(Tmp("junk.onnx"), "not a model").ok());
   Result junk = RunKiln("run --model " + Tmp("junk.onnx"));
   EXPECT_EQ(junk.exit_code, 1);

@@ -70,7 +70,12 @@ const GoldenCase kGolden[] = {
       1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
      {1, 1, 2, 2, 2},
      {11, 12, 15, 16, 11, 12, 15, 16}},
-    {"averagepool_2d_ceil", {"avg", {3, 3}, {2, 2}, {}, {}, "NOTSET", 1}, {1, 1, 4, 4}, {}, {1, 1, 2, 2}, {6, 7.5f, 12, 13.5f}},
+    {"averagepool_2d_ceil",
+     {"avg", {3, 3}, {2, 2}, {}, {}, "NOTSET", 1},
+     {1, 1, 4, 4},
+     {},
+     {1, 1, 2, 2},
+     {6, 7.5f, 12, 13.5f}},
     {"averagepool_2d_ceil_last_window_starts_on_pad",
      {"avg", {3, 3}, {3, 3}, {1, 1, 1, 1}, {}, "NOTSET", 1, 1},
      {1, 3, 2, 2},
@@ -88,8 +93,8 @@ const GoldenCase kGolden[] = {
      {1, 1, 5, 5},
      {},
      {1, 1, 5, 5},
-     {2.52f, 3.6f,  4.8f, 4.08f,  3.24f, 4.56f, 6.4f,  8.4f,  7.04f, 5.52f, 7.2f,  10,   13,
-      10.8f, 8.4f,  6.96f, 9.6f, 12.4f, 10.24f, 7.92f, 6.12f, 8.4f, 10.8f, 8.88f, 6.84f}},
+     {2.52f, 3.6f, 4.8f,  4.08f, 3.24f, 4.56f,  6.4f,  8.4f,  7.04f, 5.52f, 7.2f,  10,   13,
+      10.8f, 8.4f, 6.96f, 9.6f,  12.4f, 10.24f, 7.92f, 6.12f, 8.4f,  10.8f, 8.88f, 6.84f}},
     {"averagepool_2d_precomputed_same_upper",
      {"avg", {3, 3}, {2, 2}, {}, {}, "SAME_UPPER"},
      {1, 1, 5, 5},
@@ -229,7 +234,8 @@ TEST(OnnxPoolTest, InfersShapes) {
   const ir::AttrMap a = PoolAttrs({"avg", {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, "NOTSET", 1});
   EXPECT_EQ(InferredShape("OnnxPool", {Ph(DType::kFloat32, PS({-1, 3, -1, 8}))}, a), "[?,3,?,5]");
   EXPECT_EQ(InferredShape("OnnxPool", {Ph(DType::kFloat32, PartialShape::Unknown())}, a), "[?,?,?,?]");
-  EXPECT_EQ(InferredShape("OnnxPool", {Ph(DType::kFloat32, PS({1, 3, 7}))}, PoolAttrs({"max", {2}, {3}, {}, {}, "SAME_LOWER"})),
+  EXPECT_EQ(InferredShape("OnnxPool", {Ph(DType::kFloat32, PS({1, 3, 7}))},
+                          PoolAttrs({"max", {2}, {3}, {}, {}, "SAME_LOWER"})),
             "[1,3,3]");
 }
 
@@ -250,7 +256,8 @@ TEST(OnnxPoolTest, RejectsBadInputs) {
   EXPECT_TRUE(OpFails("OnnxPool", {x}, PoolAttrs({"lp", {2, 2}, {}, {}, {}, "NOTSET", 0, 0, 0}), "p must be >= 1"));
   EXPECT_TRUE(OpFails("OnnxPool", {RandomTensor(DType::kInt32, {1, 2, 5, 5}, 8, 0, 9)}, PoolAttrs({"avg", {2, 2}}),
                       "does not support dtype int32"));
-  EXPECT_TRUE(OpFails("OnnxPool", {x}, Attrs({{"mode", std::string("max")}}), "required attribute 'kernel_shape' is missing"));
+  EXPECT_TRUE(
+      OpFails("OnnxPool", {x}, Attrs({{"mode", std::string("max")}}), "required attribute 'kernel_shape' is missing"));
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
-// `kiln bench`: median latency and throughput of a signature at given batch sizes.
+// `kiln bench`: median latency and throughput of a signature at given batch sizes, on samples
+// from .npy files or on synthesized inputs whose unknown dims are the batch (dim 0) or named
+// with --dim (ONNX symbolic dims).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +14,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "io/npy.h"
+#include "kernels/cpu/kernel_util.h"
 
 namespace kiln::cli {
 namespace {
@@ -19,7 +23,9 @@ struct BenchOptions {
   std::string dir;
   std::string tag_set = "serve";
   std::string signature_def = "serving_default";
-  std::string input;  // NAME=file.npy holding samples along axis 0
+  std::vector<std::string> inputs;  // NAME=file.npy holding samples along axis 0
+  std::vector<std::string> dims;    // SYMBOL=N for symbolic dims of synthesized inputs
+  int64_t int_high = 2;             // synthesized integer inputs take values in [0, int_high)
   std::string batches = "1,64";
   int iters = 200;
   int warmup = 20;
@@ -48,17 +54,77 @@ std::string CpuName() {
   return "unknown CPU";
 }
 
+StatusOr<std::map<std::string, int64_t>> ParseDims(const std::vector<std::string>& pairs) {
+  std::map<std::string, int64_t> dims;
+  for (const auto& pair : pairs) {
+    const size_t eq = pair.find('=');
+    int64_t value = -1;
+    try {
+      if (eq != std::string::npos) value = std::stoll(pair.substr(eq + 1));
+    } catch (const std::exception&) {
+    }
+    if (eq == std::string::npos || eq == 0 || value < 0) {
+      return InvalidArgument("--dim '" + pair + "' is not of the form SYMBOL=N");
+    }
+    dims[pair.substr(0, eq)] = value;
+  }
+  return dims;
+}
+
+// Inputs of the signature's shapes: dim 0 is the batch when unknown, other unknown dims take
+// their symbolic name's --dim value. Floats are uniform in [-1, 1), integers in [0, int_high).
+StatusOr<std::map<std::string, Tensor>> SynthesizeInputs(const SignatureInfo& sig, int64_t batch,
+                                                         const std::map<std::string, int64_t>& dims,
+                                                         int64_t int_high) {
+  std::map<std::string, Tensor> feed;
+  std::mt19937_64 rng(42);
+  for (const auto& spec : sig.inputs) {
+    if (!spec.shape.rank_known) return InvalidArgument("input '" + spec.name + "' has unknown rank: give it with --input");
+    Shape shape;
+    for (size_t d = 0; d < spec.shape.dims.size(); ++d) {
+      int64_t v = spec.shape.dims[d];
+      const std::string sym = d < spec.dim_names.size() ? spec.dim_names[d] : "";
+      if (v < 0 && !sym.empty() && dims.count(sym)) v = dims.at(sym);
+      if (v < 0 && d == 0) v = batch;
+      if (v < 0) {
+        return InvalidArgument("dim " + std::to_string(d) + (sym.empty() ? "" : " ('" + sym + "')") + " of input '" +
+                               spec.name + "' has no value: give it with --dim " + (sym.empty() ? "SYMBOL" : sym) +
+                               "=N or pass the input with --input");
+      }
+      shape.push_back(v);
+    }
+    Tensor t(DType::kFloat32, shape);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] = uniform(rng);
+    if (IsInteger(spec.dtype) || spec.dtype == DType::kBool) {
+      Tensor ints(DType::kInt64, shape);
+      std::uniform_int_distribution<int64_t> pick(0, std::max<int64_t>(int_high, 1) - 1);
+      for (int64_t i = 0; i < ints.num_elements(); ++i) ints.data<int64_t>()[i] = pick(rng);
+      t = std::move(ints);
+    }
+    KILN_ASSIGN_OR_RETURN(feed[spec.name], kernels::cpu::CastTensor(t, spec.dtype));
+  }
+  return feed;
+}
+
 void RunBench(const BenchOptions& o) {
   auto model = OrDie(Model::Load(o.dir, LoadOptions{SplitComma(o.tag_set), o.signature_def}));
-  auto inputs = OrDie(ReadInputs({o.input}, {}));
-  const auto& [name, samples] = *inputs.begin();
-  if (samples.rank() < 1 || samples.dim(0) < 1) Die(InvalidArgument("--input needs at least one sample along axis 0"));
+  const auto samples = OrDie(ReadInputs(o.inputs, {}));
+  for (const auto& [name, t] : samples) {
+    if (t.rank() < 1 || t.dim(0) < 1) Die(InvalidArgument("--input " + name + " needs at least one sample along axis 0"));
+  }
+  const auto dims = OrDie(ParseDims(o.dims));
 
   nlohmann::json results = nlohmann::json::array();
   fmt::print("{:>8} {:>14} {:>14} {:>16}\n", "batch", "median ms", "p90 ms", "samples/s");
   for (const auto& b : SplitComma(o.batches)) {
     const int64_t batch = std::stoll(b);
-    std::map<std::string, Tensor> feed{{name, TakeBatch(samples, batch)}};
+    std::map<std::string, Tensor> feed;
+    if (samples.empty()) {
+      feed = OrDie(SynthesizeInputs(model->signature(), batch, dims, o.int_high));
+    } else {
+      for (const auto& [name, t] : samples) feed[name] = TakeBatch(t, batch);
+    }
     for (int i = 0; i < o.warmup; ++i) OrDie(model->Run(feed));
     std::vector<double> ms;
     for (int i = 0; i < o.iters; ++i) {
@@ -92,11 +158,15 @@ void RunBench(const BenchOptions& o) {
 
 void AddBenchCommand(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
-  CLI::App* cmd = app.add_subcommand("bench", "Time a SavedModel signature at several batch sizes");
+  CLI::App* cmd = app.add_subcommand("bench", "Time a SavedModel signature or an ONNX model at several batch sizes");
   cmd->add_option("--dir,--model", opts->dir, "SavedModel directory or .onnx file")->required();
   cmd->add_option("--tag_set", opts->tag_set, "comma-separated tag set")->capture_default_str();
   cmd->add_option("--signature_def", opts->signature_def, "signature key")->capture_default_str();
-  cmd->add_option("--input", opts->input, "NAME=samples.npy; batches are cut from (or tiled over) axis 0")->required();
+  cmd->add_option("--input", opts->inputs,
+                  "NAME=samples.npy (repeatable); batches are cut from (or tiled over) axis 0. Without --input, "
+                  "inputs are synthesized");
+  cmd->add_option("--dim", opts->dims, "SYMBOL=N: a symbolic dim's value for synthesized inputs (repeatable)");
+  cmd->add_option("--int-high", opts->int_high, "synthesized integer inputs lie in [0, N)")->capture_default_str();
   cmd->add_option("--batch", opts->batches, "comma-separated batch sizes")->capture_default_str();
   cmd->add_option("--iters", opts->iters, "timed runs per batch size")->capture_default_str();
   cmd->add_option("--warmup", opts->warmup, "untimed runs per batch size")->capture_default_str();
