@@ -55,8 +55,10 @@ def main():
             for i, value in enumerate(outputs):
                 (ds / f"output_{i}.pb").write_bytes(to_proto(value, graph.output[i].name).SerializeToString())
         written += 1
-    print(f"onnx {onnx.__version__}: wrote {written} node tests to {out} "
-          f"({skipped} with sequence/map/optional values left out)")
+    summary = (f"onnx {onnx.__version__} (opset {onnx.defs.onnx_opset_version()}): {written} node tests "
+               f"({skipped} with sequence/map/optional values left out)")
+    (out.parent / "info.txt").write_text(summary + "\n")
+    print(f"{summary} written to {out}")
 
 
 if __name__ == "__main__":

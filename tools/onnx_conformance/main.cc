@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <ctime>
 #include <regex>
+#include <sstream>
 #include <set>
 
 #include "frontends/onnx/convert_context.h"
@@ -152,7 +154,8 @@ struct OpSummary {
   std::vector<const TestResult*> pass, fail, refused;
 };
 
-void WriteReport(std::ostream& out, const std::vector<TestResult>& results, const std::set<std::string>& claimed) {
+void WriteReport(std::ostream& out, const std::vector<TestResult>& results, const std::set<std::string>& claimed,
+                 const std::string& source) {
   std::map<std::string, OpSummary> per_op;
   for (const auto& op : claimed) per_op[op];
   int pass = 0, fail = 0, refused = 0, not_claimed = 0;
@@ -167,7 +170,12 @@ void WriteReport(std::ostream& out, const std::vector<TestResult>& results, cons
       (r.outcome == Outcome::kPass ? s.pass : r.outcome == Outcome::kFail ? s.fail : s.refused).push_back(&r);
     }
   }
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   out << "# ONNX backend node tests on kiln\n\n";
+  out << "Written by `bash scripts/onnx_conformance.sh` (kiln_onnx_conformance) on " << date << ", from "
+      << (source.empty() ? "the node tests in the data directory" : source) << ".\n\n";
   out << fmt::format("{} tests: {} use only ops kiln claims ({} pass, {} fail, {} refused with a reason); {} use an "
                      "op kiln does not claim.\n\n",
                      results.size(), pass + fail + refused, pass, fail, refused, not_claimed);
@@ -228,7 +236,9 @@ int Main(int argc, char** argv) {
     }
   }
   std::ostringstream text;
-  WriteReport(text, results, claimed);
+  std::string source;
+  if (std::ifstream info(fs::path(data) / "info.txt"); info) std::getline(info, source);
+  WriteReport(text, results, claimed, source);
   if (!report.empty()) {
     std::ofstream(report) << text.str();
     fmt::print("report written to {}\n", report);
