@@ -16,11 +16,16 @@ StatusOr<onnxproto::ModelProto> ReadModelProto(const std::string& path) {
     Status s = bytes.status();
     return s.InFile(path);
   }
+  if (bytes->size() > static_cast<size_t>(INT32_MAX)) {
+    return InvalidArgument("the file is over 2 GB, past what protobuf can parse; save the weights as ONNX external "
+                           "data beside it")
+        .InFile(path);
+  }
   onnxproto::ModelProto model;
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes->data()),
                                                 static_cast<int>(std::min<size_t>(bytes->size(), INT32_MAX)));
   stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  if (bytes->size() > static_cast<size_t>(INT32_MAX) || !model.ParseFromCodedStream(&stream) ||
+  if (!model.ParseFromCodedStream(&stream) ||
       !stream.ConsumedEntireMessage()) {
     return DataLoss("not a valid ONNX model (the protobuf does not parse)").InFile(path);
   }
