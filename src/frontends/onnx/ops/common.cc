@@ -24,6 +24,20 @@ StatusOr<ir::ValueRef> ShapeOf(ConvertContext& ctx, ir::ValueRef x) {
   return ctx.Op("Shape", {x}, Attrs({{"T", ctx.dtype(x)}, {"out_type", DType::kInt64}}));
 }
 
+StatusOr<ir::ValueRef> DimOf(ConvertContext& ctx, ir::ValueRef x, int axis) {
+  KILN_ASSIGN_OR_RETURN(ir::ValueRef s, ShapeOf(ctx, x));
+  return ctx.Op("GatherV2", {s, ctx.Int64Scalar(axis), ctx.Int64Scalar(0)},
+                Attrs({{"Tparams", DType::kInt64}, {"Tindices", DType::kInt64}, {"Taxis", DType::kInt64}}));
+}
+
+StatusOr<ir::ValueRef> Iota(ConvertContext& ctx, ir::ValueRef n) {
+  return ctx.Op("Range", {ctx.Int64Scalar(0), n, ctx.Int64Scalar(1)}, Attrs({{"Tidx", DType::kInt64}}));
+}
+
+StatusOr<ir::ValueRef> ExpandDims(ConvertContext& ctx, ir::ValueRef x, int64_t axis) {
+  return ctx.Op("ExpandDims", {x, ctx.Int64Scalar(axis)}, Attrs({{"T", ctx.dtype(x)}, {"Tdim", DType::kInt64}}));
+}
+
 StatusOr<ir::ValueRef> Binary(ConvertContext& ctx, const std::string& op, ir::ValueRef a, ir::ValueRef b) {
   return ctx.Op(op, {a, b}, Attrs({{"T", ctx.dtype(a)}}));
 }

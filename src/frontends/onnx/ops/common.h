@@ -28,6 +28,13 @@ StatusOr<ir::ValueRef> CastTo(ConvertContext& ctx, ir::ValueRef x, DType dtype);
 // The shape of `x` as an int64 vector value.
 StatusOr<ir::ValueRef> ShapeOf(ConvertContext& ctx, ir::ValueRef x);
 
+// Dimension `axis` of x as an int64 scalar value.
+StatusOr<ir::ValueRef> DimOf(ConvertContext& ctx, ir::ValueRef x, int axis);
+// 0, 1, ..., n - 1 (int64) for an int64 scalar n.
+StatusOr<ir::ValueRef> Iota(ConvertContext& ctx, ir::ValueRef n);
+// x with a new dim of size 1 at `axis`.
+StatusOr<ir::ValueRef> ExpandDims(ConvertContext& ctx, ir::ValueRef x, int64_t axis);
+
 // Binary op helpers.
 StatusOr<ir::ValueRef> Binary(ConvertContext& ctx, const std::string& op, ir::ValueRef a, ir::ValueRef b);
 StatusOr<ir::ValueRef> Unary(ConvertContext& ctx, const std::string& op, ir::ValueRef x);

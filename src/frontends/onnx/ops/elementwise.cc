@@ -108,9 +108,8 @@ Status Dropout(ConvertContext& ctx) {
   return OkStatus();
 }
 
-Status Cast(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(int64_t to, ctx.Int("to"));
-  KILN_ASSIGN_OR_RETURN(DType dst, DTypeFromOnnx(static_cast<int>(to)));
+// x converted to `dst` (an Identity when it already has that dtype, so the output is a new value).
+Status ConvertTo(ConvertContext& ctx, DType dst) {
   if (dst == DType::kString || ctx.dtype(ctx.input(0)) == DType::kString) return ctx.Unsupported("string tensors");
   KILN_ASSIGN_OR_RETURN(ValueRef y, CastTo(ctx, ctx.input(0), dst));
   if (y == ctx.input(0)) {
@@ -120,16 +119,13 @@ Status Cast(ConvertContext& ctx) {
   return OkStatus();
 }
 
-Status CastLike(ConvertContext& ctx) {
-  const DType dst = ctx.dtype(ctx.input(1));
-  if (dst == DType::kString || ctx.dtype(ctx.input(0)) == DType::kString) return ctx.Unsupported("string tensors");
-  KILN_ASSIGN_OR_RETURN(ValueRef y, CastTo(ctx, ctx.input(0), dst));
-  if (y == ctx.input(0)) {
-    KILN_ASSIGN_OR_RETURN(y, Unary(ctx, "Identity", y));
-  }
-  ctx.SetOutput(0, y);
-  return OkStatus();
+Status Cast(ConvertContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(int64_t to, ctx.Int("to"));
+  KILN_ASSIGN_OR_RETURN(DType dst, DTypeFromOnnx(static_cast<int>(to)));
+  return ConvertTo(ctx, dst);
 }
+
+Status CastLike(ConvertContext& ctx) { return ConvertTo(ctx, ctx.dtype(ctx.input(1))); }
 
 // Clip(x, min?, max?): max(x, min) then min(., max), as ONNX defines it.
 Status Clip(ConvertContext& ctx) {

@@ -1,4 +1,4 @@
-// Assorted ONNX ops built from existing IR ops: CumProd, Hardmax, Swish, SwiGLU, Shrink,
+// Assorted ONNX ops built from existing IR ops: CumSum, CumProd, Hardmax, Swish, SwiGLU, Shrink,
 // EyeLike, NonZero, Compress, ReverseSequence.
 #include "frontends/onnx/onnx_tensor.h"
 #include "frontends/onnx/ops/common.h"
@@ -8,32 +8,19 @@ namespace {
 
 using ir::ValueRef;
 
-// Dimension `axis` of x as an int64 scalar.
-StatusOr<ValueRef> DimOf(ConvertContext& ctx, ValueRef x, int axis) {
-  KILN_ASSIGN_OR_RETURN(ValueRef s, ShapeOf(ctx, x));
-  return ctx.Op("GatherV2", {s, ctx.Int64Scalar(axis), ctx.Int64Scalar(0)},
-                Attrs({{"Tparams", DType::kInt64}, {"Tindices", DType::kInt64}, {"Taxis", DType::kInt64}}));
-}
-
-// 0, 1, ..., n - 1 as int64.
-StatusOr<ValueRef> Iota(ConvertContext& ctx, ValueRef n) {
-  return ctx.Op("Range", {ctx.Int64Scalar(0), n, ctx.Int64Scalar(1)}, Attrs({{"Tidx", DType::kInt64}}));
-}
-
-StatusOr<ValueRef> ExpandDims(ConvertContext& ctx, ValueRef x, int64_t axis) {
-  return ctx.Op("ExpandDims", {x, ctx.Int64Scalar(axis)}, Attrs({{"T", ctx.dtype(x)}, {"Tdim", DType::kInt64}}));
-}
-
-Status CumProd(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.Int("exclusive", 0));
-  KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.Int("reverse", 0));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Cumprod", {ctx.input(0), ctx.input(1)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))},
-                                                  {"Tidx", ctx.dtype(ctx.input(1))},
-                                                  {"exclusive", exclusive != 0},
-                                                  {"reverse", reverse != 0}})));
-  ctx.SetOutput(0, y);
-  return OkStatus();
+// CumSum / CumProd: TensorFlow's Cumsum / Cumprod have the same attributes.
+OpConverter Cumulative(std::string op) {
+  return [op](ConvertContext& ctx) -> Status {
+    KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.Int("exclusive", 0));
+    KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.Int("reverse", 0));
+    KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op(op, {ctx.input(0), ctx.input(1)},
+                                             Attrs({{"T", ctx.dtype(ctx.input(0))},
+                                                    {"Tidx", ctx.dtype(ctx.input(1))},
+                                                    {"exclusive", exclusive != 0},
+                                                    {"reverse", reverse != 0}})));
+    ctx.SetOutput(0, y);
+    return OkStatus();
+  };
 }
 
 // 1 at the first maximum along `axis`, 0 elsewhere: OneHot(ArgMax(x)).
@@ -203,7 +190,8 @@ Status ReverseSequence(ConvertContext& ctx) {
 
 }  // namespace
 
-KILN_REGISTER_ONNX_OP("CumProd", CumProd);
+KILN_REGISTER_ONNX_OP("CumSum", Cumulative("Cumsum"));
+KILN_REGISTER_ONNX_OP("CumProd", Cumulative("Cumprod"));
 KILN_REGISTER_ONNX_OP("Hardmax", Hardmax);
 KILN_REGISTER_ONNX_OP("Swish", Swish);
 KILN_REGISTER_ONNX_OP("SwiGLU", SwiGLU);

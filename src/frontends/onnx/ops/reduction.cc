@@ -99,16 +99,12 @@ OpConverter ArgOp(std::string op) {
     KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op(op, {x, ctx.Int64Scalar(axis)},
                                              Attrs({{"T", t}, {"Tidx", DType::kInt64}, {"output_type", DType::kInt64}})));
     if (last) {
-      KILN_ASSIGN_OR_RETURN(ValueRef s, ShapeOf(ctx, x));
-      KILN_ASSIGN_OR_RETURN(ValueRef dim, ctx.Op("GatherV2", {s, ctx.Int64Scalar(axis), ctx.Int64Scalar(0)},
-                                                 Attrs({{"Tparams", DType::kInt64}, {"Tindices", DType::kInt64},
-                                                        {"Taxis", DType::kInt64}})));
+      KILN_ASSIGN_OR_RETURN(ValueRef dim, DimOf(ctx, x, axis));
       KILN_ASSIGN_OR_RETURN(dim, Binary(ctx, "Sub", dim, ctx.Int64Scalar(1)));
       KILN_ASSIGN_OR_RETURN(y, Binary(ctx, "Sub", dim, y));
     }
     if (keepdims) {
-      KILN_ASSIGN_OR_RETURN(y, ctx.Op("ExpandDims", {y, ctx.Int64Scalar(axis)},
-                                      Attrs({{"T", DType::kInt64}, {"Tdim", DType::kInt64}})));
+      KILN_ASSIGN_OR_RETURN(y, ExpandDims(ctx, y, axis));
     }
     ctx.SetOutput(0, y);
     return OkStatus();

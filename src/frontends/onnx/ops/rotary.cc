@@ -25,9 +25,6 @@ StatusOr<ValueRef> ConcatLast(ConvertContext& ctx, std::vector<ValueRef> parts) 
   return ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", n}, {"Tidx", DType::kInt64}}));
 }
 
-StatusOr<ValueRef> ExpandDims(ConvertContext& ctx, ValueRef x, int64_t axis) {
-  return ctx.Op("ExpandDims", {x, ctx.Int64Scalar(axis)}, Attrs({{"T", ctx.dtype(x)}, {"Tdim", DType::kInt64}}));
-}
 
 StatusOr<ValueRef> OnnxReshape(ConvertContext& ctx, ValueRef x, const std::vector<int64_t>& shape) {
   return ctx.Op("OnnxReshape", {x, ctx.Ints(shape)}, Attrs({{"T", ctx.dtype(x)}, {"allowzero", int64_t{0}}}));

@@ -1,6 +1,6 @@
 // Shape and data-movement ONNX ops: Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze,
 // Concat, Split, Transpose, Expand, Tile, Pad, Slice, Gather*, Scatter*, ConstantOfShape,
-// Range, Trilu, DepthToSpace/SpaceToDepth, OneHot, CumSum, TopK, Resize.
+// Range, Trilu, DepthToSpace/SpaceToDepth, OneHot, TopK, Resize.
 #include <limits>
 
 #include "frontends/onnx/ops/common.h"
@@ -286,10 +286,7 @@ StatusOr<ValueRef> WrapNegativeIndices(ConvertContext& ctx, ValueRef x, int axis
       return CastTo(ctx, ctx.Const(Tensor::FromVector<int64_t>(c->shape(), values)), it);
     }
   }
-  KILN_ASSIGN_OR_RETURN(ValueRef s, ShapeOf(ctx, x));
-  KILN_ASSIGN_OR_RETURN(ValueRef dim, ctx.Op("GatherV2", {s, ctx.Int64Scalar(axis), ctx.Int64Scalar(0)},
-                                             Attrs({{"Tparams", DType::kInt64}, {"Tindices", DType::kInt64},
-                                                    {"Taxis", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef dim, DimOf(ctx, x, axis));
   KILN_ASSIGN_OR_RETURN(dim, CastTo(ctx, dim, it));
   KILN_ASSIGN_OR_RETURN(ValueRef neg, Binary(ctx, "Less", indices, ctx.ScalarOf(it, 0)));
   KILN_ASSIGN_OR_RETURN(ValueRef shifted, Binary(ctx, "AddV2", indices, dim));
@@ -371,20 +368,11 @@ Status Trilu(ConvertContext& ctx) {
   if (ctx.has_input(1)) {
     KILN_ASSIGN_OR_RETURN(k, CastTo(ctx, ctx.input(1), DType::kInt64));
   }
-  KILN_ASSIGN_OR_RETURN(ValueRef s, ShapeOf(ctx, x));
-  auto dim = [&](int64_t i) {
-    return ctx.Op("GatherV2", {s, ctx.Int64Scalar(i), ctx.Int64Scalar(0)},
-                  Attrs({{"Tparams", DType::kInt64}, {"Tindices", DType::kInt64}, {"Taxis", DType::kInt64}}));
-  };
-  KILN_ASSIGN_OR_RETURN(ValueRef rows_n, dim(rank - 2));
-  KILN_ASSIGN_OR_RETURN(ValueRef cols_n, dim(rank - 1));
-  auto iota = [&](ValueRef n) {
-    return ctx.Op("Range", {ctx.Int64Scalar(0), n, ctx.Int64Scalar(1)}, Attrs({{"Tidx", DType::kInt64}}));
-  };
-  KILN_ASSIGN_OR_RETURN(ValueRef rows, iota(rows_n));
-  KILN_ASSIGN_OR_RETURN(ValueRef cols, iota(cols_n));
-  KILN_ASSIGN_OR_RETURN(rows, ctx.Op("ExpandDims", {rows, ctx.Int64Scalar(1)},
-                                     Attrs({{"T", DType::kInt64}, {"Tdim", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef rows_n, DimOf(ctx, x, rank - 2));
+  KILN_ASSIGN_OR_RETURN(ValueRef cols_n, DimOf(ctx, x, rank - 1));
+  KILN_ASSIGN_OR_RETURN(ValueRef rows, Iota(ctx, rows_n));
+  KILN_ASSIGN_OR_RETURN(ValueRef cols, Iota(ctx, cols_n));
+  KILN_ASSIGN_OR_RETURN(rows, ExpandDims(ctx, rows, 1));
   // col - row compared with k: >= k keeps the upper part, <= k the lower.
   KILN_ASSIGN_OR_RETURN(ValueRef diag, Binary(ctx, "Sub", cols, rows));
   KILN_ASSIGN_OR_RETURN(ValueRef keep, Binary(ctx, upper ? "GreaterEqual" : "LessEqual", diag, k));
@@ -468,18 +456,6 @@ Status OneHot(ConvertContext& ctx) {
   return OkStatus();
 }
 
-Status CumSum(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(int64_t exclusive, ctx.Int("exclusive", 0));
-  KILN_ASSIGN_OR_RETURN(int64_t reverse, ctx.Int("reverse", 0));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Cumsum", {ctx.input(0), ctx.input(1)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))},
-                                                  {"Tidx", ctx.dtype(ctx.input(1))},
-                                                  {"exclusive", exclusive != 0},
-                                                  {"reverse", reverse != 0}})));
-  ctx.SetOutput(0, y);
-  return OkStatus();
-}
-
 Status Resize(ConvertContext& ctx) {
   const ValueRef x = ctx.input(0);
   std::vector<ValueRef> inputs = {x};
@@ -541,7 +517,6 @@ KILN_REGISTER_ONNX_OP("Trilu", Trilu);
 KILN_REGISTER_ONNX_OP("DepthToSpace", SpaceDepth(true));
 KILN_REGISTER_ONNX_OP("SpaceToDepth", SpaceDepth(false));
 KILN_REGISTER_ONNX_OP("OneHot", OneHot);
-KILN_REGISTER_ONNX_OP("CumSum", CumSum);
 KILN_REGISTER_ONNX_OP("Resize", Resize);
 
 }  // namespace kiln::onnx
