@@ -33,6 +33,9 @@ class Importer {
 
   StatusOr<ImportedModel> Run() {
     const auto& g = model_.graph();
+    for (const auto& info : g.value_info()) {
+      if (info.type().has_tensor_type()) declared_types_[info.name()] = info.type().tensor_type().elem_type();
+    }
     KILN_RETURN_IF_ERROR(CheckOps(g.node(), opsets_, 0));
     KILN_ASSIGN_OR_RETURN(out_.signature, DescribeGraph(g));
     Scope scope;
@@ -134,10 +137,24 @@ class Importer {
           return Unimplemented("output " + std::to_string(i) + " ('" + n.output(i) + "') is not supported")
               .AtNode(NodeLabel(n), QualifiedOp(n));
         }
+        if (depth == 0) KILN_RETURN_IF_ERROR(CheckDeclaredType(n, n.output(i), ctx.outputs()[i]));
         scope[n.output(i)] = ctx.outputs()[i];
       }
     }
     return OkStatus();
+  }
+
+  // A value the graph's value_info types must have that dtype; a mismatch means the file and
+  // kiln disagree about the op, which would give wrong answers downstream.
+  Status CheckDeclaredType(const NodeProto& n, const std::string& name, ir::ValueRef v) const {
+    auto it = declared_types_.find(name);
+    if (it == declared_types_.end()) return OkStatus();
+    auto declared = DTypeFromOnnx(it->second);
+    const DType computed = out_.graph.output_info(v).dtype;
+    if (!declared.ok() || computed == DType::kInvalid || *declared == computed) return OkStatus();
+    return InvalidArgument("value '" + name + "' is declared " + std::string(DTypeName(*declared)) +
+                           " in value_info but the node computes " + std::string(DTypeName(computed)))
+        .AtNode(NodeLabel(n), QualifiedOp(n));
   }
 
   // Converts the body of a model-local function in its own scope: formal inputs bound to the
@@ -195,6 +212,7 @@ class Importer {
   std::string dir_;
   Opsets opsets_;
   std::map<std::pair<std::string, std::string>, const FunctionProto*> functions_;
+  std::map<std::string, int> declared_types_;  // value_info: value name -> ONNX element type
   ImportedModel out_;
 };
 

@@ -156,6 +156,20 @@ TEST_F(OnnxErrorsTest, WrongAttributeTypeNamesTheAttribute) {
   EXPECT_EQ(s.op(), "LeakyRelu");
 }
 
+TEST_F(OnnxErrorsTest, ValueInfoThatDisagreesWithTheOpIsRefused) {
+  ModelProto m = ReluModel();
+  auto* g = m.mutable_graph();
+  g->mutable_node(0)->set_output(0, "h");
+  AddNode(g, "Neg", {"h"}, {"y"});
+  AddValue(g->mutable_value_info(), "h", TensorProto::INT32, {});
+  Status s = LoadError(Write(m));
+  EXPECT_NE(s.message().find("value 'h' is declared int32 in value_info but the node computes float32"),
+            std::string::npos)
+      << s.ToString();
+  m.mutable_graph()->mutable_value_info(0)->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::FLOAT);
+  KILN_ASSERT_OK(LoadError(Write(m)));
+}
+
 TEST_F(OnnxErrorsTest, UnsupportedElementTypeNamesTheValue) {
   ModelProto m = ReluModel();
   m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::FLOAT8E4M3FN);
