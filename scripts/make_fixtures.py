@@ -2,12 +2,15 @@
 """Builds kiln's test fixtures with the real frameworks and records their outputs as goldens.
 
 Each module in scripts/fixtures/ exposes build(out_dir) and writes one or more fixtures under
-out_dir/<fixture name>/. Usage: make_fixtures.py --out DIR [--only MODULE ...]
+out_dir/<fixture name>/. Each module runs in its own Python process: TensorFlow and PyTorch
+each bring their own LLVM, and the two cannot be loaded into one process.
+Usage: make_fixtures.py --out DIR [--only MODULE ...]
 """
 import argparse
 import importlib
 import os
 import pathlib
+import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,9 +33,12 @@ def main():
         modules = args.only
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if len(modules) == 1:
+        print(f"[fixtures] {modules[0]}", flush=True)
+        importlib.import_module(f"fixtures.{modules[0]}").build(out)
+        return
     for name in modules:
-        print(f"[fixtures] {name}", flush=True)
-        importlib.import_module(f"fixtures.{name}").build(out)
+        subprocess.run([sys.executable, __file__, "--out", str(out), "--only", name], check=True)
 
 
 if __name__ == "__main__":
