@@ -6,6 +6,7 @@
 #include "frontends/onnx/convert_context.h"
 #include "frontends/onnx/onnx_model.h"
 #include "frontends/onnx/onnx_tensor.h"
+#include "frontends/onnx/op_versions.h"
 
 namespace kiln::onnx {
 namespace {
@@ -83,15 +84,40 @@ class Importer {
   Status CheckOps(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth) {
     std::map<std::string, std::vector<std::string>> unsupported;
     CollectUnsupported(nodes, opsets, depth, unsupported);
-    if (unsupported.empty()) return OkStatus();
+    if (!unsupported.empty()) return Unimplemented("the model uses ops kiln does not support: " + List(unsupported));
+    std::map<std::string, std::vector<std::string>> redefined;
+    CollectRedefined(nodes, opsets, depth, redefined);
+    if (redefined.empty()) return OkStatus();
+    return Unimplemented("opset " + std::to_string(opsets.at("")) + " is older than " + std::to_string(kMinOpset) +
+                         ", and these ops are defined differently there than at opset " + std::to_string(kMinOpset) +
+                         ", the oldest definition kiln implements: " + List(redefined));
+  }
+
+  // "Op (node 'a'); Other (nodes 'b', 'c')"
+  static std::string List(const std::map<std::string, std::vector<std::string>>& ops) {
     std::string list;
-    for (const auto& [op, where] : unsupported) {
+    for (const auto& [op, where] : ops) {
       list += (list.empty() ? "" : "; ") + op + " (node" + (where.size() > 1 ? "s" : "");
       for (size_t i = 0; i < where.size() && i < 5; ++i) list += (i ? ", '" : " '") + where[i] + "'";
       if (where.size() > 5) list += " and " + std::to_string(where.size() - 5) + " more";
       list += ")";
     }
-    return Unimplemented("the model uses ops kiln does not support: " + list);
+    return list;
+  }
+
+  // Below opset 13, every default-domain op must be defined as at 13.
+  void CollectRedefined(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth,
+                        std::map<std::string, std::vector<std::string>>& redefined) {
+    const int64_t opset = opsets.at("");
+    for (const auto& n : nodes) {
+      if (const FunctionProto* f = FindFunction(n); f != nullptr && depth < kMaxFunctionDepth) {
+        CollectRedefined(f->node(), FunctionOpsets(*f, opsets), depth + 1, redefined);
+        continue;
+      }
+      if (opset >= kMinOpset || !Domain(n.domain()).empty()) continue;
+      const int64_t since = DefinedAsAtOpset13Since(n.op_type());
+      if (since == 0 || since > opset) redefined[n.op_type()].push_back(NodeLabel(n));
+    }
   }
 
   void CollectUnsupported(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth,

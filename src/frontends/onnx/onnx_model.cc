@@ -44,9 +44,9 @@ StatusOr<std::map<std::string, int64_t>> ModelOpsets(const onnxproto::ModelProto
   }
   auto it = opsets.find("");
   if (it == opsets.end()) return InvalidArgument("the model imports no default-domain (ai.onnx) opset");
-  if (it->second < kMinOpset || it->second > kMaxOpset) {
-    return Unimplemented("opset " + std::to_string(it->second) + " is not supported; kiln reads opsets " +
-                         std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset));
+  if (it->second < 1 || it->second > kMaxOpset) {
+    return Unimplemented("opset " + std::to_string(it->second) + " is not supported; kiln reads opsets up to " +
+                         std::to_string(kMaxOpset));
   }
   return opsets;
 }

@@ -11,7 +11,8 @@
 
 namespace kiln::onnx {
 
-// The oldest and newest default-domain opsets kiln reads.
+// kiln implements every op as opsets kMinOpset to kMaxOpset define it. Older models read where
+// each op they use is defined as at kMinOpset (see op_versions.h).
 inline constexpr int64_t kMinOpset = 13;
 inline constexpr int64_t kMaxOpset = 28;
 
@@ -20,7 +21,7 @@ inline constexpr int64_t kMaxOpset = 28;
 StatusOr<onnxproto::ModelProto> ReadModelProto(const std::string& path);
 
 // Domain ("" for the default ONNX domain; "ai.onnx" is read as "") -> opset version.
-// A default-domain opset outside [kMinOpset, kMaxOpset] is an error.
+// A default-domain opset above kMaxOpset (or below 1) is an error.
 StatusOr<std::map<std::string, int64_t>> ModelOpsets(const onnxproto::ModelProto& model);
 
 // A graph input/output as a TensorSpec: dtype, shape with -1 for symbolic or missing dims and

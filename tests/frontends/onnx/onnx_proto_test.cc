@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frontends/onnx/op_versions.h"
 #include "proto/onnx.pb.h"
 #include "util/test_util.h"
 
@@ -44,6 +45,19 @@ TEST(OnnxProtoTest, FieldNumbersMatchTheOnnxPackage) {
     CheckMessage(file->message_type(i), file->message_type(i)->name(), ref, checked);
   }
   EXPECT_GT(checked, 60);
+}
+
+// The table of which opsets define each op as opset 13 does is the onnx package's.
+TEST(OnnxOpVersionsTest, TableMatchesTheOnnxPackage) {
+  const std::string path = testing::FixturePath("onnx_op_versions") + "/versions.json";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "missing " << path << ": run scripts/make_fixtures.py";
+  const nlohmann::json ref = nlohmann::json::parse(in);
+  ASSERT_GT(ref.size(), 100u);
+  for (const auto& [op, since] : ref.items()) {
+    EXPECT_EQ(onnx::DefinedAsAtOpset13Since(op), since.get<int64_t>()) << op;
+  }
+  EXPECT_EQ(onnx::DefinedAsAtOpset13Since("LayerNormalization"), 0);  // appeared at 17
 }
 
 }  // namespace
