@@ -285,6 +285,42 @@ TEST(BinaryTest, IntegerPowMatchesTensorFlow) {
       "Integers to negative integer powers are not allowed"));
 }
 
+// The wide unsigned dtypes take part in the basic arithmetic and comparisons, on random
+// non-negative values against the double reference, with unsigned wrap-around.
+TEST(BinaryTest, WideUnsignedArithmeticMatchesReference) {
+  uint64_t seed = 900;
+  for (DType dtype : {DType::kUInt16, DType::kUInt32, DType::kUInt64}) {
+    std::vector<double> xs = testing::ToDoubles(RandomTensor(DType::kInt32, {3, 7}, seed++, 0, 200));
+    std::vector<double> ys = testing::ToDoubles(RandomTensor(DType::kInt32, {7}, seed++, 1, 50));
+    const Tensor x = FromDoubles(dtype, {3, 7}, xs);
+    const Tensor y = FromDoubles(dtype, {7}, ys);
+    struct Case {
+      const char* op;
+      double (*ref)(double, double);
+    };
+    for (const Case& c : std::initializer_list<Case>{
+             {"AddV2", [](double a, double b) { return a + b; }},
+             {"Mul", [](double a, double b) { return a * b; }},
+             {"Maximum", [](double a, double b) { return std::max(a, b); }},
+             {"Minimum", [](double a, double b) { return std::min(a, b); }},
+             {"TruncateDiv", [](double a, double b) { return std::trunc(a / b); }},
+             {"FloorMod", [](double a, double b) { return std::fmod(a, b); }}}) {
+      auto out = RunOp(c.op, {x, y}, {}, true);
+      ASSERT_TRUE(out.ok()) << c.op << " " << DTypeName(dtype) << ": " << out.status().ToString();
+      EXPECT_TRUE(TensorsNear((*out)[0], BroadcastReference(x, y, dtype, c.ref))) << c.op << " " << DTypeName(dtype);
+    }
+    auto less = RunOp("Less", {x, y}, {}, true);
+    ASSERT_TRUE(less.ok()) << less.status().ToString();
+    EXPECT_EQ((*less)[0].dtype(), DType::kBool);
+    auto sub = RunOp("Sub", {FromDoubles(dtype, {1}, {1}), FromDoubles(dtype, {1}, {2})});
+    ASSERT_TRUE(sub.ok());
+    const Tensor& d = (*sub)[0];
+    if (dtype == DType::kUInt16) EXPECT_EQ(d.data<uint16_t>()[0], 0xFFFFu);
+    if (dtype == DType::kUInt32) EXPECT_EQ(d.data<uint32_t>()[0], 0xFFFFFFFFu);
+    if (dtype == DType::kUInt64) EXPECT_EQ(d.data<uint64_t>()[0], ~uint64_t{0});
+  }
+}
+
 TEST(BinaryTest, OverflowWraps) {
   // tf.add(int32 max, 1), tf.multiply(uint8 200, 2) and tf.multiply(int16 300, 300).
   auto add = RunOp("AddV2", {FromDoubles(DType::kInt32, {1}, {2147483647}), FromDoubles(DType::kInt32, {1}, {1})});

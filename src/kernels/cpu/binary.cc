@@ -67,7 +67,7 @@ Status CheckIntegerOperand(const KernelContext& ctx, const std::string& message,
   const Tensor& y = ctx.input(1);
   StatusOr<Shape> shape = BroadcastShape(x.shape(), y.shape());
   if (!shape.ok() || NumElements(*shape) == 0) return OkStatus();  // RunBinary reports bad shapes
-  return DispatchDType(kIntTypes, y.dtype(), [&](auto tag) -> Status {
+  return DispatchDType(kAllIntTypes, y.dtype(), [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
     const T* p = y.data<T>();
     for (int64_t i = 0; i < y.num_elements(); ++i) {
@@ -86,9 +86,9 @@ KernelFn Division(FloatFn float_fn, IntFn int_fn) {
     KILN_RETURN_IF_ERROR(CheckSameDTypes(ctx, 0, 1));
     const DType dtype = ctx.input(0).dtype();
     if (IsFloating(dtype)) return RunBinary(ctx, kFloatTypes, float_fn);
-    if (!IsInteger(dtype)) return UnsupportedDType(dtype, kFloatTypes + kIntTypes);
+    if (!IsInteger(dtype)) return UnsupportedDType(dtype, kArithmeticTypes);
     KILN_RETURN_IF_ERROR(CheckIntegerOperand(ctx, "Integer division by zero", [](auto v) { return v == 0; }));
-    return RunBinary(ctx, kIntTypes, int_fn);
+    return RunBinary(ctx, kAllIntTypes, int_fn);
   };
 }
 
@@ -165,10 +165,10 @@ auto Minimum = [](auto x, auto y) {
 
 }  // namespace
 
-KILN_REGISTER_CPU_KERNEL("Add", Binary(kNumericTypes + kStringTypes, Add));
-KILN_REGISTER_CPU_KERNEL("AddV2", Binary(kNumericTypes, Add));
-KILN_REGISTER_CPU_KERNEL("Sub", Binary(kNumericTypes, [](auto x, auto y) { return WrapSub(x, y); }));
-KILN_REGISTER_CPU_KERNEL("Mul", Binary(kNumericTypes, [](auto x, auto y) { return WrapMul(x, y); }));
+KILN_REGISTER_CPU_KERNEL("Add", Binary(kArithmeticTypes + kStringTypes, Add));
+KILN_REGISTER_CPU_KERNEL("AddV2", Binary(kArithmeticTypes, Add));
+KILN_REGISTER_CPU_KERNEL("Sub", Binary(kArithmeticTypes, [](auto x, auto y) { return WrapSub(x, y); }));
+KILN_REGISTER_CPU_KERNEL("Mul", Binary(kArithmeticTypes, [](auto x, auto y) { return WrapMul(x, y); }));
 KILN_REGISTER_CPU_KERNEL("MulNoNan",
                          Binary(kFloatTypes, [](auto x, auto y) { return y == 0 ? decltype(x)(0) : x * y; }));
 KILN_REGISTER_CPU_KERNEL("DivNoNan",
@@ -187,8 +187,8 @@ KILN_REGISTER_CPU_KERNEL("FloorDiv", Division([](auto x, auto y) { return std::f
                                               [](auto x, auto y) { return FloorDivInt(x, y); }));
 KILN_REGISTER_CPU_KERNEL("FloorMod", Division([](auto x, auto y) { return FloorModFloat(x, y); },
                                               [](auto x, auto y) { return FloorModInt(x, y); }));
-KILN_REGISTER_CPU_KERNEL("Maximum", Binary(kNumericTypes, Maximum));
-KILN_REGISTER_CPU_KERNEL("Minimum", Binary(kNumericTypes, Minimum));
+KILN_REGISTER_CPU_KERNEL("Maximum", Binary(kArithmeticTypes, Maximum));
+KILN_REGISTER_CPU_KERNEL("Minimum", Binary(kArithmeticTypes, Minimum));
 KILN_REGISTER_CPU_KERNEL("Pow", Pow);
 KILN_REGISTER_CPU_KERNEL("SquaredDifference", Binary(kFloatTypes + kSignedTypes, [](auto x, auto y) {
                            const auto d = WrapSub(x, y);

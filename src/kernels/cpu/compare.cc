@@ -12,7 +12,7 @@ KernelFn Predicate(Types types, Fn f) {
   return [types, f](KernelContext& ctx) { return RunBinary(ctx, types, f); };
 }
 
-constexpr auto kEqualityTypes = kNumericTypes + kBoolTypes + kStringTypes;
+constexpr auto kEqualityTypes = kArithmeticTypes + kBoolTypes + kStringTypes;
 
 // With incompatible_shape_error=false, shapes that do not broadcast compare as wholly unequal:
 // a scalar false for Equal, true for NotEqual.
@@ -30,10 +30,10 @@ Status Equality(KernelContext& ctx) {
 
 }  // namespace
 
-KILN_REGISTER_CPU_KERNEL("Greater", Predicate(kNumericTypes, [](auto x, auto y) { return x > y; }));
-KILN_REGISTER_CPU_KERNEL("GreaterEqual", Predicate(kNumericTypes, [](auto x, auto y) { return x >= y; }));
-KILN_REGISTER_CPU_KERNEL("Less", Predicate(kNumericTypes, [](auto x, auto y) { return x < y; }));
-KILN_REGISTER_CPU_KERNEL("LessEqual", Predicate(kNumericTypes, [](auto x, auto y) { return x <= y; }));
+KILN_REGISTER_CPU_KERNEL("Greater", Predicate(kArithmeticTypes, [](auto x, auto y) { return x > y; }));
+KILN_REGISTER_CPU_KERNEL("GreaterEqual", Predicate(kArithmeticTypes, [](auto x, auto y) { return x >= y; }));
+KILN_REGISTER_CPU_KERNEL("Less", Predicate(kArithmeticTypes, [](auto x, auto y) { return x < y; }));
+KILN_REGISTER_CPU_KERNEL("LessEqual", Predicate(kArithmeticTypes, [](auto x, auto y) { return x <= y; }));
 KILN_REGISTER_CPU_KERNEL("Equal", Equality<true>);
 KILN_REGISTER_CPU_KERNEL("NotEqual", Equality<false>);
 KILN_REGISTER_CPU_KERNEL("LogicalAnd", Predicate(kBoolTypes, [](bool x, bool y) { return x && y; }));

@@ -30,11 +30,13 @@ constexpr TypeList<A..., B...> operator+(TypeList<A...>, TypeList<B...>) {
 
 inline constexpr TypeList<float, double, Half, BFloat16> kFloatTypes;
 inline constexpr TypeList<int8_t, int16_t, int32_t, int64_t> kSignedTypes;
-// The integer dtypes kiln computes with; the wider unsigned ones only convert (Cast) and move
-// (Select), which keeps the number of instantiated loops, and the build time, down.
+// The integer dtypes most kernels compute with; the wider unsigned ones only convert (Cast), move
+// (Select) and take part in the basic arithmetic and comparisons (kArithmeticTypes), which keeps
+// the number of instantiated loops, and the build time, down.
 inline constexpr auto kIntTypes = kSignedTypes + TypeList<uint8_t>{};
 inline constexpr auto kAllIntTypes = kSignedTypes + TypeList<uint8_t, uint16_t, uint32_t, uint64_t>{};
 inline constexpr auto kNumericTypes = kFloatTypes + kIntTypes;
+inline constexpr auto kArithmeticTypes = kFloatTypes + kAllIntTypes;
 inline constexpr TypeList<bool> kBoolTypes;
 inline constexpr TypeList<std::string> kStringTypes;
 

@@ -1,6 +1,7 @@
 // Shape and data-movement ONNX ops: Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze,
 // Concat, Split, Transpose, Expand, Tile, Pad, Slice, Gather*, Scatter*, ConstantOfShape,
 // Range, Trilu, DepthToSpace/SpaceToDepth, OneHot, TopK, Resize.
+#include <algorithm>
 #include <limits>
 
 #include "frontends/onnx/ops/common.h"
@@ -218,48 +219,56 @@ Status PadWith(ConvertContext& ctx, ValueRef x, ValueRef p) {
   return OkStatus();
 }
 
+// [rank, 2] paddings ([begin, end] per dim) from ONNX's pads ([begins..., ends...] over `axes`).
+// Constant pads give a constant; pads known only at run time are rearranged at run time, and
+// scattered into the rows of `axes` when those are given.
+StatusOr<ValueRef> Paddings(ConvertContext& ctx, int rank, const std::vector<int64_t>& axes) {
+  const size_t n = axes.size();
+  if (const Tensor* c = ctx.constant(ctx.input(1))) {
+    KILN_ASSIGN_OR_RETURN(auto pads, c->ToInt64Vector());
+    if (pads.size() != 2 * n) {
+      return InvalidArgument("pads has " + std::to_string(pads.size()) + " entries; " + std::to_string(2 * n) +
+                             " expected");
+    }
+    std::vector<int64_t> paddings(2 * static_cast<size_t>(rank), 0);
+    for (size_t i = 0; i < n; ++i) {
+      if (pads[i] < 0 || pads[n + i] < 0) return ctx.Unsupported("negative pads (cropping)");
+      paddings[2 * axes[i]] = pads[i];
+      paddings[2 * axes[i] + 1] = pads[n + i];
+    }
+    return ctx.Const(Tensor::FromVector<int64_t>({rank, 2}, paddings));
+  }
+  KILN_ASSIGN_OR_RETURN(ValueRef p, CastTo(ctx, ctx.input(1), DType::kInt64));
+  KILN_ASSIGN_OR_RETURN(p, ctx.Op("Reshape", {p, ctx.Ints({2, static_cast<int64_t>(n)})},
+                                  Attrs({{"T", DType::kInt64}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(p, Transpose(ctx, p, {1, 0}));
+  if (static_cast<int>(n) == rank && std::is_sorted(axes.begin(), axes.end())) return p;
+  const ValueRef zeros = ctx.Const(Tensor(DType::kInt64, {rank, 2}));
+  const ValueRef rows = ctx.Const(Tensor::FromVector<int64_t>({static_cast<int64_t>(n), 1}, axes));
+  return ctx.Op("ScatterND", {zeros, rows, p}, Attrs({{"T", DType::kInt64}, {"reduction", std::string("none")}}));
+}
+
 Status Pad(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::string mode, ctx.String("mode", "constant"));
+  if (mode != "constant" && mode != "reflect") return ctx.Unsupported("mode '" + mode + "'");
   const ValueRef x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
-  if (ctx.constant(ctx.input(1)) == nullptr && !ctx.has_input(3) && mode == "constant") {
-    // Pads known only at run time: [begin..., end...] -> [[begin, end], ...].
-    KILN_ASSIGN_OR_RETURN(ValueRef p, CastTo(ctx, ctx.input(1), DType::kInt64));
-    KILN_ASSIGN_OR_RETURN(p, ctx.Op("Reshape", {p, ctx.Ints({2, rank})},
-                                    Attrs({{"T", DType::kInt64}, {"Tshape", DType::kInt64}})));
-    KILN_ASSIGN_OR_RETURN(p, Transpose(ctx, p, {1, 0}));
-    return PadWith(ctx, x, p);
-  }
-  KILN_ASSIGN_OR_RETURN(auto pads, ctx.ConstantInts(1, "pads"));
   std::vector<int64_t> axes;
   if (ctx.has_input(3)) {
-    KILN_ASSIGN_OR_RETURN(axes, ctx.ConstantInts(3, "axes"));
+    KILN_ASSIGN_OR_RETURN(auto given, ctx.ConstantInts(3, "axes"));
+    for (int64_t a : given) {
+      KILN_ASSIGN_OR_RETURN(int axis, NormalizeAxis(a, rank, "axes entry"));
+      axes.push_back(axis);
+    }
   } else {
     for (int i = 0; i < rank; ++i) axes.push_back(i);
   }
-  if (pads.size() != 2 * axes.size()) {
-    return InvalidArgument("pads has " + std::to_string(pads.size()) + " entries; " +
-                           std::to_string(2 * axes.size()) + " expected");
-  }
-  std::vector<int64_t> paddings(2 * static_cast<size_t>(rank), 0);
-  const size_t n = axes.size();
-  for (size_t i = 0; i < n; ++i) {
-    KILN_ASSIGN_OR_RETURN(int a, NormalizeAxis(axes[i], rank, "axes entry"));
-    if (pads[i] < 0 || pads[n + i] < 0) return ctx.Unsupported("negative pads (cropping)");
-    paddings[2 * a] = pads[i];
-    paddings[2 * a + 1] = pads[n + i];
-  }
-  const ValueRef p = ctx.Const(Tensor::FromVector<int64_t>({rank, 2}, paddings));
-  const DType t = ctx.dtype(x);
-  ValueRef y;
-  if (mode == "constant") {
-    return PadWith(ctx, x, p);
-  } else if (mode == "reflect") {
-    KILN_ASSIGN_OR_RETURN(y, ctx.Op("MirrorPad", {x, p},
-                                    Attrs({{"T", t}, {"Tpaddings", DType::kInt64}, {"mode", std::string("REFLECT")}})));
-  } else {
-    return ctx.Unsupported("mode '" + mode + "'");
-  }
+  KILN_ASSIGN_OR_RETURN(ValueRef p, Paddings(ctx, rank, axes));
+  if (mode == "constant") return PadWith(ctx, x, p);
+  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("MirrorPad", {x, p},
+                                           Attrs({{"T", ctx.dtype(x)},
+                                                  {"Tpaddings", DType::kInt64},
+                                                  {"mode", std::string("REFLECT")}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
