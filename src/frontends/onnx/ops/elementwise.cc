@@ -37,8 +37,6 @@ Status Div(ConvertContext& ctx) {
 
 Status Mod(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t fmod, ctx.Int("fmod", 0));
-  const bool integer = IsInteger(ctx.dtype(ctx.input(0)));
-  if (!fmod && !integer) return InvalidArgument("fmod must be 1 for floating-point inputs");
   // fmod=0: the result takes the divisor's sign (Python's %); fmod=1: the dividend's (C fmod).
   KILN_ASSIGN_OR_RETURN(ValueRef y, Binary(ctx, fmod ? "TruncateMod" : "FloorMod", ctx.input(0), ctx.input(1)));
   ctx.SetOutput(0, y);

@@ -18,6 +18,11 @@ struct ReduceSpec {
 
 StatusOr<ValueRef> ApplyReduce(ConvertContext& ctx, const ReduceSpec& spec, ValueRef x, ValueRef axes,
                                bool keep_dims) {
+  if (ctx.dtype(x) == DType::kBool && (spec.op == "Max" || spec.op == "Min") && spec.pre == Pre::kNone) {
+    // The largest of bools is their disjunction, the smallest their conjunction.
+    return ctx.Op(spec.op == "Max" ? "Any" : "All", {x, axes},
+                  Attrs({{"Tidx", ctx.dtype(axes)}, {"keep_dims", keep_dims}}));
+  }
   if (spec.pre != Pre::kNone) {
     KILN_ASSIGN_OR_RETURN(x, Unary(ctx, spec.pre == Pre::kAbs ? "Abs" : spec.pre == Pre::kSquare ? "Square" : "Exp", x));
   }

@@ -79,10 +79,40 @@ Status Squeeze(ConvertContext& ctx) {
   return OkStatus();
 }
 
+// Axes known only at run time (their count known): the output shape has 1 at the axes and the
+// input's dims, in order, everywhere else.
+Status UnsqueezeAtRunTime(ConvertContext& ctx, ValueRef x, int rank) {
+  const PartialShape& axes_shape = ctx.shape(ctx.input(1));
+  if (!axes_shape.rank_known || axes_shape.rank() != 1 || axes_shape.dims[0] < 0) {
+    return ctx.Unsupported("axes (input 1) computed at run time, of unknown length");
+  }
+  const int64_t out_rank = rank + axes_shape.dims[0];
+  KILN_ASSIGN_OR_RETURN(ValueRef axes, CastTo(ctx, ctx.input(1), DType::kInt64));
+  KILN_ASSIGN_OR_RETURN(ValueRef negative, Binary(ctx, "Less", axes, ctx.Int64Scalar(0)));
+  KILN_ASSIGN_OR_RETURN(ValueRef wrapped, Binary(ctx, "AddV2", axes, ctx.Int64Scalar(out_rank)));
+  KILN_ASSIGN_OR_RETURN(axes, ctx.Op("SelectV2", {negative, wrapped, axes}, Attrs({{"T", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(axes, ExpandDims(ctx, axes, 1));
+  // Positions that keep an input dim: those the axes do not name.
+  const ValueRef all_true = ctx.Const(Tensor::FromVector<bool>({out_rank}, std::vector<bool>(out_rank, true)));
+  KILN_ASSIGN_OR_RETURN(ValueRef falses, ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
+                                                Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef kept, ctx.Op("ScatterND", {all_true, axes, falses},
+                                              Attrs({{"T", DType::kBool}, {"reduction", std::string("none")}})));
+  KILN_ASSIGN_OR_RETURN(kept, ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef dims, ShapeOf(ctx, x));
+  const ValueRef ones = ctx.Const(Tensor::FromVector<int64_t>({out_rank}, std::vector<int64_t>(out_rank, 1)));
+  KILN_ASSIGN_OR_RETURN(ValueRef shape, ctx.Op("ScatterND", {ones, kept, dims},
+                                               Attrs({{"T", DType::kInt64}, {"reduction", std::string("none")}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  ctx.SetOutput(0, y);
+  return OkStatus();
+}
+
 Status Unsqueeze(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(auto axes, ctx.ConstantInts(1, "axes"));
   const ValueRef x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
+  if (ctx.has_input(1) && ctx.constant(ctx.input(1)) == nullptr) return UnsqueezeAtRunTime(ctx, x, rank);
+  KILN_ASSIGN_OR_RETURN(auto axes, ctx.ConstantInts(1, "axes"));
   const int out_rank = rank + static_cast<int>(axes.size());
   std::vector<int64_t> sorted;
   for (int64_t a : axes) {
