@@ -3,6 +3,9 @@
 // ONNX lays activations out [N, C, spatial...] and weights [M, C/group, kernel...]; kiln's Conv
 // takes channels-first data and a [kernel..., C/group, M] filter, so weights are transposed
 // (constant folding does that once at load).
+#include <cctype>
+#include <map>
+
 #include "frontends/onnx/ops/common.h"
 
 namespace kiln::onnx {
@@ -306,8 +309,23 @@ OpConverter SoftmaxOp(std::string op) {
   };
 }
 
+// numpy's implicit output ("ij,jk"): an ellipsis first when there is one, then the labels that
+// occur once, in alphabetical order.
+std::string WithImplicitOutput(const std::string& equation) {
+  std::map<char, int> counts;
+  for (char c : equation) {
+    if (std::isalpha(static_cast<unsigned char>(c))) ++counts[c];
+  }
+  std::string out = equation.find("...") != std::string::npos ? "..." : "";
+  for (const auto& [c, n] : counts) {
+    if (n == 1) out += c;
+  }
+  return equation + "->" + out;
+}
+
 Status Einsum(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::string equation, ctx.String("equation"));
+  if (equation.find("->") == std::string::npos) equation = WithImplicitOutput(equation);
   std::vector<ValueRef> inputs;
   for (int i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(ctx.input(i));
   KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Einsum", inputs,

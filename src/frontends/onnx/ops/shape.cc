@@ -68,7 +68,33 @@ Status Flatten(ConvertContext& ctx) {
   return OkStatus();
 }
 
+// Axes known only at run time (their count known): the input's dims the axes do not name.
+Status SqueezeAtRunTime(ConvertContext& ctx, ValueRef x) {
+  KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
+  const PartialShape& axes_shape = ctx.shape(ctx.input(1));
+  if (!axes_shape.rank_known || axes_shape.rank() != 1 || axes_shape.dims[0] < 0) {
+    return ctx.Unsupported("axes (input 1) computed at run time, of unknown length");
+  }
+  KILN_ASSIGN_OR_RETURN(ValueRef axes, CastTo(ctx, ctx.input(1), DType::kInt64));
+  KILN_ASSIGN_OR_RETURN(ValueRef negative, Binary(ctx, "Less", axes, ctx.Int64Scalar(0)));
+  KILN_ASSIGN_OR_RETURN(ValueRef wrapped, Binary(ctx, "AddV2", axes, ctx.Int64Scalar(rank)));
+  KILN_ASSIGN_OR_RETURN(axes, ctx.Op("SelectV2", {negative, wrapped, axes}, Attrs({{"T", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(axes, ExpandDims(ctx, axes, 1));
+  const ValueRef all_true = ctx.Const(Tensor::FromVector<bool>({rank}, std::vector<bool>(rank, true)));
+  KILN_ASSIGN_OR_RETURN(ValueRef falses, ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
+                                                Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef kept, ctx.Op("ScatterND", {all_true, axes, falses},
+                                              Attrs({{"T", DType::kBool}, {"reduction", std::string("none")}})));
+  KILN_ASSIGN_OR_RETURN(kept, ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef dims, ShapeOf(ctx, x));
+  KILN_ASSIGN_OR_RETURN(ValueRef shape, ctx.Op("GatherND", {dims, kept}, Attrs({{"T", DType::kInt64}, {"batch_dims", int64_t{0}}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  ctx.SetOutput(0, y);
+  return OkStatus();
+}
+
 Status Squeeze(ConvertContext& ctx) {
+  if (ctx.has_input(1) && ctx.constant(ctx.input(1)) == nullptr) return SqueezeAtRunTime(ctx, ctx.input(0));
   std::vector<int64_t> axes;
   if (ctx.has_input(1)) {
     KILN_ASSIGN_OR_RETURN(axes, ctx.ConstantInts(1, "axes"));
@@ -470,6 +496,12 @@ OpConverter SpaceDepth(bool to_space) {
 
 Status OneHot(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Int("axis", -1));
+  if (axis < -1) {
+    // ONNX counts negative axes from the end of the output (rank + 1 dims).
+    KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, ctx.input(0), "indices"));
+    KILN_ASSIGN_OR_RETURN(int a, NormalizeAxis(axis, rank + 1));
+    axis = a;
+  }
   KILN_ASSIGN_OR_RETURN(ValueRef indices, CastTo(ctx, ctx.input(0), DType::kInt64));
   KILN_ASSIGN_OR_RETURN(ValueRef depth, CastTo(ctx, ctx.input(1), DType::kInt64));
   if (ctx.rank(depth) != 0) {
