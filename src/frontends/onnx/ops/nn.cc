@@ -26,6 +26,43 @@ StatusOr<std::vector<int64_t>> SpatialList(const ConvertContext& ctx, const std:
   return v;
 }
 
+// A 2-D convolution with one group per input channel (MobileNet's and EfficientNet's depthwise
+// layers): weights [C * multiplier, 1, kh, kw].
+bool IsDepthwise(const ConvertContext& ctx, ValueRef x, ValueRef w, int64_t group, int spatial) {
+  const PartialShape& xs = ctx.shape(x);
+  const PartialShape& ws = ctx.shape(w);
+  return spatial == 2 && group > 1 && xs.rank_known && xs.dims[1] == group && ws.dims[1] == 1 && ws.dims[0] >= 0 &&
+         ws.dims[0] % group == 0;
+}
+
+// The depthwise op takes a [kh, kw, C, multiplier] filter; output channel c * multiplier + m is
+// ONNX's channel of group c, so the channel order matches.
+StatusOr<ValueRef> DepthwiseConv(ConvertContext& ctx, ValueRef x, ValueRef w, int64_t channels,
+                                 const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
+                                 const std::string& padding, const std::vector<int64_t>& explicit_pads) {
+  const PartialShape& ws = ctx.shape(w);
+  KILN_ASSIGN_OR_RETURN(ValueRef filter, ctx.Op("Reshape", {w, ctx.Ints({channels, ws.dims[0] / channels, ws.dims[2], ws.dims[3]})},
+                                                Attrs({{"T", ctx.dtype(w)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(filter, Transpose(ctx, filter, {2, 3, 0, 1}));
+  return ctx.Op("DepthwiseConv2dNative", {x, filter},
+                Attrs({{"T", ctx.dtype(x)},
+                       {"strides", strides},
+                       {"dilations", dilations},
+                       {"padding", padding},
+                       {"explicit_paddings", explicit_pads},
+                       {"data_format", std::string("NCHW")}}));
+}
+
+// Adds the optional bias (input 2) per output channel and binds output 0.
+Status AddBias(ConvertContext& ctx, ValueRef y) {
+  if (ctx.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(y, ctx.Op("BiasAdd", {y, ctx.input(2)},
+                                    Attrs({{"T", ctx.dtype(y)}, {"data_format", std::string("NCHW")}})));
+  }
+  ctx.SetOutput(0, y);
+  return OkStatus();
+}
+
 Status Conv(ConvertContext& ctx) {
   const ValueRef x = ctx.input(0), w = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(int wrank, KnownRank(ctx, w, "weights"));
@@ -74,14 +111,19 @@ Status Conv(ConvertContext& ctx) {
     return InvalidArgument("unknown auto_pad '" + auto_pad + "'");
   }
 
+  std::vector<int64_t> full_strides = {1, 1}, full_dilations = {1, 1};
+  full_strides.insert(full_strides.end(), strides.begin(), strides.end());
+  full_dilations.insert(full_dilations.end(), dilations.begin(), dilations.end());
+  if (IsDepthwise(ctx, x, w, group, spatial)) {
+    KILN_ASSIGN_OR_RETURN(ValueRef y,
+                          DepthwiseConv(ctx, x, w, group, full_strides, full_dilations, padding, explicit_pads));
+    return AddBias(ctx, y);
+  }
   std::vector<int64_t> perm;
   for (int i = 0; i < spatial; ++i) perm.push_back(2 + i);
   perm.push_back(1);
   perm.push_back(0);
   KILN_ASSIGN_OR_RETURN(ValueRef filter, Transpose(ctx, w, perm));
-  std::vector<int64_t> full_strides = {1, 1}, full_dilations = {1, 1};
-  full_strides.insert(full_strides.end(), strides.begin(), strides.end());
-  full_dilations.insert(full_dilations.end(), dilations.begin(), dilations.end());
   KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Conv", {x, filter},
                                            Attrs({{"T", ctx.dtype(x)},
                                                   {"strides", full_strides},
@@ -91,12 +133,7 @@ Status Conv(ConvertContext& ctx) {
                                                   {"data_format", std::string("CHANNELS_FIRST")},
                                                   {"batch_dims", int64_t{1}},
                                                   {"groups", group}})));
-  if (ctx.has_input(2)) {
-    KILN_ASSIGN_OR_RETURN(y, ctx.Op("BiasAdd", {y, ctx.input(2)},
-                                    Attrs({{"T", ctx.dtype(y)}, {"data_format", std::string("NCHW")}})));
-  }
-  ctx.SetOutput(0, y);
-  return OkStatus();
+  return AddBias(ctx, y);
 }
 
 OpConverter Pool(std::string mode) {
