@@ -73,8 +73,10 @@ Status FoldConstants(ir::Graph& graph) {
     if (!results) continue;
     const std::string name = graph.node(id).name;
     for (int i = 0; i < static_cast<int>(results->size()); ++i) {
-      const int c = graph.AddConst(name + (results->size() > 1 ? "/folded_" + std::to_string(i) : "/folded"),
-                                   std::move((*results)[i]))->id;
+      const int c = graph
+                        .AddConst(name + (results->size() > 1 ? "/folded_" + std::to_string(i) : "/folded"),
+                                  std::move((*results)[i]))
+                        ->id;
       graph.ReplaceAllUses({id, i}, {c, 0});
     }
   }

@@ -6,10 +6,9 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -40,7 +39,8 @@ Tensor TakeBatch(const Tensor& samples, int64_t batch) {
   Tensor out(samples.dtype(), shape);
   const size_t row = samples.byte_size() / static_cast<size_t>(n);
   for (int64_t i = 0; i < batch; ++i) {
-    std::memcpy(static_cast<char*>(out.raw_data()) + i * row, static_cast<const char*>(samples.raw_data()) + (i % n) * row, row);
+    std::memcpy(static_cast<char*>(out.raw_data()) + i * row,
+                static_cast<const char*>(samples.raw_data()) + (i % n) * row, row);
   }
   return out;
 }
@@ -74,12 +74,12 @@ StatusOr<std::map<std::string, int64_t>> ParseDims(const std::vector<std::string
 // Inputs of the signature's shapes: dim 0 is the batch when unknown, other unknown dims take
 // their symbolic name's --dim value. Floats are uniform in [-1, 1), integers in [0, int_high).
 StatusOr<std::map<std::string, Tensor>> SynthesizeInputs(const SignatureInfo& sig, int64_t batch,
-                                                         const std::map<std::string, int64_t>& dims,
-                                                         int64_t int_high) {
+                                                         const std::map<std::string, int64_t>& dims, int64_t int_high) {
   std::map<std::string, Tensor> feed;
   std::mt19937_64 rng(42);
   for (const auto& spec : sig.inputs) {
-    if (!spec.shape.rank_known) return InvalidArgument("input '" + spec.name + "' has unknown rank: give it with --input");
+    if (!spec.shape.rank_known)
+      return InvalidArgument("input '" + spec.name + "' has unknown rank: give it with --input");
     Shape shape;
     for (size_t d = 0; d < spec.shape.dims.size(); ++d) {
       int64_t v = spec.shape.dims[d];
@@ -111,7 +111,8 @@ void RunBench(const BenchOptions& o) {
   auto model = OrDie(Model::Load(o.dir, LoadOptions{SplitComma(o.tag_set), o.signature_def}));
   const auto samples = OrDie(ReadInputs(o.inputs, {}));
   for (const auto& [name, t] : samples) {
-    if (t.rank() < 1 || t.dim(0) < 1) Die(InvalidArgument("--input " + name + " needs at least one sample along axis 0"));
+    if (t.rank() < 1 || t.dim(0) < 1)
+      Die(InvalidArgument("--input " + name + " needs at least one sample along axis 0"));
   }
   const auto dims = OrDie(ParseDims(o.dims));
 

@@ -2,18 +2,18 @@
 // input_*.pb, output_*.pb under DIR/node/test_*) against kiln's runtime and reports, per ONNX
 // op kiln claims (has a converter for), how many tests pass, fail (wrong answer) or are refused
 // with a reason (the claim narrowed). Exits 1 when any claimed op's test gives a wrong answer.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <ctime>
 #include <regex>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "frontends/onnx/convert_context.h"
 #include "frontends/onnx/onnx_model.h"
@@ -32,7 +32,7 @@ struct TestResult {
   std::string name;
   std::set<std::string> ops;  // op types in the test's graph
   Outcome outcome = Outcome::kPass;
-  std::string detail;         // why it failed or was refused
+  std::string detail;  // why it failed or was refused
 };
 
 StatusOr<Tensor> ReadTensorFile(const fs::path& path) {
@@ -57,7 +57,8 @@ std::string Compare(const Tensor& got, const Tensor& want, const std::string& na
     return fmt::format("output '{}' has shape {}, expected {}", name, ShapeToString(got.shape()),
                        ShapeToString(want.shape()));
   }
-  if (got.dtype() == DType::kString) return got.strings() == want.strings() ? "" : "string output '" + name + "' differs";
+  if (got.dtype() == DType::kString)
+    return got.strings() == want.strings() ? "" : "string output '" + name + "' differs";
   const bool exact = !IsFloating(got.dtype());
   if (exact) {
     auto a = got.ToInt64Vector(), b = want.ToInt64Vector();
@@ -176,9 +177,10 @@ void WriteReport(std::ostream& out, const std::vector<TestResult>& results, cons
   out << "# ONNX backend node tests on kiln\n\n";
   out << "Written by `bash scripts/onnx_conformance.sh` (kiln_onnx_conformance) on " << date << ", from "
       << (source.empty() ? "the node tests in the data directory" : source) << ".\n\n";
-  out << fmt::format("{} tests: {} use only ops kiln claims ({} pass, {} fail, {} refused with a reason); {} use an "
-                     "op kiln does not claim.\n\n",
-                     results.size(), pass + fail + refused, pass, fail, refused, not_claimed);
+  out << fmt::format(
+      "{} tests: {} use only ops kiln claims ({} pass, {} fail, {} refused with a reason); {} use an "
+      "op kiln does not claim.\n\n",
+      results.size(), pass + fail + refused, pass, fail, refused, not_claimed);
   out << "A test counts for every op in its graph. *Refused* means kiln declined the model or input with a clear "
          "error instead of answering: the op's claim is narrowed to exclude that case, and the reason is listed.\n\n";
   out << "| op | tests | pass | fail | refused |\n|---|---:|---:|---:|---:|\n";
@@ -212,7 +214,8 @@ int Main(int argc, char** argv) {
 
   const fs::path node_dir = fs::path(data) / "node";
   if (!fs::is_directory(node_dir)) {
-    fmt::print(stderr, "error: {} is not a directory; generate it with scripts/onnx_node_tests.py\n", node_dir.string());
+    fmt::print(stderr, "error: {} is not a directory; generate it with scripts/onnx_node_tests.py\n",
+               node_dir.string());
     return 2;
   }
   std::vector<fs::path> dirs;

@@ -44,8 +44,8 @@ const AttributeProto* ConvertContext::FindAttr(const std::string& name) const {
 namespace {
 
 Status WrongType(const AttributeProto& a, const char* want) {
-  return InvalidArgument("attribute '" + a.name() + "' has type " +
-                         AttributeProto::AttributeType_Name(a.type()) + ", expected " + want);
+  return InvalidArgument("attribute '" + a.name() + "' has type " + AttributeProto::AttributeType_Name(a.type()) +
+                         ", expected " + want);
 }
 
 Status Missing(const std::string& name) { return InvalidArgument("required attribute '" + name + "' is missing"); }
@@ -111,8 +111,8 @@ StatusOr<Tensor> ConvertContext::TensorAttr(const std::string& name) const {
 
 StatusOr<std::vector<ir::ValueRef>> ConvertContext::OpN(const std::string& op, std::vector<ir::ValueRef> inputs,
                                                         ir::AttrMap attrs, int num_outputs) {
-  ir::Node* node = graph_.AddNode(graph_.UniqueName(base_name_ + "/" + op), op, std::move(inputs), std::move(attrs),
-                                  num_outputs);
+  ir::Node* node =
+      graph_.AddNode(graph_.UniqueName(base_name_ + "/" + op), op, std::move(inputs), std::move(attrs), num_outputs);
   KILN_RETURN_IF_ERROR(ir::OpRegistry::Global().ApplyDefaults(*node));
   KILN_RETURN_IF_ERROR(ir::InferNodeShapes(graph_, *node));
   std::vector<ir::ValueRef> outs;
@@ -126,8 +126,7 @@ StatusOr<std::vector<ir::ValueRef>> ConvertContext::OpN(const std::string& op, s
   return outs;
 }
 
-StatusOr<ir::ValueRef> ConvertContext::Op(const std::string& op, std::vector<ir::ValueRef> inputs,
-                                          ir::AttrMap attrs) {
+StatusOr<ir::ValueRef> ConvertContext::Op(const std::string& op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs) {
   KILN_ASSIGN_OR_RETURN(auto outs, OpN(op, std::move(inputs), std::move(attrs), 1));
   return outs[0];
 }
@@ -143,19 +142,32 @@ ir::ValueRef ConvertContext::Ints(const std::vector<int64_t>& values) {
 
 ir::ValueRef ConvertContext::ScalarOf(DType dtype, double value) {
   switch (dtype) {
-    case DType::kFloat16: return Const(Tensor::Scalar<Half>(FloatToHalf(static_cast<float>(value))));
-    case DType::kBFloat16: return Const(Tensor::Scalar<BFloat16>(FloatToBFloat16(static_cast<float>(value))));
-    case DType::kFloat64: return Const(Tensor::Scalar<double>(value));
-    case DType::kInt8: return Const(Tensor::Scalar<int8_t>(static_cast<int8_t>(value)));
-    case DType::kUInt8: return Const(Tensor::Scalar<uint8_t>(static_cast<uint8_t>(value)));
-    case DType::kInt16: return Const(Tensor::Scalar<int16_t>(static_cast<int16_t>(value)));
-    case DType::kUInt16: return Const(Tensor::Scalar<uint16_t>(static_cast<uint16_t>(value)));
-    case DType::kInt32: return Const(Tensor::Scalar<int32_t>(static_cast<int32_t>(value)));
-    case DType::kInt64: return Const(Tensor::Scalar<int64_t>(static_cast<int64_t>(value)));
-    case DType::kUInt32: return Const(Tensor::Scalar<uint32_t>(static_cast<uint32_t>(value)));
-    case DType::kUInt64: return Const(Tensor::Scalar<uint64_t>(static_cast<uint64_t>(value)));
-    case DType::kBool: return Const(Tensor::Scalar<bool>(value != 0));
-    default: return Const(Tensor::Scalar<float>(static_cast<float>(value)));
+    case DType::kFloat16:
+      return Const(Tensor::Scalar<Half>(FloatToHalf(static_cast<float>(value))));
+    case DType::kBFloat16:
+      return Const(Tensor::Scalar<BFloat16>(FloatToBFloat16(static_cast<float>(value))));
+    case DType::kFloat64:
+      return Const(Tensor::Scalar<double>(value));
+    case DType::kInt8:
+      return Const(Tensor::Scalar<int8_t>(static_cast<int8_t>(value)));
+    case DType::kUInt8:
+      return Const(Tensor::Scalar<uint8_t>(static_cast<uint8_t>(value)));
+    case DType::kInt16:
+      return Const(Tensor::Scalar<int16_t>(static_cast<int16_t>(value)));
+    case DType::kUInt16:
+      return Const(Tensor::Scalar<uint16_t>(static_cast<uint16_t>(value)));
+    case DType::kInt32:
+      return Const(Tensor::Scalar<int32_t>(static_cast<int32_t>(value)));
+    case DType::kInt64:
+      return Const(Tensor::Scalar<int64_t>(static_cast<int64_t>(value)));
+    case DType::kUInt32:
+      return Const(Tensor::Scalar<uint32_t>(static_cast<uint32_t>(value)));
+    case DType::kUInt64:
+      return Const(Tensor::Scalar<uint64_t>(static_cast<uint64_t>(value)));
+    case DType::kBool:
+      return Const(Tensor::Scalar<bool>(value != 0));
+    default:
+      return Const(Tensor::Scalar<float>(static_cast<float>(value)));
   }
 }
 

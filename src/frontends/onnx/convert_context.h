@@ -18,8 +18,7 @@ namespace kiln::onnx {
 
 class ConvertContext {
  public:
-  ConvertContext(ir::Graph& graph, const onnxproto::NodeProto& node, std::vector<ir::ValueRef> inputs,
-                 int64_t opset);
+  ConvertContext(ir::Graph& graph, const onnxproto::NodeProto& node, std::vector<ir::ValueRef> inputs, int64_t opset);
 
   const onnxproto::NodeProto& node() const { return node_; }
   const std::string& op_type() const { return node_.op_type(); }

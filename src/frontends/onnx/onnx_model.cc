@@ -17,16 +17,16 @@ StatusOr<onnxproto::ModelProto> ReadModelProto(const std::string& path) {
     return s.InFile(path);
   }
   if (bytes->size() > static_cast<size_t>(INT32_MAX)) {
-    return InvalidArgument("the file is over 2 GB, past what protobuf can parse; save the weights as ONNX external "
-                           "data beside it")
+    return InvalidArgument(
+               "the file is over 2 GB, past what protobuf can parse; save the weights as ONNX external "
+               "data beside it")
         .InFile(path);
   }
   onnxproto::ModelProto model;
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes->data()),
                                                 static_cast<int>(std::min<size_t>(bytes->size(), INT32_MAX)));
   stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  if (!model.ParseFromCodedStream(&stream) ||
-      !stream.ConsumedEntireMessage()) {
+  if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
     return DataLoss("not a valid ONNX model (the protobuf does not parse)").InFile(path);
   }
   if (!model.has_graph()) return InvalidArgument("the ONNX model has no graph").InFile(path);
@@ -56,7 +56,8 @@ StatusOr<TensorSpec> SpecFromValueInfo(const onnxproto::ValueInfoProto& info) {
   spec.name = info.name();
   spec.tensor_name = info.name();
   if (!info.type().has_tensor_type()) {
-    return Unimplemented("value '" + info.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
+    return Unimplemented("value '" + info.name() +
+                         "' is not a tensor (sequences, maps and optionals are not supported)");
   }
   const auto& tt = info.type().tensor_type();
   auto dtype = DTypeFromOnnx(tt.elem_type());

@@ -30,7 +30,8 @@ StatusOr<ExternalRef> ParseExternalRef(const TensorProto& proto) {
   const std::filesystem::path loc(ref.location);
   if (loc.is_absolute()) return InvalidArgument("external data location '" + ref.location + "' must be relative");
   for (const auto& part : loc) {
-    if (part == "..") return InvalidArgument("external data location '" + ref.location + "' leaves the model directory");
+    if (part == "..")
+      return InvalidArgument("external data location '" + ref.location + "' leaves the model directory");
   }
   if (ref.offset < 0) return InvalidArgument("external data offset " + std::to_string(ref.offset) + " is negative");
   return ref;
@@ -87,20 +88,34 @@ Status CopyBits(const TensorProto& proto, Tensor& t) {
 
 Status CopyTyped(const TensorProto& proto, Tensor& t) {
   switch (t.dtype()) {
-    case DType::kFloat32: return CopyList<float>(proto.float_data(), "float_data", t);
-    case DType::kFloat64: return CopyList<double>(proto.double_data(), "double_data", t);
-    case DType::kInt64: return CopyList<int64_t>(proto.int64_data(), "int64_data", t);
-    case DType::kInt32: return CopyList<int32_t>(proto.int32_data(), "int32_data", t);
-    case DType::kInt16: return CopyList<int16_t>(proto.int32_data(), "int32_data", t);
-    case DType::kInt8: return CopyList<int8_t>(proto.int32_data(), "int32_data", t);
-    case DType::kUInt16: return CopyList<uint16_t>(proto.int32_data(), "int32_data", t);
-    case DType::kUInt8: return CopyList<uint8_t>(proto.int32_data(), "int32_data", t);
-    case DType::kBool: return CopyList<bool>(proto.int32_data(), "int32_data", t);
-    case DType::kUInt32: return CopyList<uint32_t>(proto.uint64_data(), "uint64_data", t);
-    case DType::kUInt64: return CopyList<uint64_t>(proto.uint64_data(), "uint64_data", t);
-    case DType::kFloat16: return CopyBits<Half>(proto, t);
-    case DType::kBFloat16: return CopyBits<BFloat16>(proto, t);
-    default: return Unimplemented(std::string("tensors of dtype ") + std::string(DTypeName(t.dtype())));
+    case DType::kFloat32:
+      return CopyList<float>(proto.float_data(), "float_data", t);
+    case DType::kFloat64:
+      return CopyList<double>(proto.double_data(), "double_data", t);
+    case DType::kInt64:
+      return CopyList<int64_t>(proto.int64_data(), "int64_data", t);
+    case DType::kInt32:
+      return CopyList<int32_t>(proto.int32_data(), "int32_data", t);
+    case DType::kInt16:
+      return CopyList<int16_t>(proto.int32_data(), "int32_data", t);
+    case DType::kInt8:
+      return CopyList<int8_t>(proto.int32_data(), "int32_data", t);
+    case DType::kUInt16:
+      return CopyList<uint16_t>(proto.int32_data(), "int32_data", t);
+    case DType::kUInt8:
+      return CopyList<uint8_t>(proto.int32_data(), "int32_data", t);
+    case DType::kBool:
+      return CopyList<bool>(proto.int32_data(), "int32_data", t);
+    case DType::kUInt32:
+      return CopyList<uint32_t>(proto.uint64_data(), "uint64_data", t);
+    case DType::kUInt64:
+      return CopyList<uint64_t>(proto.uint64_data(), "uint64_data", t);
+    case DType::kFloat16:
+      return CopyBits<Half>(proto, t);
+    case DType::kBFloat16:
+      return CopyBits<BFloat16>(proto, t);
+    default:
+      return Unimplemented(std::string("tensors of dtype ") + std::string(DTypeName(t.dtype())));
   }
 }
 
@@ -146,41 +161,71 @@ StatusOr<Tensor> ReadTensor(const TensorProto& proto, const std::string& model_d
 
 StatusOr<DType> DTypeFromOnnx(int elem_type) {
   switch (elem_type) {
-    case TensorProto::FLOAT: return DType::kFloat32;
-    case TensorProto::UINT8: return DType::kUInt8;
-    case TensorProto::INT8: return DType::kInt8;
-    case TensorProto::UINT16: return DType::kUInt16;
-    case TensorProto::INT16: return DType::kInt16;
-    case TensorProto::INT32: return DType::kInt32;
-    case TensorProto::INT64: return DType::kInt64;
-    case TensorProto::STRING: return DType::kString;
-    case TensorProto::BOOL: return DType::kBool;
-    case TensorProto::FLOAT16: return DType::kFloat16;
-    case TensorProto::DOUBLE: return DType::kFloat64;
-    case TensorProto::UINT32: return DType::kUInt32;
-    case TensorProto::UINT64: return DType::kUInt64;
-    case TensorProto::BFLOAT16: return DType::kBFloat16;
-    default: return Unimplemented("ONNX element type " + OnnxTypeName(elem_type) + " is not supported");
+    case TensorProto::FLOAT:
+      return DType::kFloat32;
+    case TensorProto::UINT8:
+      return DType::kUInt8;
+    case TensorProto::INT8:
+      return DType::kInt8;
+    case TensorProto::UINT16:
+      return DType::kUInt16;
+    case TensorProto::INT16:
+      return DType::kInt16;
+    case TensorProto::INT32:
+      return DType::kInt32;
+    case TensorProto::INT64:
+      return DType::kInt64;
+    case TensorProto::STRING:
+      return DType::kString;
+    case TensorProto::BOOL:
+      return DType::kBool;
+    case TensorProto::FLOAT16:
+      return DType::kFloat16;
+    case TensorProto::DOUBLE:
+      return DType::kFloat64;
+    case TensorProto::UINT32:
+      return DType::kUInt32;
+    case TensorProto::UINT64:
+      return DType::kUInt64;
+    case TensorProto::BFLOAT16:
+      return DType::kBFloat16;
+    default:
+      return Unimplemented("ONNX element type " + OnnxTypeName(elem_type) + " is not supported");
   }
 }
 
 int DTypeToOnnx(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return TensorProto::FLOAT;
-    case DType::kUInt8: return TensorProto::UINT8;
-    case DType::kInt8: return TensorProto::INT8;
-    case DType::kUInt16: return TensorProto::UINT16;
-    case DType::kInt16: return TensorProto::INT16;
-    case DType::kInt32: return TensorProto::INT32;
-    case DType::kInt64: return TensorProto::INT64;
-    case DType::kString: return TensorProto::STRING;
-    case DType::kBool: return TensorProto::BOOL;
-    case DType::kFloat16: return TensorProto::FLOAT16;
-    case DType::kFloat64: return TensorProto::DOUBLE;
-    case DType::kUInt32: return TensorProto::UINT32;
-    case DType::kUInt64: return TensorProto::UINT64;
-    case DType::kBFloat16: return TensorProto::BFLOAT16;
-    default: return TensorProto::UNDEFINED;
+    case DType::kFloat32:
+      return TensorProto::FLOAT;
+    case DType::kUInt8:
+      return TensorProto::UINT8;
+    case DType::kInt8:
+      return TensorProto::INT8;
+    case DType::kUInt16:
+      return TensorProto::UINT16;
+    case DType::kInt16:
+      return TensorProto::INT16;
+    case DType::kInt32:
+      return TensorProto::INT32;
+    case DType::kInt64:
+      return TensorProto::INT64;
+    case DType::kString:
+      return TensorProto::STRING;
+    case DType::kBool:
+      return TensorProto::BOOL;
+    case DType::kFloat16:
+      return TensorProto::FLOAT16;
+    case DType::kFloat64:
+      return TensorProto::DOUBLE;
+    case DType::kUInt32:
+      return TensorProto::UINT32;
+    case DType::kUInt64:
+      return TensorProto::UINT64;
+    case DType::kBFloat16:
+      return TensorProto::BFLOAT16;
+    default:
+      return TensorProto::UNDEFINED;
   }
 }
 

@@ -3,11 +3,10 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <variant>
 
+#include "frontends/onnx/onnx_model_builder.h"
 #include "io/npy.h"
 #include "kiln/model.h"
-#include "proto/onnx.pb.h"
 #include "util/test_util.h"
 
 namespace kiln {
@@ -19,46 +18,10 @@ using onnxproto::ModelProto;
 using onnxproto::NodeProto;
 using onnxproto::TensorProto;
 
-using Dim = std::variant<int64_t, std::string>;
-
-ModelProto MakeModel(int64_t opset = 18) {
-  ModelProto m;
-  m.set_ir_version(8);
-  m.set_producer_name("kiln-test");
-  auto* op = m.add_opset_import();
-  op->set_domain("");
-  op->set_version(opset);
-  m.mutable_graph()->set_name("g");
-  return m;
-}
-
-void AddValue(google::protobuf::RepeatedPtrField<onnxproto::ValueInfoProto>* list, const std::string& name,
-              int elem_type, const std::vector<Dim>& dims) {
-  auto* v = list->Add();
-  v->set_name(name);
-  auto* t = v->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(elem_type);
-  auto* shape = t->mutable_shape();
-  for (const auto& d : dims) {
-    auto* dim = shape->add_dim();
-    if (std::holds_alternative<int64_t>(d)) {
-      dim->set_dim_value(std::get<int64_t>(d));
-    } else {
-      dim->set_dim_param(std::get<std::string>(d));
-    }
-  }
-}
-
-NodeProto* AddNode(GraphProto* g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-                   const std::string& domain = "") {
-  NodeProto* n = g->add_node();
-  n->set_op_type(op);
-  n->set_domain(domain);
-  n->set_name(out.empty() ? op : out[0]);
-  for (auto& s : in) n->add_input(s);
-  for (auto& s : out) n->add_output(s);
-  return n;
-}
+using testing::AddNode;
+using testing::AddValue;
+using testing::Dim;
+using testing::MakeModel;
 
 class OnnxErrorsTest : public ::testing::Test {
  protected:
@@ -119,8 +82,7 @@ TEST_F(OnnxErrorsTest, MissingFileIsNotFound) {
 TEST_F(OnnxErrorsTest, OpsetPastTheNewestIsRefused) {
   Status s = LoadError(Write(ReluModel(99)));
   EXPECT_EQ(s.code(), StatusCode::kUnimplemented) << s.ToString();
-  EXPECT_NE(s.message().find("opset 99 is not supported; kiln reads opsets up to"), std::string::npos)
-      << s.ToString();
+  EXPECT_NE(s.message().find("opset 99 is not supported; kiln reads opsets up to"), std::string::npos) << s.ToString();
 }
 
 // Below opset 13 a model reads only where its ops are defined as at 13: Acos has been since 7,
@@ -137,8 +99,8 @@ TEST_F(OnnxErrorsTest, OldOpsetsReadWhereOpsAreDefinedAsAtOpset13) {
   m.mutable_graph()->mutable_node(0)->set_op_type("Acos");
   KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Write(m)));
   KILN_ASSERT_OK_AND_ASSIGN(auto out, model->Run({{"x", Tensor::FromVector<float>({1, 4}, {1, 0, -1, 0.5f})}}));
-  EXPECT_TRUE(testing::TensorsNear(out.at("y"), Tensor::FromVector<float>({1, 4}, {0, 1.5707964f, 3.1415927f, 1.0471976f}),
-                                   1e-6, 1e-6));
+  EXPECT_TRUE(testing::TensorsNear(
+      out.at("y"), Tensor::FromVector<float>({1, 4}, {0, 1.5707964f, 3.1415927f, 1.0471976f}), 1e-6, 1e-6));
 }
 
 TEST_F(OnnxErrorsTest, UnsupportedOpsAreAllListedAtOnce) {
@@ -255,8 +217,9 @@ TEST_F(OnnxErrorsTest, SymbolicDimsMustAgreeAcrossInputs) {
   KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Write(m)));
   auto out = model->Run({{"a", Tensor(DType::kFloat32, {3})}, {"b", Tensor(DType::kFloat32, {4})}});
   ASSERT_FALSE(out.ok());
-  EXPECT_NE(out.status().message().find("symbolic dimension 'n' is 3 in dim 0 of input 'a' but 4 in dim 0 of input 'b'"),
-            std::string::npos)
+  EXPECT_NE(
+      out.status().message().find("symbolic dimension 'n' is 3 in dim 0 of input 'a' but 4 in dim 0 of input 'b'"),
+      std::string::npos)
       << out.status().ToString();
 }
 

@@ -1,7 +1,6 @@
 // kiln's proto/onnx.proto declares ONNX's messages with ONNX's own field and enum numbers
 // (checked against the onnx package's descriptors, dumped at fixture time).
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "frontends/onnx/op_versions.h"

@@ -95,9 +95,7 @@ struct Structure {
 StatusOr<ValueRef> AllowedKeys(ConvertContext& ctx, const Structure& s, ValueRef q_len, ValueRef kv_len) {
   const bool window = s.left >= 0 || s.right >= 0;
   if (!s.causal && !window && !s.nonpad.valid()) return ValueRef();
-  auto cmp = [&](const char* op, ValueRef a, ValueRef b) {
-    return ctx.Op(op, {a, b}, Attrs({{"T", DType::kInt64}}));
-  };
+  auto cmp = [&](const char* op, ValueRef a, ValueRef b) { return ctx.Op(op, {a, b}, Attrs({{"T", DType::kInt64}})); };
   ValueRef allowed;
   auto both = [&](ValueRef c) -> Status {
     if (!allowed.valid()) {

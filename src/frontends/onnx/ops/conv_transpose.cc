@@ -17,7 +17,7 @@ int64_t FloorDiv2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 // One spatial dim of the transposed convolution, resolved to Conv2DBackpropInput's terms.
 struct TransposedDim {
   int64_t in = 0, kernel = 0, stride = 1, dilation = 1;
-  int64_t core = 0;                    // the size Conv2DBackpropInput produces
+  int64_t core = 0;                       // the size Conv2DBackpropInput produces
   int64_t pad_before = 0, pad_after = 0;  // its explicit paddings
   int64_t zeros_before = 0, zeros_after = 0;
 };
@@ -108,8 +108,8 @@ Status ConvTranspose(ConvertContext& ctx) {
   if (spatial == 1) {
     // A unit trailing dim makes it 2-D.
     for (ValueRef* v : {&x, &w}) {
-      KILN_ASSIGN_OR_RETURN(*v, ctx.Op("ExpandDims", {*v, ctx.Int64Scalar(-1)},
-                                       Attrs({{"T", t}, {"Tdim", DType::kInt64}})));
+      KILN_ASSIGN_OR_RETURN(
+          *v, ctx.Op("ExpandDims", {*v, ctx.Int64Scalar(-1)}, Attrs({{"T", t}, {"Tdim", DType::kInt64}})));
     }
     TransposedDim unit;
     unit.in = unit.kernel = unit.core = 1;
@@ -129,21 +129,20 @@ Status ConvTranspose(ConvertContext& ctx) {
     KILN_ASSIGN_OR_RETURN(xg, split(x, 1));
     KILN_ASSIGN_OR_RETURN(wg, split(w, 0));
   }
-  const std::vector<int64_t> explicit_pads = {0, 0, 0, 0, dims[0].pad_before, dims[0].pad_after,
-                                              dims[1].pad_before, dims[1].pad_after};
+  const std::vector<int64_t> explicit_pads = {
+      0, 0, 0, 0, dims[0].pad_before, dims[0].pad_after, dims[1].pad_before, dims[1].pad_after};
   std::vector<ValueRef> parts;
   for (int64_t g = 0; g < group; ++g) {
     KILN_ASSIGN_OR_RETURN(ValueRef filter, Transpose(ctx, wg[g], {2, 3, 1, 0}));
     const ValueRef sizes = ctx.Ints({dims[0].core, dims[1].core});
-    KILN_ASSIGN_OR_RETURN(
-        ValueRef y,
-        ctx.Op("Conv2DBackpropInput", {sizes, filter, xg[g]},
-               Attrs({{"T", t},
-                      {"strides", std::vector<int64_t>{1, 1, dims[0].stride, dims[1].stride}},
-                      {"dilations", std::vector<int64_t>{1, 1, dims[0].dilation, dims[1].dilation}},
-                      {"padding", std::string("EXPLICIT")},
-                      {"explicit_paddings", explicit_pads},
-                      {"data_format", std::string("NCHW")}})));
+    KILN_ASSIGN_OR_RETURN(ValueRef y,
+                          ctx.Op("Conv2DBackpropInput", {sizes, filter, xg[g]},
+                                 Attrs({{"T", t},
+                                        {"strides", std::vector<int64_t>{1, 1, dims[0].stride, dims[1].stride}},
+                                        {"dilations", std::vector<int64_t>{1, 1, dims[0].dilation, dims[1].dilation}},
+                                        {"padding", std::string("EXPLICIT")},
+                                        {"explicit_paddings", explicit_pads},
+                                        {"data_format", std::string("NCHW")}})));
     parts.push_back(y);
   }
   ValueRef y = parts[0];
@@ -152,11 +151,11 @@ Status ConvTranspose(ConvertContext& ctx) {
     KILN_ASSIGN_OR_RETURN(y, ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", group}, {"Tidx", DType::kInt64}})));
   }
   if (dims[0].zeros_before || dims[0].zeros_after || dims[1].zeros_before || dims[1].zeros_after) {
-    const std::vector<int64_t> zeros = {0, 0, 0, 0, dims[0].zeros_before, dims[0].zeros_after,
-                                        dims[1].zeros_before, dims[1].zeros_after};
-    KILN_ASSIGN_OR_RETURN(y, ctx.Op("PadV2", {y, ctx.Const(Tensor::FromVector<int64_t>({4, 2}, zeros)),
-                                              ctx.ScalarOf(t, 0)},
-                                    Attrs({{"T", t}, {"Tpaddings", DType::kInt64}})));
+    const std::vector<int64_t> zeros = {
+        0, 0, 0, 0, dims[0].zeros_before, dims[0].zeros_after, dims[1].zeros_before, dims[1].zeros_after};
+    KILN_ASSIGN_OR_RETURN(
+        y, ctx.Op("PadV2", {y, ctx.Const(Tensor::FromVector<int64_t>({4, 2}, zeros)), ctx.ScalarOf(t, 0)},
+                  Attrs({{"T", t}, {"Tpaddings", DType::kInt64}})));
   }
   if (spatial == 1) {
     KILN_ASSIGN_OR_RETURN(y, ctx.Op("Squeeze", {y}, Attrs({{"T", t}, {"squeeze_dims", std::vector<int64_t>{-1}}})));

@@ -173,8 +173,8 @@ Status HardSwish(ConvertContext& ctx) {
 
 Status LeakyRelu(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(float alpha, ctx.Float("alpha", 0.01f));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("LeakyRelu", {ctx.input(0)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))}, {"alpha", alpha}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("LeakyRelu", {ctx.input(0)}, Attrs({{"T", ctx.dtype(ctx.input(0))}, {"alpha", alpha}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }

@@ -31,9 +31,9 @@ Status Hardmax(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
   if (rank == 0) return InvalidArgument("input must have rank >= 1");
   KILN_ASSIGN_OR_RETURN(int axis, NormalizeAxis(axis_attr, rank));
-  KILN_ASSIGN_OR_RETURN(
-      ValueRef idx, ctx.Op("ArgMax", {x, ctx.Int64Scalar(axis)},
-                           Attrs({{"T", t}, {"Tidx", DType::kInt64}, {"output_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef idx,
+                        ctx.Op("ArgMax", {x, ctx.Int64Scalar(axis)},
+                               Attrs({{"T", t}, {"Tidx", DType::kInt64}, {"output_type", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(ValueRef depth, DimOf(ctx, x, axis));
   KILN_ASSIGN_OR_RETURN(depth, CastTo(ctx, depth, DType::kInt32));
   KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("OneHot", {idx, depth, ctx.ScalarOf(t, 1), ctx.ScalarOf(t, 0)},
@@ -138,14 +138,13 @@ Status Compress(ConvertContext& ctx) {
     KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
     KILN_ASSIGN_OR_RETURN(axis, NormalizeAxis(axis_attr, rank));
   } else {
-    KILN_ASSIGN_OR_RETURN(x, ctx.Op("Reshape", {x, ctx.Ints({-1})},
-                                    Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+    KILN_ASSIGN_OR_RETURN(
+        x, ctx.Op("Reshape", {x, ctx.Ints({-1})}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
   }
   KILN_ASSIGN_OR_RETURN(ValueRef idx, TrueIndices1D(ctx, cond));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("GatherV2", {x, idx, ctx.Int64Scalar(axis)},
-                                           Attrs({{"Tparams", ctx.dtype(x)},
-                                                  {"Tindices", DType::kInt64},
-                                                  {"Taxis", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef y, ctx.Op("GatherV2", {x, idx, ctx.Int64Scalar(axis)},
+                         Attrs({{"Tparams", ctx.dtype(x)}, {"Tindices", DType::kInt64}, {"Taxis", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -173,17 +172,17 @@ Status ReverseSequence(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef rev, Binary(ctx, "Sub", lens, ctx.Int64Scalar(1)));
   KILN_ASSIGN_OR_RETURN(rev, Binary(ctx, "Sub", rev, t));
   KILN_ASSIGN_OR_RETURN(ValueRef grid, ShapeOf(ctx, rev));
-  KILN_ASSIGN_OR_RETURN(ValueRef t_full, ctx.Op("BroadcastTo", {t, grid},
-                                                Attrs({{"T", DType::kInt64}, {"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef t_full,
+                        ctx.Op("BroadcastTo", {t, grid}, Attrs({{"T", DType::kInt64}, {"Tidx", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(ValueRef idx, ctx.Op("SelectV2", {inside, rev, t_full}, Attrs({{"T", DType::kInt64}})));
   for (int i = 2; i < rank; ++i) {
     KILN_ASSIGN_OR_RETURN(idx, ExpandDims(ctx, idx, -1));
   }
   KILN_ASSIGN_OR_RETURN(ValueRef shape, ShapeOf(ctx, x));
-  KILN_ASSIGN_OR_RETURN(idx, ctx.Op("BroadcastTo", {idx, shape},
-                                    Attrs({{"T", DType::kInt64}, {"Tidx", DType::kInt64}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("GatherElements", {x, idx},
-                                           Attrs({{"T", ctx.dtype(x)}, {"axis", time_axis}})));
+  KILN_ASSIGN_OR_RETURN(idx,
+                        ctx.Op("BroadcastTo", {idx, shape}, Attrs({{"T", DType::kInt64}, {"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("GatherElements", {x, idx}, Attrs({{"T", ctx.dtype(x)}, {"axis", time_axis}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }

@@ -41,8 +41,9 @@ StatusOr<ValueRef> DepthwiseConv(ConvertContext& ctx, ValueRef x, ValueRef w, in
                                  const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
                                  const std::string& padding, const std::vector<int64_t>& explicit_pads) {
   const PartialShape& ws = ctx.shape(w);
-  KILN_ASSIGN_OR_RETURN(ValueRef filter, ctx.Op("Reshape", {w, ctx.Ints({channels, ws.dims[0] / channels, ws.dims[2], ws.dims[3]})},
-                                                Attrs({{"T", ctx.dtype(w)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef filter,
+                        ctx.Op("Reshape", {w, ctx.Ints({channels, ws.dims[0] / channels, ws.dims[2], ws.dims[3]})},
+                               Attrs({{"T", ctx.dtype(w)}, {"Tshape", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(filter, Transpose(ctx, filter, {2, 3, 0, 1}));
   return ctx.Op("DepthwiseConv2dNative", {x, filter},
                 Attrs({{"T", ctx.dtype(x)},
@@ -56,8 +57,8 @@ StatusOr<ValueRef> DepthwiseConv(ConvertContext& ctx, ValueRef x, ValueRef w, in
 // Adds the optional bias (input 2) per output channel and binds output 0.
 Status AddBias(ConvertContext& ctx, ValueRef y) {
   if (ctx.has_input(2)) {
-    KILN_ASSIGN_OR_RETURN(y, ctx.Op("BiasAdd", {y, ctx.input(2)},
-                                    Attrs({{"T", ctx.dtype(y)}, {"data_format", std::string("NCHW")}})));
+    KILN_ASSIGN_OR_RETURN(
+        y, ctx.Op("BiasAdd", {y, ctx.input(2)}, Attrs({{"T", ctx.dtype(y)}, {"data_format", std::string("NCHW")}})));
   }
   ctx.SetOutput(0, y);
   return OkStatus();
@@ -271,10 +272,9 @@ Status Gemm(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t trans_b, ctx.Int("transB", 0));
   const ValueRef a = ctx.input(0);
   const DType t = ctx.dtype(a);
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("MatMul", {a, ctx.input(1)},
-                                           Attrs({{"T", t},
-                                                  {"transpose_a", trans_a != 0},
-                                                  {"transpose_b", trans_b != 0}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("MatMul", {a, ctx.input(1)},
+                               Attrs({{"T", t}, {"transpose_a", trans_a != 0}, {"transpose_b", trans_b != 0}})));
   if (alpha != 1.0f) {
     KILN_ASSIGN_OR_RETURN(y, Binary(ctx, "Mul", y, ctx.ScalarOf(t, alpha)));
   }
@@ -365,10 +365,11 @@ Status Einsum(ConvertContext& ctx) {
   if (equation.find("->") == std::string::npos) equation = WithImplicitOutput(equation);
   std::vector<ValueRef> inputs;
   for (int i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(ctx.input(i));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Einsum", inputs,
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))},
-                                                  {"equation", equation},
-                                                  {"N", static_cast<int64_t>(inputs.size())}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef y,
+      ctx.Op(
+          "Einsum", inputs,
+          Attrs({{"T", ctx.dtype(ctx.input(0))}, {"equation", equation}, {"N", static_cast<int64_t>(inputs.size())}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }

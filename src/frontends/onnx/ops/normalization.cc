@@ -143,15 +143,15 @@ Status LRN(ConvertContext& ctx) {
   paddings[2] = before;
   paddings[3] = after;
   KILN_ASSIGN_OR_RETURN(ValueRef sq, Binary(ctx, "Mul", x, x));
-  KILN_ASSIGN_OR_RETURN(sq, ctx.Op("PadV2", {sq, ctx.Const(Tensor::FromVector<int64_t>({rank, 2}, paddings)),
-                                             ctx.ScalarOf(t, 0)},
-                                   Attrs({{"T", t}, {"Tpaddings", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(
+      sq, ctx.Op("PadV2", {sq, ctx.Const(Tensor::FromVector<int64_t>({rank, 2}, paddings)), ctx.ScalarOf(t, 0)},
+                 Attrs({{"T", t}, {"Tpaddings", DType::kInt64}})));
   ValueRef sum;
   for (int64_t i = 0; i < size; ++i) {
     const int64_t end = i == size - 1 ? std::numeric_limits<int64_t>::max() : i - (size - 1);
-    KILN_ASSIGN_OR_RETURN(ValueRef part, ctx.Op("OnnxSlice", {sq, ctx.Ints({i}), ctx.Ints({end}), ctx.Ints({1}),
-                                                              ctx.Empty()},
-                                                Attrs({{"T", t}})));
+    KILN_ASSIGN_OR_RETURN(
+        ValueRef part,
+        ctx.Op("OnnxSlice", {sq, ctx.Ints({i}), ctx.Ints({end}), ctx.Ints({1}), ctx.Empty()}, Attrs({{"T", t}})));
     if (i == 0) {
       sum = part;
     } else {

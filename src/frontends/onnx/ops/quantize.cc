@@ -1,7 +1,7 @@
 // QuantizeLinear / DequantizeLinear: explicit quantization in the model. The IR ops always take
 // a zero point; an absent one is a zero of the quantized dtype.
-#include "frontends/onnx/ops/common.h"
 #include "frontends/onnx/onnx_tensor.h"
+#include "frontends/onnx/ops/common.h"
 
 namespace kiln::onnx {
 namespace {
@@ -43,10 +43,9 @@ Status DequantizeLinear(ConvertContext& ctx) {
     return ctx.Unsupported("output_dtype other than the scale's dtype");
   }
   const ValueRef zero_point = ctx.has_input(2) ? ctx.input(2) : ctx.ScalarOf(ctx.dtype(ctx.input(0)), 0);
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("DequantizeLinear", {ctx.input(0), ctx.input(1), zero_point},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))},
-                                                  {"axis", axis},
-                                                  {"block_size", block_size}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("DequantizeLinear", {ctx.input(0), ctx.input(1), zero_point},
+                               Attrs({{"T", ctx.dtype(ctx.input(0))}, {"axis", axis}, {"block_size", block_size}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }

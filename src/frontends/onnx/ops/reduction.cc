@@ -16,19 +16,22 @@ struct ReduceSpec {
   Post post = Post::kNone;
 };
 
-StatusOr<ValueRef> ApplyReduce(ConvertContext& ctx, const ReduceSpec& spec, ValueRef x, ValueRef axes,
-                               bool keep_dims) {
+StatusOr<ValueRef> ApplyReduce(ConvertContext& ctx, const ReduceSpec& spec, ValueRef x, ValueRef axes, bool keep_dims) {
   if (ctx.dtype(x) == DType::kBool && (spec.op == "Max" || spec.op == "Min") && spec.pre == Pre::kNone) {
     // The largest of bools is their disjunction, the smallest their conjunction.
     return ctx.Op(spec.op == "Max" ? "Any" : "All", {x, axes},
                   Attrs({{"Tidx", ctx.dtype(axes)}, {"keep_dims", keep_dims}}));
   }
   if (spec.pre != Pre::kNone) {
-    KILN_ASSIGN_OR_RETURN(x, Unary(ctx, spec.pre == Pre::kAbs ? "Abs" : spec.pre == Pre::kSquare ? "Square" : "Exp", x));
+    KILN_ASSIGN_OR_RETURN(x, Unary(ctx,
+                                   spec.pre == Pre::kAbs      ? "Abs"
+                                   : spec.pre == Pre::kSquare ? "Square"
+                                                              : "Exp",
+                                   x));
   }
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op(spec.op, {x, axes},
-                                           Attrs({{"T", ctx.dtype(x)}, {"Tidx", ctx.dtype(axes)},
-                                                  {"keep_dims", keep_dims}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef y,
+      ctx.Op(spec.op, {x, axes}, Attrs({{"T", ctx.dtype(x)}, {"Tidx", ctx.dtype(axes)}, {"keep_dims", keep_dims}})));
   if (spec.post != Post::kNone) {
     KILN_ASSIGN_OR_RETURN(y, Unary(ctx, spec.post == Post::kSqrt ? "Sqrt" : "Log", y));
   }
@@ -47,8 +50,8 @@ StatusOr<ValueRef> RuntimeAxes(ConvertContext& ctx, ValueRef x, ValueRef axes, b
   KILN_ASSIGN_OR_RETURN(ValueRef rank, ctx.Op("Rank", {x}, Attrs({{"T", ctx.dtype(x)}})));
   KILN_ASSIGN_OR_RETURN(rank, CastTo(ctx, rank, DType::kInt64));
   KILN_ASSIGN_OR_RETURN(ValueRef limit, Binary(ctx, "Mul", rank, empty));
-  KILN_ASSIGN_OR_RETURN(ValueRef all, ctx.Op("Range", {ctx.Int64Scalar(0), limit, ctx.Int64Scalar(1)},
-                                             Attrs({{"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef all, ctx.Op("Range", {ctx.Int64Scalar(0), limit, ctx.Int64Scalar(1)}, Attrs({{"Tidx", DType::kInt64}})));
   return ctx.Op("ConcatV2", {axes, all, ctx.Int64Scalar(0)},
                 Attrs({{"T", DType::kInt64}, {"N", int64_t{2}}, {"Tidx", DType::kInt64}}));
 }
@@ -101,8 +104,9 @@ OpConverter ArgOp(std::string op) {
       // The last extreme is the first one of the reversed axis.
       KILN_ASSIGN_OR_RETURN(x, ctx.Op("ReverseV2", {x, ctx.Ints({axis})}, Attrs({{"T", t}, {"Tidx", DType::kInt64}})));
     }
-    KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op(op, {x, ctx.Int64Scalar(axis)},
-                                             Attrs({{"T", t}, {"Tidx", DType::kInt64}, {"output_type", DType::kInt64}})));
+    KILN_ASSIGN_OR_RETURN(ValueRef y,
+                          ctx.Op(op, {x, ctx.Int64Scalar(axis)},
+                                 Attrs({{"T", t}, {"Tidx", DType::kInt64}, {"output_type", DType::kInt64}})));
     if (last) {
       KILN_ASSIGN_OR_RETURN(ValueRef dim, DimOf(ctx, x, axis));
       KILN_ASSIGN_OR_RETURN(dim, Binary(ctx, "Sub", dim, ctx.Int64Scalar(1)));

@@ -25,7 +25,6 @@ StatusOr<ValueRef> ConcatLast(ConvertContext& ctx, std::vector<ValueRef> parts) 
   return ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", n}, {"Tidx", DType::kInt64}}));
 }
 
-
 StatusOr<ValueRef> OnnxReshape(ConvertContext& ctx, ValueRef x, const std::vector<int64_t>& shape) {
   return ctx.Op("OnnxReshape", {x, ctx.Ints(shape)}, Attrs({{"T", ctx.dtype(x)}, {"allowzero", int64_t{0}}}));
 }
@@ -64,10 +63,9 @@ Status RotaryEmbedding(ConvertContext& ctx) {
   ValueRef cos = ctx.input(1), sin = ctx.input(2);
   if (ctx.has_input(3)) {
     for (ValueRef* c : {&cos, &sin}) {
-      KILN_ASSIGN_OR_RETURN(*c, ctx.Op("GatherV2", {*c, ctx.input(3), ctx.Int64Scalar(0)},
-                                       Attrs({{"Tparams", t},
-                                              {"Tindices", ctx.dtype(ctx.input(3))},
-                                              {"Taxis", DType::kInt64}})));
+      KILN_ASSIGN_OR_RETURN(
+          *c, ctx.Op("GatherV2", {*c, ctx.input(3), ctx.Int64Scalar(0)},
+                     Attrs({{"Tparams", t}, {"Tindices", ctx.dtype(ctx.input(3))}, {"Taxis", DType::kInt64}})));
     }
   }
   for (ValueRef* c : {&cos, &sin}) {

@@ -27,8 +27,8 @@ Status Shape(ConvertContext& ctx) {
 }
 
 Status Size(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(ValueRef s, ctx.Op("Size", {ctx.input(0)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))}, {"out_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef s, ctx.Op("Size", {ctx.input(0)}, Attrs({{"T", ctx.dtype(ctx.input(0))}, {"out_type", DType::kInt64}})));
   ctx.SetOutput(0, s);
   return OkStatus();
 }
@@ -60,10 +60,11 @@ Status Flatten(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef inner, SliceShape(ctx, s, axis, kInt64Max));
   KILN_ASSIGN_OR_RETURN(outer, Reduce(ctx, "Prod", outer, {0}, true));
   KILN_ASSIGN_OR_RETURN(inner, Reduce(ctx, "Prod", inner, {0}, true));
-  KILN_ASSIGN_OR_RETURN(ValueRef shape, ctx.Op("ConcatV2", {outer, inner, ctx.Int64Scalar(0)},
-                                               Attrs({{"T", DType::kInt64}, {"N", int64_t{2}}, {"Tidx", DType::kInt64}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Reshape", {x, shape},
-                                           Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef shape,
+                        ctx.Op("ConcatV2", {outer, inner, ctx.Int64Scalar(0)},
+                               Attrs({{"T", DType::kInt64}, {"N", int64_t{2}}, {"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -81,14 +82,17 @@ Status SqueezeAtRunTime(ConvertContext& ctx, ValueRef x) {
   KILN_ASSIGN_OR_RETURN(axes, ctx.Op("SelectV2", {negative, wrapped, axes}, Attrs({{"T", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(axes, ExpandDims(ctx, axes, 1));
   const ValueRef all_true = ctx.Const(Tensor::FromVector<bool>({rank}, std::vector<bool>(rank, true)));
-  KILN_ASSIGN_OR_RETURN(ValueRef falses, ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
-                                                Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef falses,
+                        ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
+                               Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(ValueRef kept, ctx.Op("ScatterND", {all_true, axes, falses},
                                               Attrs({{"T", DType::kBool}, {"reduction", std::string("none")}})));
   KILN_ASSIGN_OR_RETURN(kept, ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}})));
   KILN_ASSIGN_OR_RETURN(ValueRef dims, ShapeOf(ctx, x));
-  KILN_ASSIGN_OR_RETURN(ValueRef shape, ctx.Op("GatherND", {dims, kept}, Attrs({{"T", DType::kInt64}, {"batch_dims", int64_t{0}}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef shape,
+                        ctx.Op("GatherND", {dims, kept}, Attrs({{"T", DType::kInt64}, {"batch_dims", int64_t{0}}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -99,8 +103,8 @@ Status Squeeze(ConvertContext& ctx) {
   if (ctx.has_input(1)) {
     KILN_ASSIGN_OR_RETURN(axes, ctx.ConstantInts(1, "axes"));
   }
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Squeeze", {ctx.input(0)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))}, {"squeeze_dims", axes}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef y, ctx.Op("Squeeze", {ctx.input(0)}, Attrs({{"T", ctx.dtype(ctx.input(0))}, {"squeeze_dims", axes}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -120,8 +124,9 @@ Status UnsqueezeAtRunTime(ConvertContext& ctx, ValueRef x, int rank) {
   KILN_ASSIGN_OR_RETURN(axes, ExpandDims(ctx, axes, 1));
   // Positions that keep an input dim: those the axes do not name.
   const ValueRef all_true = ctx.Const(Tensor::FromVector<bool>({out_rank}, std::vector<bool>(out_rank, true)));
-  KILN_ASSIGN_OR_RETURN(ValueRef falses, ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
-                                                Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef falses,
+                        ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
+                               Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(ValueRef kept, ctx.Op("ScatterND", {all_true, axes, falses},
                                               Attrs({{"T", DType::kBool}, {"reduction", std::string("none")}})));
   KILN_ASSIGN_OR_RETURN(kept, ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}})));
@@ -129,7 +134,8 @@ Status UnsqueezeAtRunTime(ConvertContext& ctx, ValueRef x, int rank) {
   const ValueRef ones = ctx.Const(Tensor::FromVector<int64_t>({out_rank}, std::vector<int64_t>(out_rank, 1)));
   KILN_ASSIGN_OR_RETURN(ValueRef shape, ctx.Op("ScatterND", {ones, kept, dims},
                                                Attrs({{"T", DType::kInt64}, {"reduction", std::string("none")}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -151,8 +157,8 @@ Status Unsqueeze(ConvertContext& ctx) {
   std::sort(sorted.begin(), sorted.end());
   ValueRef y = x;
   for (int64_t a : sorted) {
-    KILN_ASSIGN_OR_RETURN(y, ctx.Op("ExpandDims", {y, ctx.Int64Scalar(a)},
-                                    Attrs({{"T", ctx.dtype(x)}, {"Tdim", DType::kInt64}})));
+    KILN_ASSIGN_OR_RETURN(
+        y, ctx.Op("ExpandDims", {y, ctx.Int64Scalar(a)}, Attrs({{"T", ctx.dtype(x)}, {"Tdim", DType::kInt64}})));
   }
   if (sorted.empty()) {
     KILN_ASSIGN_OR_RETURN(y, Unary(ctx, "Identity", x));
@@ -182,9 +188,10 @@ Status Split(ConvertContext& ctx) {
   if (ctx.has_input(1) && ctx.constant(ctx.input(1)) == nullptr) {
     // Split sizes known only at run time.
     KILN_ASSIGN_OR_RETURN(ValueRef split, CastTo(ctx, ctx.input(1), DType::kInt64));
-    KILN_ASSIGN_OR_RETURN(auto parts, ctx.OpN("SplitV", {x, split, ctx.Int64Scalar(axis)},
-                                              Attrs({{"T", ctx.dtype(x)}, {"num_split", outputs}, {"Tlen", DType::kInt64}}),
-                                              static_cast<int>(outputs)));
+    KILN_ASSIGN_OR_RETURN(auto parts,
+                          ctx.OpN("SplitV", {x, split, ctx.Int64Scalar(axis)},
+                                  Attrs({{"T", ctx.dtype(x)}, {"num_split", outputs}, {"Tlen", DType::kInt64}}),
+                                  static_cast<int>(outputs)));
     for (int i = 0; i < static_cast<int>(parts.size()); ++i) ctx.SetOutput(i, parts[i]);
     return OkStatus();
   }
@@ -193,21 +200,24 @@ Status Split(ConvertContext& ctx) {
   } else {
     KILN_ASSIGN_OR_RETURN(int64_t num, ctx.Int("num_outputs", outputs));
     if (num != outputs) {
-      return InvalidArgument("num_outputs is " + std::to_string(num) + " but the node has " +
-                             std::to_string(outputs) + " outputs");
+      return InvalidArgument("num_outputs is " + std::to_string(num) + " but the node has " + std::to_string(outputs) +
+                             " outputs");
     }
     // Equal parts of ceil(dim / n), the last one smaller when the dim does not divide.
     const int rank = ctx.rank(x);
-    const int64_t dim = rank > 0 && axis >= -rank && axis < rank ? ctx.shape(x).dims[axis < 0 ? axis + rank : axis] : -1;
+    const int64_t dim =
+        rank > 0 && axis >= -rank && axis < rank ? ctx.shape(x).dims[axis < 0 ? axis + rank : axis] : -1;
     if (dim >= 0) {
       const int64_t part = (dim + num - 1) / num;
-      for (int64_t i = 0, left = dim; i < num; ++i, left -= part) sizes.push_back(std::max<int64_t>(std::min(part, left), 0));
+      for (int64_t i = 0, left = dim; i < num; ++i, left -= part)
+        sizes.push_back(std::max<int64_t>(std::min(part, left), 0));
     }
   }
   std::vector<ValueRef> parts;
   if (sizes.empty()) {
-    KILN_ASSIGN_OR_RETURN(parts, ctx.OpN("Split", {ctx.Int64Scalar(axis), x},
-                                         Attrs({{"T", ctx.dtype(x)}, {"num_split", outputs}}), static_cast<int>(outputs)));
+    KILN_ASSIGN_OR_RETURN(
+        parts, ctx.OpN("Split", {ctx.Int64Scalar(axis), x}, Attrs({{"T", ctx.dtype(x)}, {"num_split", outputs}}),
+                       static_cast<int>(outputs)));
   } else {
     if (static_cast<int64_t>(sizes.size()) != outputs) {
       return InvalidArgument("split has " + std::to_string(sizes.size()) + " entries but the node has " +
@@ -249,16 +259,16 @@ Status Expand(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef zb, zeros(target));
   KILN_ASSIGN_OR_RETURN(ValueRef sum, Binary(ctx, "AddV2", za, zb));
   KILN_ASSIGN_OR_RETURN(ValueRef out_shape, ShapeOf(ctx, sum));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("BroadcastTo", {x, out_shape},
-                                           Attrs({{"T", ctx.dtype(x)}, {"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("BroadcastTo", {x, out_shape}, Attrs({{"T", ctx.dtype(x)}, {"Tidx", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
 
 Status Tile(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("Tile", {ctx.input(0), ctx.input(1)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))},
-                                                  {"Tmultiples", ctx.dtype(ctx.input(1))}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y,
+                        ctx.Op("Tile", {ctx.input(0), ctx.input(1)},
+                               Attrs({{"T", ctx.dtype(ctx.input(0))}, {"Tmultiples", ctx.dtype(ctx.input(1))}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -268,7 +278,8 @@ Status PadWith(ConvertContext& ctx, ValueRef x, ValueRef p) {
   const DType t = ctx.dtype(x);
   ValueRef value = ctx.has_input(2) ? ctx.input(2) : ctx.ScalarOf(t, 0);
   if (ctx.rank(value) != 0) {
-    KILN_ASSIGN_OR_RETURN(value, ctx.Op("Reshape", {value, ctx.Ints({})}, Attrs({{"T", t}, {"Tshape", DType::kInt64}})));
+    KILN_ASSIGN_OR_RETURN(value,
+                          ctx.Op("Reshape", {value, ctx.Ints({})}, Attrs({{"T", t}, {"Tshape", DType::kInt64}})));
   }
   KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("PadV2", {x, p, value}, Attrs({{"T", t}, {"Tpaddings", DType::kInt64}})));
   ctx.SetOutput(0, y);
@@ -321,10 +332,9 @@ Status Pad(ConvertContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(ValueRef p, Paddings(ctx, rank, axes));
   if (mode == "constant") return PadWith(ctx, x, p);
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("MirrorPad", {x, p},
-                                           Attrs({{"T", ctx.dtype(x)},
-                                                  {"Tpaddings", DType::kInt64},
-                                                  {"mode", std::string("REFLECT")}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef y, ctx.Op("MirrorPad", {x, p},
+                         Attrs({{"T", ctx.dtype(x)}, {"Tpaddings", DType::kInt64}, {"mode", std::string("REFLECT")}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -364,10 +374,10 @@ Status Gather(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "data"));
   KILN_ASSIGN_OR_RETURN(int axis, NormalizeAxis(axis_attr, rank));
   KILN_ASSIGN_OR_RETURN(ValueRef indices, WrapNegativeIndices(ctx, x, axis, ctx.input(1)));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("GatherV2", {x, indices, ctx.Int64Scalar(axis)},
-                                           Attrs({{"Tparams", ctx.dtype(x)},
-                                                  {"Tindices", ctx.dtype(indices)},
-                                                  {"Taxis", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(
+      ValueRef y,
+      ctx.Op("GatherV2", {x, indices, ctx.Int64Scalar(axis)},
+             Attrs({{"Tparams", ctx.dtype(x)}, {"Tindices", ctx.dtype(indices)}, {"Taxis", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -505,8 +515,8 @@ Status OneHot(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef indices, CastTo(ctx, ctx.input(0), DType::kInt64));
   KILN_ASSIGN_OR_RETURN(ValueRef depth, CastTo(ctx, ctx.input(1), DType::kInt64));
   if (ctx.rank(depth) != 0) {
-    KILN_ASSIGN_OR_RETURN(depth, ctx.Op("Reshape", {depth, ctx.Ints({})},
-                                        Attrs({{"T", DType::kInt64}, {"Tshape", DType::kInt64}})));
+    KILN_ASSIGN_OR_RETURN(
+        depth, ctx.Op("Reshape", {depth, ctx.Ints({})}, Attrs({{"T", DType::kInt64}, {"Tshape", DType::kInt64}})));
   }
   // Negative indices count back from depth.
   KILN_ASSIGN_OR_RETURN(ValueRef neg, Binary(ctx, "Less", indices, ctx.Int64Scalar(0)));
@@ -580,8 +590,8 @@ KILN_REGISTER_ONNX_OP("GatherND", PassThrough("GatherND", {{"batch_dims", int64_
 KILN_REGISTER_ONNX_OP("ScatterND", PassThrough("ScatterND", {{"reduction", std::string("none")}}));
 KILN_REGISTER_ONNX_OP("ScatterElements",
                       PassThrough("ScatterElements", {{"axis", int64_t{0}}, {"reduction", std::string("none")}}));
-KILN_REGISTER_ONNX_OP("TopK", PassThrough("OnnxTopK", {{"axis", int64_t{-1}}, {"largest", int64_t{1}},
-                                                       {"sorted", int64_t{1}}}, 2));
+KILN_REGISTER_ONNX_OP("TopK", PassThrough("OnnxTopK",
+                                          {{"axis", int64_t{-1}}, {"largest", int64_t{1}}, {"sorted", int64_t{1}}}, 2));
 KILN_REGISTER_ONNX_OP("ConstantOfShape", ConstantOfShape);
 KILN_REGISTER_ONNX_OP("Range", Range);
 KILN_REGISTER_ONNX_OP("Trilu", Trilu);
