@@ -38,6 +38,10 @@ class Importer {
       if (info.type().has_tensor_type()) declared_types_[info.name()] = info.type().tensor_type().elem_type();
     }
     KILN_RETURN_IF_ERROR(CheckOps(g.node(), opsets_, 0));
+    if (g.sparse_initializer_size() > 0) {
+      return Unimplemented("sparse initializers are not supported (the first is '" +
+                           g.sparse_initializer(0).values().name() + "')");
+    }
     KILN_ASSIGN_OR_RETURN(out_.signature, DescribeGraph(g));
     Scope scope;
     for (const auto& init : g.initializer()) {

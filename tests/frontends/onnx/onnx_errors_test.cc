@@ -115,6 +115,15 @@ TEST_F(OnnxErrorsTest, UnsupportedOpsAreAllListedAtOnce) {
   EXPECT_NE(s.message().find("com.microsoft.FusedMatMul (nodes 'b', 'c')"), std::string::npos) << s.ToString();
 }
 
+TEST_F(OnnxErrorsTest, SparseInitializersAreRefused) {
+  ModelProto m = ReluModel();
+  auto* sparse = m.mutable_graph()->add_sparse_initializer();
+  sparse->mutable_values()->set_name("weights");
+  Status s = LoadError(Write(m));
+  EXPECT_NE(s.message().find("sparse initializers are not supported (the first is 'weights')"), std::string::npos)
+      << s.ToString();
+}
+
 TEST_F(OnnxErrorsTest, UnknownInputNameNamesTheNode) {
   ModelProto m = ReluModel();
   m.mutable_graph()->mutable_node(0)->set_input(0, "nowhere");
