@@ -21,17 +21,6 @@ StatusOr<ValueRef> OnnxReshape(ConvertContext& ctx, ValueRef x, const std::vecto
   return ctx.Op("OnnxReshape", {x, ctx.Ints(shape)}, Attrs({{"T", ctx.dtype(x)}, {"allowzero", int64_t{0}}}));
 }
 
-StatusOr<ValueRef> Concat(ConvertContext& ctx, std::vector<ValueRef> parts, int64_t axis) {
-  const int64_t n = static_cast<int64_t>(parts.size());
-  const DType t = ctx.dtype(parts[0]);
-  parts.push_back(ctx.Int64Scalar(axis));
-  return ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", n}, {"Tidx", DType::kInt64}}));
-}
-
-StatusOr<ValueRef> Select(ConvertContext& ctx, ValueRef cond, ValueRef a, ValueRef b) {
-  return ctx.Op("SelectV2", {cond, a, b}, Attrs({{"T", ctx.dtype(a)}}));
-}
-
 // [batch, seq, heads * size] -> [batch, heads, seq, size]
 StatusOr<ValueRef> SplitHeads(ConvertContext& ctx, ValueRef x, int64_t heads) {
   KILN_ASSIGN_OR_RETURN(x, OnnxReshape(ctx, x, {0, 0, heads, -1}));

@@ -38,6 +38,17 @@ StatusOr<ir::ValueRef> ExpandDims(ConvertContext& ctx, ir::ValueRef x, int64_t a
   return ctx.Op("ExpandDims", {x, ctx.Int64Scalar(axis)}, Attrs({{"T", ctx.dtype(x)}, {"Tdim", DType::kInt64}}));
 }
 
+StatusOr<ir::ValueRef> Select(ConvertContext& ctx, ir::ValueRef cond, ir::ValueRef a, ir::ValueRef b) {
+  return ctx.Op("SelectV2", {cond, a, b}, Attrs({{"T", ctx.dtype(a)}}));
+}
+
+StatusOr<ir::ValueRef> Concat(ConvertContext& ctx, std::vector<ir::ValueRef> parts, int64_t axis) {
+  const int64_t n = static_cast<int64_t>(parts.size());
+  const DType t = ctx.dtype(parts[0]);
+  parts.push_back(ctx.Int64Scalar(axis));
+  return ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", n}, {"Tidx", DType::kInt64}}));
+}
+
 StatusOr<ir::ValueRef> Binary(ConvertContext& ctx, const std::string& op, ir::ValueRef a, ir::ValueRef b) {
   return ctx.Op(op, {a, b}, Attrs({{"T", ctx.dtype(a)}}));
 }

@@ -35,6 +35,11 @@ StatusOr<ir::ValueRef> Iota(ConvertContext& ctx, ir::ValueRef n);
 // x with a new dim of size 1 at `axis`.
 StatusOr<ir::ValueRef> ExpandDims(ConvertContext& ctx, ir::ValueRef x, int64_t axis);
 
+// where(cond, a, b) with numpy broadcasting.
+StatusOr<ir::ValueRef> Select(ConvertContext& ctx, ir::ValueRef cond, ir::ValueRef a, ir::ValueRef b);
+// The values joined along `axis`.
+StatusOr<ir::ValueRef> Concat(ConvertContext& ctx, std::vector<ir::ValueRef> parts, int64_t axis);
+
 // Binary op helpers.
 StatusOr<ir::ValueRef> Binary(ConvertContext& ctx, const std::string& op, ir::ValueRef a, ir::ValueRef b);
 StatusOr<ir::ValueRef> Unary(ConvertContext& ctx, const std::string& op, ir::ValueRef x);

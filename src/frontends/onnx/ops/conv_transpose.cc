@@ -147,8 +147,7 @@ Status ConvTranspose(ConvertContext& ctx) {
   }
   ValueRef y = parts[0];
   if (group > 1) {
-    parts.push_back(ctx.Int64Scalar(1));
-    KILN_ASSIGN_OR_RETURN(y, ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", group}, {"Tidx", DType::kInt64}})));
+    KILN_ASSIGN_OR_RETURN(y, Concat(ctx, parts, 1));
   }
   if (dims[0].zeros_before || dims[0].zeros_after || dims[1].zeros_before || dims[1].zeros_after) {
     const std::vector<int64_t> zeros = {

@@ -77,8 +77,7 @@ Status Xor(ConvertContext& ctx) {
 }
 
 Status Where(ConvertContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("SelectV2", {ctx.input(0), ctx.input(1), ctx.input(2)},
-                                           Attrs({{"T", ctx.dtype(ctx.input(1))}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, Select(ctx, ctx.input(0), ctx.input(1), ctx.input(2)));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -184,7 +183,7 @@ Status PRelu(ConvertContext& ctx) {
   const ValueRef x = ctx.input(0);
   KILN_ASSIGN_OR_RETURN(ValueRef neg, Binary(ctx, "Less", x, ctx.ScalarOf(ctx.dtype(x), 0)));
   KILN_ASSIGN_OR_RETURN(ValueRef scaled, Binary(ctx, "Mul", x, ctx.input(1)));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("SelectV2", {neg, scaled, x}, Attrs({{"T", ctx.dtype(x)}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, Select(ctx, neg, scaled, x));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -195,7 +194,7 @@ StatusOr<ValueRef> EluOf(ConvertContext& ctx, ValueRef x, double alpha) {
   KILN_ASSIGN_OR_RETURN(ValueRef e, Unary(ctx, "Expm1", x));
   KILN_ASSIGN_OR_RETURN(e, Binary(ctx, "Mul", e, ctx.ScalarOf(t, alpha)));
   KILN_ASSIGN_OR_RETURN(ValueRef neg, Binary(ctx, "Less", x, ctx.ScalarOf(t, 0)));
-  return ctx.Op("SelectV2", {neg, e, x}, Attrs({{"T", t}}));
+  return Select(ctx, neg, e, x);
 }
 
 Status Elu(ConvertContext& ctx) {
@@ -235,7 +234,7 @@ Status ThresholdedRelu(ConvertContext& ctx) {
   const DType t = ctx.dtype(x);
   KILN_ASSIGN_OR_RETURN(ValueRef keep, Binary(ctx, "Greater", x, ctx.ScalarOf(t, alpha)));
   KILN_ASSIGN_OR_RETURN(ValueRef zeros, Unary(ctx, "ZerosLike", x));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("SelectV2", {keep, x, zeros}, Attrs({{"T", t}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, Select(ctx, keep, x, zeros));
   ctx.SetOutput(0, y);
   return OkStatus();
 }

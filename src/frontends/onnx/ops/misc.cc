@@ -79,8 +79,8 @@ Status Shrink(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef plus, Binary(ctx, "AddV2", x, ctx.ScalarOf(t, bias)));
   KILN_ASSIGN_OR_RETURN(ValueRef minus, Binary(ctx, "Sub", x, ctx.ScalarOf(t, bias)));
   KILN_ASSIGN_OR_RETURN(ValueRef zeros, Unary(ctx, "ZerosLike", x));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("SelectV2", {high, minus, zeros}, Attrs({{"T", t}})));
-  KILN_ASSIGN_OR_RETURN(y, ctx.Op("SelectV2", {low, plus, y}, Attrs({{"T", t}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, Select(ctx, high, minus, zeros));
+  KILN_ASSIGN_OR_RETURN(y, Select(ctx, low, plus, y));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -174,7 +174,7 @@ Status ReverseSequence(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef grid, ShapeOf(ctx, rev));
   KILN_ASSIGN_OR_RETURN(ValueRef t_full,
                         ctx.Op("BroadcastTo", {t, grid}, Attrs({{"T", DType::kInt64}, {"Tidx", DType::kInt64}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef idx, ctx.Op("SelectV2", {inside, rev, t_full}, Attrs({{"T", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef idx, Select(ctx, inside, rev, t_full));
   for (int i = 2; i < rank; ++i) {
     KILN_ASSIGN_OR_RETURN(idx, ExpandDims(ctx, idx, -1));
   }

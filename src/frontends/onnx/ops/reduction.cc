@@ -52,8 +52,7 @@ StatusOr<ValueRef> RuntimeAxes(ConvertContext& ctx, ValueRef x, ValueRef axes, b
   KILN_ASSIGN_OR_RETURN(ValueRef limit, Binary(ctx, "Mul", rank, empty));
   KILN_ASSIGN_OR_RETURN(
       ValueRef all, ctx.Op("Range", {ctx.Int64Scalar(0), limit, ctx.Int64Scalar(1)}, Attrs({{"Tidx", DType::kInt64}})));
-  return ctx.Op("ConcatV2", {axes, all, ctx.Int64Scalar(0)},
-                Attrs({{"T", DType::kInt64}, {"N", int64_t{2}}, {"Tidx", DType::kInt64}}));
+  return Concat(ctx, {axes, all}, 0);
 }
 
 OpConverter ReduceOp(ReduceSpec spec) {

@@ -18,13 +18,6 @@ StatusOr<ValueRef> SliceLast(ConvertContext& ctx, ValueRef x, int64_t begin, int
                 Attrs({{"T", ctx.dtype(x)}}));
 }
 
-StatusOr<ValueRef> ConcatLast(ConvertContext& ctx, std::vector<ValueRef> parts) {
-  const int64_t n = static_cast<int64_t>(parts.size());
-  const DType t = ctx.dtype(parts[0]);
-  parts.push_back(ctx.Int64Scalar(-1));
-  return ctx.Op("ConcatV2", parts, Attrs({{"T", t}, {"N", n}, {"Tidx", DType::kInt64}}));
-}
-
 StatusOr<ValueRef> OnnxReshape(ConvertContext& ctx, ValueRef x, const std::vector<int64_t>& shape) {
   return ctx.Op("OnnxReshape", {x, ctx.Ints(shape)}, Attrs({{"T", ctx.dtype(x)}, {"allowzero", int64_t{0}}}));
 }
@@ -96,15 +89,15 @@ Status RotaryEmbedding(ConvertContext& ctx) {
     for (ValueRef* v : {&real, &imag}) {
       KILN_ASSIGN_OR_RETURN(*v, ExpandDims(ctx, *v, -1));
     }
-    KILN_ASSIGN_OR_RETURN(rot, ConcatLast(ctx, {real, imag}));
+    KILN_ASSIGN_OR_RETURN(rot, Concat(ctx, {real, imag}, -1));
     KILN_ASSIGN_OR_RETURN(rot, OnnxReshape(ctx, rot, {0, 0, 0, rotary_dim}));
   } else {
-    KILN_ASSIGN_OR_RETURN(rot, ConcatLast(ctx, {real, imag}));
+    KILN_ASSIGN_OR_RETURN(rot, Concat(ctx, {real, imag}, -1));
   }
   ValueRef y = rot;
   if (rotary_dim < head_size) {
     KILN_ASSIGN_OR_RETURN(ValueRef pass, SliceLast(ctx, x, rotary_dim, kInt64Max));
-    KILN_ASSIGN_OR_RETURN(y, ConcatLast(ctx, {rot, pass}));
+    KILN_ASSIGN_OR_RETURN(y, Concat(ctx, {rot, pass}, -1));
   }
   if (rank == 4) {
     KILN_ASSIGN_OR_RETURN(y, Transpose(ctx, y, {0, 2, 1, 3}));

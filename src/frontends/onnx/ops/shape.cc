@@ -60,39 +60,50 @@ Status Flatten(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef inner, SliceShape(ctx, s, axis, kInt64Max));
   KILN_ASSIGN_OR_RETURN(outer, Reduce(ctx, "Prod", outer, {0}, true));
   KILN_ASSIGN_OR_RETURN(inner, Reduce(ctx, "Prod", inner, {0}, true));
-  KILN_ASSIGN_OR_RETURN(ValueRef shape,
-                        ctx.Op("ConcatV2", {outer, inner, ctx.Int64Scalar(0)},
-                               Attrs({{"T", DType::kInt64}, {"N", int64_t{2}}, {"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef shape, Concat(ctx, {outer, inner}, 0));
   KILN_ASSIGN_OR_RETURN(ValueRef y,
                         ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
 
-// Axes known only at run time (their count known): the input's dims the axes do not name.
-Status SqueezeAtRunTime(ConvertContext& ctx, ValueRef x) {
-  KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
+// How many axes input 1 holds when its values are known only at run time.
+StatusOr<int64_t> RuntimeAxesCount(const ConvertContext& ctx) {
   const PartialShape& axes_shape = ctx.shape(ctx.input(1));
   if (!axes_shape.rank_known || axes_shape.rank() != 1 || axes_shape.dims[0] < 0) {
     return ctx.Unsupported("axes (input 1) computed at run time, of unknown length");
   }
+  return axes_shape.dims[0];
+}
+
+// The [n, 1] positions of a rank `rank` shape that the run-time axes (input 1) do not name.
+StatusOr<ValueRef> PositionsNotInAxes(ConvertContext& ctx, int64_t rank) {
+  KILN_ASSIGN_OR_RETURN(int64_t count, RuntimeAxesCount(ctx));
   KILN_ASSIGN_OR_RETURN(ValueRef axes, CastTo(ctx, ctx.input(1), DType::kInt64));
   KILN_ASSIGN_OR_RETURN(ValueRef negative, Binary(ctx, "Less", axes, ctx.Int64Scalar(0)));
   KILN_ASSIGN_OR_RETURN(ValueRef wrapped, Binary(ctx, "AddV2", axes, ctx.Int64Scalar(rank)));
-  KILN_ASSIGN_OR_RETURN(axes, ctx.Op("SelectV2", {negative, wrapped, axes}, Attrs({{"T", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(axes, Select(ctx, negative, wrapped, axes));
   KILN_ASSIGN_OR_RETURN(axes, ExpandDims(ctx, axes, 1));
   const ValueRef all_true = ctx.Const(Tensor::FromVector<bool>({rank}, std::vector<bool>(rank, true)));
-  KILN_ASSIGN_OR_RETURN(ValueRef falses,
-                        ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
-                               Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef falses, ctx.Op("Fill", {ctx.Ints({count}), ctx.Const(Tensor::Scalar<bool>(false))},
+                                                Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
   KILN_ASSIGN_OR_RETURN(ValueRef kept, ctx.Op("ScatterND", {all_true, axes, falses},
                                               Attrs({{"T", DType::kBool}, {"reduction", std::string("none")}})));
-  KILN_ASSIGN_OR_RETURN(kept, ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}})));
+  return ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}}));
+}
+
+StatusOr<ValueRef> ReshapeToValue(ConvertContext& ctx, ValueRef x, ValueRef shape) {
+  return ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}}));
+}
+
+// Axes known only at run time: the input's dims the axes do not name.
+Status SqueezeAtRunTime(ConvertContext& ctx, ValueRef x) {
+  KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
+  KILN_ASSIGN_OR_RETURN(ValueRef kept, PositionsNotInAxes(ctx, rank));
   KILN_ASSIGN_OR_RETURN(ValueRef dims, ShapeOf(ctx, x));
   KILN_ASSIGN_OR_RETURN(ValueRef shape,
                         ctx.Op("GatherND", {dims, kept}, Attrs({{"T", DType::kInt64}, {"batch_dims", int64_t{0}}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef y,
-                        ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, ReshapeToValue(ctx, x, shape));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -109,33 +120,17 @@ Status Squeeze(ConvertContext& ctx) {
   return OkStatus();
 }
 
-// Axes known only at run time (their count known): the output shape has 1 at the axes and the
-// input's dims, in order, everywhere else.
+// Axes known only at run time: the output shape has 1 at the axes and the input's dims, in
+// order, everywhere else.
 Status UnsqueezeAtRunTime(ConvertContext& ctx, ValueRef x, int rank) {
-  const PartialShape& axes_shape = ctx.shape(ctx.input(1));
-  if (!axes_shape.rank_known || axes_shape.rank() != 1 || axes_shape.dims[0] < 0) {
-    return ctx.Unsupported("axes (input 1) computed at run time, of unknown length");
-  }
-  const int64_t out_rank = rank + axes_shape.dims[0];
-  KILN_ASSIGN_OR_RETURN(ValueRef axes, CastTo(ctx, ctx.input(1), DType::kInt64));
-  KILN_ASSIGN_OR_RETURN(ValueRef negative, Binary(ctx, "Less", axes, ctx.Int64Scalar(0)));
-  KILN_ASSIGN_OR_RETURN(ValueRef wrapped, Binary(ctx, "AddV2", axes, ctx.Int64Scalar(out_rank)));
-  KILN_ASSIGN_OR_RETURN(axes, ctx.Op("SelectV2", {negative, wrapped, axes}, Attrs({{"T", DType::kInt64}})));
-  KILN_ASSIGN_OR_RETURN(axes, ExpandDims(ctx, axes, 1));
-  // Positions that keep an input dim: those the axes do not name.
-  const ValueRef all_true = ctx.Const(Tensor::FromVector<bool>({out_rank}, std::vector<bool>(out_rank, true)));
-  KILN_ASSIGN_OR_RETURN(ValueRef falses,
-                        ctx.Op("Fill", {ctx.Ints({axes_shape.dims[0]}), ctx.Const(Tensor::Scalar<bool>(false))},
-                               Attrs({{"T", DType::kBool}, {"index_type", DType::kInt64}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef kept, ctx.Op("ScatterND", {all_true, axes, falses},
-                                              Attrs({{"T", DType::kBool}, {"reduction", std::string("none")}})));
-  KILN_ASSIGN_OR_RETURN(kept, ctx.Op("Where", {kept}, Attrs({{"T", DType::kBool}})));
+  KILN_ASSIGN_OR_RETURN(int64_t count, RuntimeAxesCount(ctx));
+  const int64_t out_rank = rank + count;
+  KILN_ASSIGN_OR_RETURN(ValueRef kept, PositionsNotInAxes(ctx, out_rank));
   KILN_ASSIGN_OR_RETURN(ValueRef dims, ShapeOf(ctx, x));
   const ValueRef ones = ctx.Const(Tensor::FromVector<int64_t>({out_rank}, std::vector<int64_t>(out_rank, 1)));
   KILN_ASSIGN_OR_RETURN(ValueRef shape, ctx.Op("ScatterND", {ones, kept, dims},
                                                Attrs({{"T", DType::kInt64}, {"reduction", std::string("none")}})));
-  KILN_ASSIGN_OR_RETURN(ValueRef y,
-                        ctx.Op("Reshape", {x, shape}, Attrs({{"T", ctx.dtype(x)}, {"Tshape", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, ReshapeToValue(ctx, x, shape));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -167,15 +162,12 @@ Status Unsqueeze(ConvertContext& ctx) {
   return OkStatus();
 }
 
-Status Concat(ConvertContext& ctx) {
+Status ConcatOp(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Int("axis"));
   std::vector<ValueRef> inputs;
   for (int i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(ctx.input(i));
   if (inputs.empty()) return InvalidArgument("Concat needs at least one input");
-  const int64_t n = static_cast<int64_t>(inputs.size());
-  inputs.push_back(ctx.Int64Scalar(axis));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("ConcatV2", inputs,
-                                           Attrs({{"T", ctx.dtype(ctx.input(0))}, {"N", n}, {"Tidx", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, Concat(ctx, inputs, axis));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -365,7 +357,7 @@ StatusOr<ValueRef> WrapNegativeIndices(ConvertContext& ctx, ValueRef x, int axis
   KILN_ASSIGN_OR_RETURN(dim, CastTo(ctx, dim, it));
   KILN_ASSIGN_OR_RETURN(ValueRef neg, Binary(ctx, "Less", indices, ctx.ScalarOf(it, 0)));
   KILN_ASSIGN_OR_RETURN(ValueRef shifted, Binary(ctx, "AddV2", indices, dim));
-  return ctx.Op("SelectV2", {neg, shifted, indices}, Attrs({{"T", it}}));
+  return Select(ctx, neg, shifted, indices);
 }
 
 Status Gather(ConvertContext& ctx) {
@@ -452,7 +444,7 @@ Status Trilu(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ValueRef diag, Binary(ctx, "Sub", cols, rows));
   KILN_ASSIGN_OR_RETURN(ValueRef keep, Binary(ctx, upper ? "GreaterEqual" : "LessEqual", diag, k));
   KILN_ASSIGN_OR_RETURN(ValueRef zeros, Unary(ctx, "ZerosLike", x));
-  KILN_ASSIGN_OR_RETURN(ValueRef y, ctx.Op("SelectV2", {keep, x, zeros}, Attrs({{"T", ctx.dtype(x)}})));
+  KILN_ASSIGN_OR_RETURN(ValueRef y, Select(ctx, keep, x, zeros));
   ctx.SetOutput(0, y);
   return OkStatus();
 }
@@ -521,7 +513,7 @@ Status OneHot(ConvertContext& ctx) {
   // Negative indices count back from depth.
   KILN_ASSIGN_OR_RETURN(ValueRef neg, Binary(ctx, "Less", indices, ctx.Int64Scalar(0)));
   KILN_ASSIGN_OR_RETURN(ValueRef shifted, Binary(ctx, "AddV2", indices, depth));
-  KILN_ASSIGN_OR_RETURN(indices, ctx.Op("SelectV2", {neg, shifted, indices}, Attrs({{"T", DType::kInt64}})));
+  KILN_ASSIGN_OR_RETURN(indices, Select(ctx, neg, shifted, indices));
   KILN_ASSIGN_OR_RETURN(depth, CastTo(ctx, depth, DType::kInt32));
   const ValueRef values = ctx.input(2);
   const DType t = ctx.dtype(values);
@@ -577,7 +569,7 @@ KILN_REGISTER_ONNX_OP("Reshape", Reshape);
 KILN_REGISTER_ONNX_OP("Flatten", Flatten);
 KILN_REGISTER_ONNX_OP("Squeeze", Squeeze);
 KILN_REGISTER_ONNX_OP("Unsqueeze", Unsqueeze);
-KILN_REGISTER_ONNX_OP("Concat", Concat);
+KILN_REGISTER_ONNX_OP("Concat", ConcatOp);
 KILN_REGISTER_ONNX_OP("Split", Split);
 KILN_REGISTER_ONNX_OP("Transpose", TransposeOp);
 KILN_REGISTER_ONNX_OP("Expand", Expand);
