@@ -108,6 +108,17 @@ std::string Graph::UniqueName(const std::string& base) {
   }
 }
 
+Status Graph::RenameNode(int id, std::string name) {
+  if (id < 0 || id >= num_nodes()) return InvalidArgument("no node with id " + std::to_string(id));
+  Node& n = *nodes_[id];
+  if (name == n.name) return OkStatus();
+  if (name_to_id_.count(name)) return InvalidArgument("node name '" + name + "' is already used").AtNode(n.name, n.op);
+  name_to_id_.erase(n.name);
+  name_to_id_[name] = id;
+  n.name = std::move(name);
+  return OkStatus();
+}
+
 std::map<std::string, int> Graph::OpCounts() const {
   std::map<std::string, int> counts;
   for (const auto& n : nodes_) ++counts[n->op];

@@ -72,6 +72,8 @@ class Graph {
   void RemoveDeadNodes();
   // A name not yet used by any node, built from `base`.
   std::string UniqueName(const std::string& base);
+  // Gives node `id` a new name; a name another node holds is an error.
+  Status RenameNode(int id, std::string name);
   // Op type -> count, for summaries.
   std::map<std::string, int> OpCounts() const;
 

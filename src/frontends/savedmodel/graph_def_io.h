@@ -1,0 +1,57 @@
+#pragma once
+// kiln's IR written back as TensorFlow protos (AttrValue, GraphDef, FunctionDef, SavedModel) and
+// GraphDefs / FunctionDefs in that form read back into IR. The readers are strict: they serve
+// serialized engine graphs, so bad data is an error naming the node, never a crash.
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/model.h"
+#include "proto/graph.pb.h"
+
+namespace kiln::savedmodel {
+
+// The inverse of ConvertAttr: every kind of ir::AttrValue as a TensorFlow AttrValue. An empty
+// list of any type is written as an empty list (it reads back as an empty list); std::monostate as
+// an AttrValue with no value set.
+StatusOr<tfproto::AttrValue> AttrToProto(const ir::AttrValue& value);
+
+// Whether TensorFlow accepts `name` as a node name: [A-Za-z0-9.][A-Za-z0-9_.\-/>]*.
+bool IsLegalNodeName(const std::string& name);
+
+// Renames nodes whose names TensorFlow would refuse (ONNX names such as "/conv/Conv" or "x:0")
+// to legal names unique in the graph; nodes with legal names keep them.
+Status LegalizeNodeNames(ir::Graph& graph);
+
+// One NodeDef per node in topological order; inputs read "producer" for output 0 and
+// "producer:i" for flat output i. An illegal node name is an error naming the node.
+StatusOr<tfproto::GraphDef> GraphToGraphDef(const ir::Graph& graph);
+
+// Reads a GraphDef in the form GraphToGraphDef writes. The Placeholders named in `input_nodes`
+// become the graph inputs (in that order, named after the node) and `output_tensors` ("node" or
+// "node:i") the graph outputs (named by those strings). Attributes get the op's defaults and
+// shapes are inferred. Unknown ops, dangling or malformed inputs and cycles are errors naming
+// the node.
+StatusOr<ir::Graph> GraphFromGraphDef(const tfproto::GraphDef& def, const std::vector<std::string>& input_nodes,
+                                      const std::vector<std::string>& output_tensors);
+
+// The graph as a function: graph inputs become input args (named by their GraphEndpoint, with
+// their shapes in arg_attr "_output_shapes"), graph outputs output args bound by ret to
+// "node:i"; Placeholders are left out of the body and their users read the arg.
+StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const std::string& function_name);
+
+// The inverse of GraphToFunctionDef: args become Placeholders (shape from arg_attr
+// "_output_shapes" when present), output args the graph outputs. Body inputs may read "arg",
+// "node", "node:i" or "node:out_arg:i". Strict as GraphFromGraphDef.
+StatusOr<ir::Graph> GraphFromFunctionDef(const tfproto::FunctionDef& fn);
+
+// Writes <dir>/saved_model.pb (creating `dir` and its parents) with one MetaGraph tagged `tags`
+// holding GraphToGraphDef(graph) plus `library`, and one signature `signature_key` whose inputs
+// and outputs are the graph's (GraphEndpoint names are the signature keys). An empty variables/
+// directory is created: weights stay inline as Const nodes. No object graph is written.
+Status WriteSavedModel(const std::string& dir, const ir::Graph& graph, const SignatureInfo& signature,
+                       const std::vector<std::string>& tags, const std::string& signature_key,
+                       const std::vector<tfproto::FunctionDef>& library);
+
+}  // namespace kiln::savedmodel
