@@ -1,0 +1,134 @@
+// FuseElementwiseChains: maximal chains of float32 elementwise ops, each reading the previous
+// one's only use, become one KilnFusedElementwise node named after the chain's last node.
+#include <map>
+
+#include "ir/op_registry.h"
+#include "ir/ops/fused_ops.h"
+#include "passes/fusion.h"
+#include "passes/fusion_util.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+// One member of a chain: the node and the input slot that carries the chain value.
+struct Member {
+  int node;
+  int slot;
+};
+
+// Whether a value shaped `p` can be a KilnFusedElementwise operand for a chain shaped `s`: the same
+// shape, or dims of 1 around one contiguous run of s's (known) dims.
+bool OperandFits(const PartialShape& p, const PartialShape& s) {
+  if (!p.rank_known || !s.rank_known) return false;
+  if (p == s) return true;
+  const int offset = s.rank() - p.rank();
+  if (offset < 0) return false;
+  int first = -1, last = -1;
+  for (int d = 0; d < p.rank(); ++d) {
+    if (p.dims[d] == 1) continue;
+    if (first < 0) first = d + offset;
+    last = d + offset;
+  }
+  for (int d = first; first >= 0 && d <= last; ++d) {
+    if (p.dims[d - offset] < 0 || p.dims[d - offset] != s.dims[d]) return false;
+  }
+  return true;
+}
+
+// Whether node `n` can be a chain member with the chain value at input `slot`.
+bool FitsSlot(const ir::Graph& graph, const ir::Node& n, int slot) {
+  std::optional<ir::ElementwiseOp> op = ir::ElementwiseOpFromName(n.op);
+  if (!op || n.outputs.size() != 1 || n.outputs[0].dtype != DType::kFloat32) return false;
+  const PartialShape& s = n.outputs[0].shape;
+  const bool binary = ir::IsBinaryElementwise(*op);
+  if (!s.rank_known || n.inputs.size() != (binary ? 2u : 1u) || slot >= static_cast<int>(n.inputs.size())) {
+    return false;
+  }
+  const ir::OutputInfo& chain = graph.output_info(n.inputs[slot]);
+  if (chain.dtype != DType::kFloat32 || !(chain.shape == s)) return false;
+  if (!binary) return true;
+  const ir::OutputInfo& other = graph.output_info(n.inputs[1 - slot]);
+  return other.dtype == DType::kFloat32 && OperandFits(other.shape, s);
+}
+
+// Rewrites the chain's last node into one KilnFusedElementwise node.
+void FuseChain(ir::Graph& graph, const std::vector<Member>& chain) {
+  const ir::Node& head = graph.node(chain.front().node);
+  std::vector<ir::ValueRef> inputs = {head.inputs[chain.front().slot]};
+  std::map<ir::ValueRef, int> operand_index;
+  std::vector<std::string> ops;
+  std::vector<float> params;
+  for (const Member& m : chain) {
+    const ir::Node& n = graph.node(m.node);
+    const bool binary = n.inputs.size() == 2;
+    int operand = -1;
+    if (binary) {
+      const ir::ValueRef other = n.inputs[1 - m.slot];
+      auto [it, fresh] = operand_index.emplace(other, static_cast<int>(inputs.size()));
+      if (fresh) inputs.push_back(other);
+      operand = it->second;
+    }
+    ops.push_back(ir::EncodeElementwiseStep(n.op, binary, m.slot == 0, operand));
+    float param = 0.0f;
+    if (n.op == "LeakyRelu") {
+      StatusOr<float> alpha = n.attrs.GetOr<float>("alpha", 0.2f);
+      param = alpha.ok() ? *alpha : 0.2f;
+    }
+    params.push_back(param);
+  }
+  ir::AttrMap attrs;
+  attrs.Set("T", DType::kFloat32);
+  attrs.Set("ops", ops);
+  attrs.Set("params", params);
+  fusion::RewriteNode(graph, chain.back().node, ir::kFusedElementwiseOp, std::move(inputs), std::move(attrs));
+}
+
+}  // namespace
+
+Status FuseElementwiseChains(ir::Graph& graph) {
+  graph.RemoveDeadNodes();
+  const fusion::ValueUses uses(graph);
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
+  std::vector<std::vector<Member>> chains;
+  std::vector<int> chain_of(graph.num_nodes(), -1);
+  for (int id : order) {
+    const ir::Node& n = graph.node(id);
+    if (!ir::ElementwiseOpFromName(n.op)) continue;
+    // Extend the chain whose last node feeds this one through its only use, else start one.
+    int start_slot = -1;
+    for (int slot = 0; slot < static_cast<int>(n.inputs.size()); ++slot) {
+      if (!FitsSlot(graph, n, slot)) continue;
+      const ir::ValueRef v = n.inputs[slot];
+      const int c = chain_of[v.node];
+      if (c >= 0 && v.index == 0 && chains[c].back().node == v.node && uses.SoleUser(v) == id) {
+        chains[c].push_back({id, slot});
+        chain_of[id] = c;
+        break;
+      }
+      if (start_slot < 0) start_slot = slot;
+    }
+    if (chain_of[id] < 0 && start_slot >= 0) {
+      chain_of[id] = static_cast<int>(chains.size());
+      chains.push_back({{id, start_slot}});
+    }
+  }
+  for (const auto& chain : chains) {
+    if (chain.size() >= 2) FuseChain(graph, chain);
+  }
+  graph.RemoveDeadNodes();
+  return OkStatus();
+}
+
+Status FuseForEngine(ir::Graph& graph) {
+  KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
+  KILN_RETURN_IF_ERROR(FoldConstants(graph));
+  KILN_RETURN_IF_ERROR(FoldBatchNorms(graph));
+  KILN_RETURN_IF_ERROR(FoldConstants(graph));
+  KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
+  KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
+  graph.RemoveDeadNodes();
+  return ir::InferShapes(graph);
+}
+
+}  // namespace kiln::passes

@@ -1,0 +1,34 @@
+#pragma once
+// The engine's fusion passes: batch norms folded into the filters before them, conv/matmul
+// epilogues (bias, residual add, activation) fused into one node, and chains of elementwise ops
+// fused into one node that makes a single pass over the elements. Every pass needs inferred
+// shapes and keeps them valid; a fused node takes the name of the last node it replaces, so the
+// chain's output tensor keeps its name.
+
+#include "ir/graph.h"
+
+namespace kiln::passes {
+
+// Folds an inference-mode FusedBatchNorm{,V2,V3} with constant statistics, and per-output-channel
+// Mul/Add/Sub/BiasAdd by constants, that directly follow a Conv2D, DepthwiseConv2dNative, Conv or
+// MatMul with a constant filter into that filter (scaled per output channel) and one BiasAdd with
+// a constant bias. Every intermediate value must have no other user. float32 only.
+Status FoldBatchNorms(ir::Graph& graph);
+
+// Fuses a float32 Conv2D / DepthwiseConv2dNative / Conv / MatMul with what follows it: an optional
+// bias (BiasAdd, or Add/AddV2 of a constant per-channel vector), an optional residual Add/AddV2 of
+// a tensor of the output's shape, and an optional activation (Relu, Relu6, Elu, Selu, LeakyRelu,
+// Sigmoid, Tanh; Maximum with 0, then optionally Minimum with 6, as ONNX's Clip imports, counts as
+// Relu or Relu6) into one KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul} node.
+Status FuseConvMatMulEpilogues(ir::Graph& graph);
+
+// Fuses maximal chains (two or more ops) of float32 unary and binary elementwise ops, whose other
+// operands are scalars, per-axis vectors or tensors of the chain's shape, into one
+// KilnFusedElementwise node.
+Status FuseElementwiseChains(ir::Graph& graph);
+
+// The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
+// epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
+Status FuseForEngine(ir::Graph& graph);
+
+}  // namespace kiln::passes

@@ -1,0 +1,92 @@
+#include "passes/fusion_util.h"
+
+#include "ir/op_registry.h"
+
+namespace kiln::passes::fusion {
+
+const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v) {
+  const ir::Node& n = graph.node(v.node);
+  if (n.op != "Const") return nullptr;
+  const ir::AttrValue* value = n.attrs.Find("value");
+  return value ? std::get_if<Tensor>(value) : nullptr;
+}
+
+ValueUses::ValueUses(const ir::Graph& graph) {
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    for (const ir::ValueRef& in : graph.node(id).inputs) {
+      ++counts_[in];
+      last_user_[in] = id;
+    }
+  }
+  for (const auto& out : graph.outputs()) {
+    ++counts_[out.value];
+    graph_outputs_.insert(out.value);
+  }
+}
+
+int ValueUses::count(ir::ValueRef v) const {
+  auto it = counts_.find(v);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+int ValueUses::SoleUser(ir::ValueRef v) const {
+  if (count(v) != 1 || is_graph_output(v)) return -1;
+  return last_user_.at(v);
+}
+
+std::optional<std::vector<float>> PerChannelValues(const Tensor& t, const PartialShape& out, int axis) {
+  if (t.dtype() != DType::kFloat32 || !out.rank_known || axis < 0 || axis >= out.rank()) return std::nullopt;
+  const int64_t channels = out.dims[axis];
+  const int offset = out.rank() - t.rank();
+  if (channels <= 0 || offset < 0) return std::nullopt;
+  int64_t length = 1;
+  for (int d = 0; d < t.rank(); ++d) {
+    const int64_t size = t.dim(d);
+    if (size == 1) continue;
+    if (d + offset != axis || size != channels) return std::nullopt;
+    length = size;
+  }
+  const float* data = t.data<float>();
+  std::vector<float> values(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) values[c] = data[length == 1 ? 0 : c];
+  return values;
+}
+
+namespace {
+
+// Same rank and no two known dims that differ; `merged` takes the known dims of both.
+bool Compatible(const PartialShape& a, const PartialShape& b, PartialShape& merged) {
+  if (!a.rank_known || !b.rank_known) {
+    merged = a.rank_known ? a : b;
+    return true;
+  }
+  if (a.rank() != b.rank()) return false;
+  merged = a;
+  for (int i = 0; i < a.rank(); ++i) {
+    if (a.dims[i] >= 0 && b.dims[i] >= 0 && a.dims[i] != b.dims[i]) return false;
+    if (a.dims[i] < 0) merged.dims[i] = b.dims[i];
+  }
+  return true;
+}
+
+}  // namespace
+
+bool RewriteNode(ir::Graph& graph, int id, std::string op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs) {
+  ir::Node& n = graph.node(id);
+  ir::Node saved = n;
+  n.op = std::move(op);
+  n.inputs = std::move(inputs);
+  n.attrs = std::move(attrs);
+  n.outputs.assign(1, ir::OutputInfo{});
+  PartialShape merged;
+  const bool ok = ir::InferNodeShapes(graph, n).ok() && n.outputs[0].dtype == saved.outputs[0].dtype &&
+                  Compatible(n.outputs[0].shape, saved.outputs[0].shape, merged);
+  if (!ok) {
+    n = std::move(saved);
+    return false;
+  }
+  n.outputs[0].shape = merged;
+  return true;
+}
+
+}  // namespace kiln::passes::fusion

@@ -1,0 +1,43 @@
+#pragma once
+// Helpers shared by the fusion passes: who reads each value, constant operands, per-channel
+// vectors, and rewriting a node in place (so it keeps its name and id).
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln::passes::fusion {
+
+// The value of a Const node's output, or nullptr.
+const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v);
+
+// How often each value is read: one use per node input slot, one per graph output.
+class ValueUses {
+ public:
+  explicit ValueUses(const ir::Graph& graph);
+  int count(ir::ValueRef v) const;
+  bool is_graph_output(ir::ValueRef v) const { return graph_outputs_.count(v) != 0; }
+  // The node that reads `v` when that is its only use and `v` is not a graph output; else -1.
+  int SoleUser(ir::ValueRef v) const;
+
+ private:
+  std::map<ir::ValueRef, int> counts_;
+  std::map<ir::ValueRef, int> last_user_;
+  std::set<ir::ValueRef> graph_outputs_;
+};
+
+// The float32 tensor `t` as one value per channel of a value shaped `out` along `axis`, when `t`
+// broadcasts onto `out` without changing it and varies at most along `axis` (a single value
+// repeats). nullopt otherwise, or when out's channel dim is unknown.
+std::optional<std::vector<float>> PerChannelValues(const Tensor& t, const PartialShape& out, int axis);
+
+// Turns node `id` into a node of type `op` with `inputs` and `attrs` and one output, and reruns
+// its shape function. When that fails, or gives another dtype or an incompatible shape, the node
+// is restored and false returned.
+bool RewriteNode(ir::Graph& graph, int id, std::string op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs);
+
+}  // namespace kiln::passes::fusion

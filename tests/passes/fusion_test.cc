@@ -1,0 +1,593 @@
+// The fusion passes on hand-built graphs (each pattern fused, the negative cases left alone, the
+// fused graph giving the unfused graph's answers on random inputs) and on fixture models.
+#include "passes/fusion.h"
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "frontends/onnx/importer.h"
+#include "frontends/savedmodel/graph_def_io.h"
+#include "frontends/savedmodel/saved_model.h"
+#include "io/npy.h"
+#include "ir/op_registry.h"
+#include "passes/passes.h"
+#include "runtime/executor.h"
+#include "util/test_util.h"
+
+namespace kiln {
+namespace {
+
+using ir::ValueRef;
+using testing::RandomTensor;
+using testing::TensorsNear;
+
+// Builds a graph node by node, with op defaults applied and output counts from the registry.
+class Builder {
+ public:
+  ValueRef Input(const std::string& name, Shape shape) {
+    ir::AttrMap attrs;
+    attrs.Set("dtype", DType::kFloat32);
+    attrs.Set("shape", PartialShape::Known(shape));
+    ir::Node* n = graph_.AddNode(name, "Placeholder", {}, attrs, 1);
+    graph_.inputs().push_back({name, {n->id, 0}});
+    input_shapes_.push_back(std::move(shape));
+    return {n->id, 0};
+  }
+  ValueRef Const(const std::string& name, Tensor value) { return {graph_.AddConst(name, std::move(value))->id, 0}; }
+  ValueRef RandomConst(const std::string& name, Shape shape, double lo = -1.0, double hi = 1.0) {
+    return Const(name, RandomTensor(DType::kFloat32, std::move(shape), ++seed_, lo, hi));
+  }
+  ValueRef Op(const std::string& name, const std::string& op, std::vector<ValueRef> inputs, ir::AttrMap attrs = {}) {
+    const ir::OpDef* def = ir::OpRegistry::Global().Find(op);
+    EXPECT_NE(def, nullptr) << op;
+    ir::Node* n = graph_.AddNode(name, op, std::move(inputs), std::move(attrs), 1);
+    EXPECT_TRUE(ir::OpRegistry::Global().ApplyDefaults(*n).ok()) << name;
+    StatusOr<int> outputs = def->NumOutputs(n->attrs);
+    n->outputs.resize(outputs.ok() ? *outputs : 1);
+    return {n->id, 0};
+  }
+  void Output(ValueRef v) { graph_.outputs().push_back({"out" + std::to_string(graph_.outputs().size()), v}); }
+
+  ir::Graph& graph() { return graph_; }
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+
+ private:
+  ir::Graph graph_;
+  std::vector<Shape> input_shapes_;
+  uint64_t seed_ = 100;
+};
+
+ir::AttrMap Attrs(std::initializer_list<std::pair<const std::string, ir::AttrValue>> values) {
+  ir::AttrMap attrs;
+  for (const auto& [k, v] : values) attrs.Set(k, v);
+  return attrs;
+}
+
+StatusOr<std::vector<Tensor>> RunGraph(const ir::Graph& graph, const std::vector<Tensor>& inputs) {
+  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph));
+  return executor->Run(inputs);
+}
+
+const ir::Node* FindNode(const ir::Graph& graph, const std::string& name) {
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    if (graph.node(id).name == name) return &graph.node(id);
+  }
+  return nullptr;
+}
+
+int Count(const ir::Graph& graph, const std::string& op) {
+  auto counts = graph.OpCounts();
+  return counts.count(op) ? counts.at(op) : 0;
+}
+
+int CountFused(const ir::Graph& graph) {
+  int n = 0;
+  for (const auto& [op, count] : graph.OpCounts()) n += op.rfind("KilnFused", 0) == 0 ? count : 0;
+  return n;
+}
+
+using BuildFn = std::function<void(Builder&)>;
+using PassFn = std::function<Status(ir::Graph&)>;
+
+// Builds the graph twice, runs `pass` on the second copy, and checks that both give the same
+// outputs (within 1e-5) on random inputs; the passed graph is returned in `fused`.
+void ExpectPassKeepsOutputs(const BuildFn& build, const PassFn& pass, ir::Graph& fused) {
+  Builder reference, changed;
+  build(reference);
+  build(changed);
+  KILN_ASSERT_OK(ir::InferShapes(reference.graph()));
+  KILN_ASSERT_OK(ir::InferShapes(changed.graph()));
+  KILN_ASSERT_OK(pass(changed.graph()));
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < reference.input_shapes().size(); ++i) {
+    inputs.push_back(RandomTensor(DType::kFloat32, reference.input_shapes()[i], 7 + i, -2.0, 2.0));
+  }
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, RunGraph(reference.graph(), inputs));
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, RunGraph(changed.graph(), inputs));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(TensorsNear(got[i], want[i], 1e-5, 1e-5)) << "output " << i;
+  fused = std::move(changed.graph());
+}
+
+ir::AttrMap Conv2DAttrs(const std::string& format = "NHWC", const std::string& padding = "SAME") {
+  const bool nchw = format == "NCHW";
+  return Attrs({{"strides", std::vector<int64_t>{1, nchw ? 1 : 2, 2, nchw ? 2 : 1}},
+                {"padding", padding},
+                {"data_format", format}});
+}
+
+ir::AttrMap BatchNormAttrs(const std::string& format, bool training = false) {
+  return Attrs({{"epsilon", 0.001f}, {"is_training", training}, {"data_format", format}});
+}
+
+// x [2,9,9,3] -> Conv2D 3x3 (4 channels) -> BiasAdd -> FusedBatchNormV3 -> Relu.
+void ConvBiasBatchNormRelu(Builder& b, const std::string& bn_op = "FusedBatchNormV3", bool training = false) {
+  ValueRef x = b.Input("x", {2, 9, 9, 3});
+  ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 3, 4})}, Conv2DAttrs());
+  ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {4})});
+  ValueRef bn = b.Op("bn", bn_op,
+                     {bias, b.RandomConst("gamma", {4}), b.RandomConst("beta", {4}), b.RandomConst("mean", {4}),
+                      b.RandomConst("var", {4}, 0.5, 1.5)},
+                     BatchNormAttrs("NHWC", training));
+  b.Output(b.Op("relu", "Relu", {bn}));
+}
+
+TEST(FusionFoldBatchNormTest, FoldsConvBiasBatchNormIntoFilterAndBias) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectPassKeepsOutputs([](Builder& b) { ConvBiasBatchNormRelu(b); }, passes::FoldBatchNorms, g));
+  EXPECT_EQ(Count(g, "FusedBatchNormV3"), 0);
+  EXPECT_EQ(Count(g, "BiasAdd"), 1);
+  const ir::Node* bn = FindNode(g, "bn");
+  ASSERT_NE(bn, nullptr);
+  EXPECT_EQ(bn->op, "BiasAdd");
+  EXPECT_EQ(g.node(bn->inputs[0].node).op, "Conv2D");
+}
+
+TEST(FusionFoldBatchNormTest, FoldsEveryFusedBatchNormVersion) {
+  for (const char* op : {"FusedBatchNorm", "FusedBatchNormV2"}) {
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectPassKeepsOutputs([op](Builder& b) { ConvBiasBatchNormRelu(b, op); }, passes::FoldBatchNorms, g));
+    EXPECT_EQ(Count(g, op), 0) << op;
+  }
+}
+
+TEST(FusionFoldBatchNormTest, FoldsDepthwiseNchwBatchNorm) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {2, 3, 8, 8});
+        ValueRef dw = b.Op("dw", "DepthwiseConv2dNative", {x, b.RandomConst("w", {3, 3, 3, 2})}, Conv2DAttrs("NCHW"));
+        ValueRef bn = b.Op("bn", "FusedBatchNormV3",
+                           {dw, b.RandomConst("gamma", {6}), b.RandomConst("beta", {6}), b.RandomConst("mean", {6}),
+                            b.RandomConst("var", {6}, 0.5, 1.5)},
+                           BatchNormAttrs("NCHW"));
+        b.Output(bn);
+      },
+      passes::FoldBatchNorms, g));
+  EXPECT_EQ(Count(g, "FusedBatchNormV3"), 0);
+  ASSERT_NE(FindNode(g, "bn"), nullptr);
+  EXPECT_EQ(FindNode(g, "bn")->op, "BiasAdd");
+}
+
+TEST(FusionFoldBatchNormTest, FoldsKerasMulAddIntoMatMul) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {5, 7});
+        ValueRef mm = b.Op("mm", "MatMul", {x, b.RandomConst("w", {6, 7})}, Attrs({{"transpose_b", true}}));
+        ValueRef mul = b.Op("mul", "Mul", {b.RandomConst("c1", {6}), mm});
+        b.Output(b.Op("add", "AddV2", {mul, b.RandomConst("c2", {1, 6})}));
+      },
+      passes::FoldBatchNorms, g));
+  EXPECT_EQ(Count(g, "Mul"), 0);
+  EXPECT_EQ(Count(g, "AddV2"), 0);
+  EXPECT_EQ(FindNode(g, "add")->op, "BiasAdd");
+}
+
+TEST(FusionFoldBatchNormTest, FoldsOnnxStyleChannelsFirstConvMulAdd) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {2, 4, 7, 7});
+        ValueRef conv = b.Op("conv", "Conv", {x, b.RandomConst("w", {3, 3, 2, 6})},
+                             Attrs({{"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                                    {"padding", std::string("EXPLICIT")},
+                                    {"explicit_paddings", std::vector<int64_t>{0, 0, 0, 0, 1, 1, 1, 1}},
+                                    {"data_format", std::string("CHANNELS_FIRST")},
+                                    {"groups", int64_t{2}}}));
+        ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {6})}, Attrs({{"data_format", "NCHW"}}));
+        ValueRef sub = b.Op("sub", "Sub", {bias, b.RandomConst("mean", {6, 1, 1})});
+        ValueRef mul = b.Op("mul", "Mul", {sub, b.RandomConst("scale", {1, 6, 1, 1})});
+        b.Output(b.Op("add", "AddV2", {mul, b.RandomConst("shift", {6, 1, 1})}));
+      },
+      passes::FoldBatchNorms, g));
+  EXPECT_EQ(Count(g, "Mul") + Count(g, "Sub") + Count(g, "AddV2"), 0);
+  EXPECT_EQ(FindNode(g, "add")->op, "BiasAdd");
+}
+
+TEST(FusionFoldBatchNormTest, LeavesTrainingModeNonConstFilterAndSharedValuesAlone) {
+  ir::Graph training;
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectPassKeepsOutputs([](Builder& b) { ConvBiasBatchNormRelu(b, "FusedBatchNormV3", /*training=*/true); },
+                             passes::FoldBatchNorms, training));
+  EXPECT_EQ(Count(training, "FusedBatchNormV3"), 1);
+
+  ir::Graph dynamic_filter;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 6, 6, 2});
+        ValueRef w = b.Input("w", {3, 3, 2, 4});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, w}, Conv2DAttrs());
+        b.Output(b.Op("mul", "Mul", {conv, b.RandomConst("s", {4})}));
+      },
+      passes::FoldBatchNorms, dynamic_filter));
+  EXPECT_EQ(Count(dynamic_filter, "Mul"), 1);
+
+  ir::Graph shared;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 6, 6, 2});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 2, 4})}, Conv2DAttrs());
+        b.Output(b.Op("mul", "Mul", {conv, b.RandomConst("s", {4})}));
+        b.Output(b.Op("relu", "Relu", {conv}));
+      },
+      passes::FoldBatchNorms, shared));
+  EXPECT_EQ(Count(shared, "Mul"), 1);
+
+  ir::Graph output_in_middle;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 6, 6, 2});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 2, 4})}, Conv2DAttrs());
+        b.Output(conv);
+        b.Output(b.Op("mul", "Mul", {conv, b.RandomConst("s", {4})}));
+      },
+      passes::FoldBatchNorms, output_in_middle));
+  EXPECT_EQ(Count(output_in_middle, "Mul"), 1);
+
+  ir::Graph not_per_channel;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 6, 6, 2});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 2, 4})}, Conv2DAttrs());
+        b.Output(b.Op("mul", "Mul", {conv, b.RandomConst("s", {3, 1, 4})}));
+      },
+      passes::FoldBatchNorms, not_per_channel));
+  EXPECT_EQ(Count(not_per_channel, "Mul"), 1);
+}
+
+const ir::Node& ExpectFusedNode(const ir::Graph& g, const std::string& name, const std::string& op,
+                                const std::vector<std::string>& fused_ops) {
+  const ir::Node* n = FindNode(g, name);
+  EXPECT_NE(n, nullptr) << name;
+  if (n == nullptr) return g.node(0);
+  EXPECT_EQ(n->op, op);
+  EXPECT_EQ(n->attrs.Get<std::vector<std::string>>("fused_ops").value(), fused_ops);
+  return *n;
+}
+
+TEST(FusionEpilogueTest, FusesConvBiasResidualRelu) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {2, 9, 9, 3});
+        ValueRef skip = b.Input("skip", {2, 5, 5, 4});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 3, 4})}, Conv2DAttrs());
+        ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {4})});
+        ValueRef add = b.Op("add", "AddV2", {skip, bias});
+        b.Output(b.Op("relu", "Relu", {add}));
+      },
+      passes::FuseConvMatMulEpilogues, g));
+  const ir::Node& n = ExpectFusedNode(g, "relu", "KilnFusedConv2D", {"BiasAdd", "Add", "Relu"});
+  EXPECT_EQ(n.inputs.size(), 4u);
+  EXPECT_EQ(g.num_nodes(), 5);  // x, skip, w, b and the fused node
+  EXPECT_EQ(g.outputs()[0].value.node, n.id);
+}
+
+TEST(FusionEpilogueTest, FusesDepthwiseConstAddRelu6) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 8, 8, 3});
+        ValueRef dw = b.Op("dw", "DepthwiseConv2dNative", {x, b.RandomConst("w", {3, 3, 3, 2})}, Conv2DAttrs());
+        ValueRef add = b.Op("add", "Add", {dw, b.RandomConst("b", {1, 1, 6})});
+        b.Output(b.Op("relu6", "Relu6", {add}));
+      },
+      passes::FuseConvMatMulEpilogues, g));
+  ExpectFusedNode(g, "relu6", "KilnFusedDepthwiseConv2D", {"BiasAdd", "Relu6"});
+}
+
+TEST(FusionEpilogueTest, FusesChannelsFirstGroupedConvLeakyRelu) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {2, 4, 7, 7});
+        ValueRef conv = b.Op("conv", "Conv", {x, b.RandomConst("w", {3, 3, 2, 6})},
+                             Attrs({{"strides", std::vector<int64_t>{1, 1, 2, 2}},
+                                    {"padding", std::string("VALID")},
+                                    {"data_format", std::string("CHANNELS_FIRST")},
+                                    {"groups", int64_t{2}}}));
+        ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {6})}, Attrs({{"data_format", "NCHW"}}));
+        b.Output(b.Op("leaky", "LeakyRelu", {bias}, Attrs({{"alpha", 0.1f}})));
+      },
+      passes::FuseConvMatMulEpilogues, g));
+  const ir::Node& n = ExpectFusedNode(g, "leaky", "KilnFusedConv", {"BiasAdd", "LeakyRelu"});
+  EXPECT_EQ(n.attrs.Get<float>("leakyrelu_alpha").value(), 0.1f);
+}
+
+TEST(FusionEpilogueTest, FusesMatMulWithEachActivation) {
+  for (const char* act : {"Sigmoid", "Tanh", "Elu", "Selu", "Relu"}) {
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+        [act](Builder& b) {
+          ValueRef x = b.Input("x", {3, 5});
+          ValueRef mm = b.Op("mm", "MatMul", {x, b.RandomConst("w", {5, 4})});
+          ValueRef bias = b.Op("bias", "BiasAdd", {mm, b.RandomConst("b", {4})});
+          b.Output(b.Op("act", act, {bias}));
+        },
+        passes::FuseConvMatMulEpilogues, g));
+    ExpectFusedNode(g, "act", "KilnFusedMatMul", {"BiasAdd", act});
+  }
+  ir::Graph residual_only;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {3, 5});
+        ValueRef w = b.Input("w", {4, 5});
+        ValueRef r = b.Input("r", {3, 4});
+        ValueRef mm = b.Op("mm", "MatMul", {x, w}, Attrs({{"transpose_b", true}}));
+        b.Output(b.Op("add", "Add", {mm, r}));
+      },
+      passes::FuseConvMatMulEpilogues, residual_only));
+  ExpectFusedNode(residual_only, "add", "KilnFusedMatMul", {"Add"});
+}
+
+TEST(FusionEpilogueTest, FusesOnnxClipAsRelu6AndMaximumAsRelu) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 2, 6, 6});
+        ValueRef conv = b.Op("conv", "Conv", {x, b.RandomConst("w", {1, 1, 2, 3})},
+                             Attrs({{"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                                    {"padding", std::string("VALID")},
+                                    {"data_format", std::string("CHANNELS_FIRST")}}));
+        ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {3})}, Attrs({{"data_format", "NCHW"}}));
+        ValueRef lo = b.Op("lo", "Maximum", {bias, b.Const("zero", Tensor::Scalar<float>(0.0f))});
+        ValueRef hi = b.Op("hi", "Minimum", {lo, b.Const("six", Tensor::FromVector<float>({1}, {0.5f}))});
+        ValueRef conv2 = b.Op("conv2", "Conv", {hi, b.RandomConst("w2", {1, 1, 3, 3}, 2.0, 4.0)},
+                              Attrs({{"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                                     {"padding", std::string("VALID")},
+                                     {"data_format", std::string("CHANNELS_FIRST")}}));
+        ValueRef lo2 = b.Op("lo2", "Maximum", {conv2, b.Const("zero2", Tensor::Scalar<float>(0.0f))});
+        b.Output(b.Op("hi2", "Minimum", {b.Const("six2", Tensor::Scalar<float>(6.0f)), lo2}));
+      },
+      passes::FuseConvMatMulEpilogues, g));
+  // A Minimum with another bound than 6 stays after a Relu.
+  ExpectFusedNode(g, "lo", "KilnFusedConv", {"BiasAdd", "Relu"});
+  EXPECT_EQ(FindNode(g, "hi")->op, "Minimum");
+  ExpectFusedNode(g, "hi2", "KilnFusedConv", {"Relu6"});
+}
+
+TEST(FusionEpilogueTest, StopsAtSharedValuesAndGraphOutputs) {
+  ir::Graph output_in_middle;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 6, 6, 2});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 2, 4})}, Conv2DAttrs());
+        ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {4})});
+        b.Output(bias);
+        b.Output(b.Op("relu", "Relu", {bias}));
+      },
+      passes::FuseConvMatMulEpilogues, output_in_middle));
+  ExpectFusedNode(output_in_middle, "bias", "KilnFusedConv2D", {"BiasAdd"});
+  EXPECT_EQ(Count(output_in_middle, "Relu"), 1);
+
+  ir::Graph shared;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 6, 6, 2});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 2, 4})}, Conv2DAttrs());
+        b.Output(b.Op("relu", "Relu", {conv}));
+        b.Output(b.Op("tanh", "Tanh", {conv}));
+      },
+      passes::FuseConvMatMulEpilogues, shared));
+  EXPECT_EQ(Count(shared, "Conv2D"), 1);
+  EXPECT_EQ(CountFused(shared), 0);
+}
+
+TEST(FusionElementwiseTest, FusesChainWithScalarVectorAndTensorOperands) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {2, 3, 4, 5});
+        ValueRef y = b.Input("y", {2, 3, 4, 5});
+        ValueRef v = b.Op("mul", "Mul", {x, b.Const("half", Tensor::Scalar<float>(0.5f))});
+        v = b.Op("add", "AddV2", {b.RandomConst("last", {5}), v});
+        v = b.Op("tanh", "Tanh", {v});
+        v = b.Op("prod", "Mul", {y, v});
+        v = b.Op("sub", "Sub", {b.RandomConst("channel", {3, 1, 1}), v});
+        v = b.Op("div", "RealDiv", {v, b.RandomConst("middle", {1, 4, 1}, 1.0, 2.0)});
+        v = b.Op("max", "Maximum", {v, b.Const("floor", Tensor::Scalar<float>(-0.25f))});
+        v = b.Op("leaky", "LeakyRelu", {v}, Attrs({{"alpha", 0.3f}}));
+        v = b.Op("sqd", "SquaredDifference", {y, v});
+        v = b.Op("sqrt", "Sqrt", {v});
+        b.Output(b.Op("pow", "Pow", {b.Const("two", Tensor::Scalar<float>(2.0f)), v}));
+      },
+      passes::FuseElementwiseChains, g));
+  EXPECT_EQ(CountFused(g), 1);
+  const ir::Node* n = FindNode(g, "pow");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->op, "KilnFusedElementwise");
+  EXPECT_EQ(n->attrs.Get<std::vector<std::string>>("ops").value().size(), 11u);
+  EXPECT_EQ(g.num_nodes(), 2 + 6 + 1);  // the inputs, the constants and the fused node
+}
+
+TEST(FusionElementwiseTest, FusesGeluLikeChainReadingItsInputTwice) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {4, 16});
+        ValueRef v = b.Op("scaled", "RealDiv", {x, b.Const("sqrt2", Tensor::Scalar<float>(1.41421356f))});
+        v = b.Op("erf", "Erf", {v});
+        v = b.Op("add", "AddV2", {v, b.Const("one", Tensor::Scalar<float>(1.0f))});
+        v = b.Op("mul", "Mul", {x, v});
+        b.Output(b.Op("gelu", "Mul", {v, b.Const("half", Tensor::Scalar<float>(0.5f))}));
+      },
+      passes::FuseElementwiseChains, g));
+  ASSERT_NE(FindNode(g, "gelu"), nullptr);
+  EXPECT_EQ(FindNode(g, "gelu")->op, "KilnFusedElementwise");
+  EXPECT_EQ(CountFused(g), 1);
+}
+
+TEST(FusionElementwiseTest, SplitsAtSharedValuesGraphOutputsAndBroadcasts) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {3, 4});
+        ValueRef a = b.Op("a", "Exp", {x});
+        ValueRef c = b.Op("c", "Neg", {a});  // a graph output: the chain ends here
+        b.Output(c);
+        ValueRef d = b.Op("d", "Abs", {c});
+        ValueRef e = b.Op("e", "Sigmoid", {d});  // read twice: another chain ends here
+        b.Output(b.Op("f", "Relu", {e}));
+        b.Output(b.Op("g", "Square", {e}));
+        // Broadcasting the chain value up to [2,3,4] stops a chain too.
+        ValueRef h = b.Op("h", "Tanh", {x});
+        b.Output(b.Op("i", "Add", {h, b.Input("big", {2, 3, 4})}));
+      },
+      passes::FuseElementwiseChains, g));
+  EXPECT_EQ(FindNode(g, "c")->op, "KilnFusedElementwise");
+  EXPECT_EQ(FindNode(g, "e")->op, "KilnFusedElementwise");
+  EXPECT_EQ(FindNode(g, "f")->op, "Relu");
+  EXPECT_EQ(FindNode(g, "g")->op, "Square");
+  EXPECT_EQ(FindNode(g, "h")->op, "Tanh");
+  EXPECT_EQ(FindNode(g, "i")->op, "Add");
+  EXPECT_EQ(CountFused(g), 2);
+}
+
+TEST(FusionKernelTest, RejectsBadProgramsAndOperands) {
+  const Tensor x = RandomTensor(DType::kFloat32, {2, 3}, 1);
+  auto grows = testing::RunOp("KilnFusedElementwise", {x, RandomTensor(DType::kFloat32, {4, 2, 3}, 2)},
+                              Attrs({{"ops", std::vector<std::string>{"Add:L:1"}}}), /*as_placeholders=*/true);
+  ASSERT_FALSE(grows.ok());
+  EXPECT_NE(grows.status().message().find("does not broadcast"), std::string::npos) << grows.status().ToString();
+  auto bad_operand = testing::RunOp("KilnFusedElementwise", {x}, Attrs({{"ops", std::vector<std::string>{"Mul:L:1"}}}));
+  EXPECT_FALSE(bad_operand.ok());
+  auto unknown = testing::RunOp("KilnFusedElementwise", {x}, Attrs({{"ops", std::vector<std::string>{"Cosh"}}}));
+  EXPECT_FALSE(unknown.ok());
+  auto out_of_order = testing::RunOp(
+      "KilnFusedMatMul", {x, RandomTensor(DType::kFloat32, {3, 2}, 3), RandomTensor(DType::kFloat32, {2}, 4)},
+      Attrs({{"fused_ops", std::vector<std::string>{"Relu", "BiasAdd"}}}));
+  EXPECT_FALSE(out_of_order.ok());
+  auto ok = testing::RunOp("KilnFusedMatMul",
+                           {x, RandomTensor(DType::kFloat32, {3, 2}, 3), RandomTensor(DType::kFloat32, {2}, 4)},
+                           Attrs({{"fused_ops", std::vector<std::string>{"BiasAdd", "Relu"}}}));
+  KILN_ASSERT_OK(ok.status());
+  EXPECT_EQ((*ok)[0].shape(), (Shape{2, 2}));
+}
+
+TEST(FusionForEngineTest, FoldsThenFusesConvBatchNormRelu) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectPassKeepsOutputs([](Builder& b) { ConvBiasBatchNormRelu(b); }, passes::FuseForEngine, g));
+  EXPECT_EQ(g.OpCounts().size(), 3u);  // Placeholder, Const, KilnFusedConv2D
+  ExpectFusedNode(g, "relu", "KilnFusedConv2D", {"BiasAdd", "Relu"});
+}
+
+TEST(FusionForEngineTest, FusedGraphSurvivesGraphDefRoundTrip) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ConvBiasBatchNormRelu(b);
+        ValueRef v = b.Op("tanh", "Tanh", {b.graph().outputs()[0].value});
+        v = b.Op("leaky", "LeakyRelu", {v}, Attrs({{"alpha", 0.25f}}));
+        b.graph().outputs().clear();
+        b.Output(b.Op("scale", "Mul", {v, b.RandomConst("s", {4})}));
+      },
+      passes::FuseForEngine, g));
+  EXPECT_EQ(FindNode(g, "scale")->op, "KilnFusedElementwise");
+  KILN_ASSERT_OK_AND_ASSIGN(auto def, savedmodel::GraphToGraphDef(g));
+  KILN_ASSERT_OK_AND_ASSIGN(ir::Graph back, savedmodel::GraphFromGraphDef(def, {"x"}, {"scale"}));
+  EXPECT_EQ(back.OpCounts(), g.OpCounts());
+  const std::vector<Tensor> inputs = {RandomTensor(DType::kFloat32, {2, 9, 9, 3}, 3)};
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, RunGraph(g, inputs));
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, RunGraph(back, inputs));
+  EXPECT_TRUE(TensorsNear(got[0], want[0], 0.0, 0.0));
+}
+
+// Loads a fixture (SavedModel or ONNX) as an IR graph, optimized as Model::Load does.
+StatusOr<ir::Graph> LoadFixtureGraph(const std::string& name) {
+  const std::string dir = testing::FixturePath(name);
+  ir::Graph graph;
+  if (std::filesystem::exists(dir + "/model.onnx")) {
+    KILN_ASSIGN_OR_RETURN(onnx::ImportedModel model, onnx::ImportOnnxModel(dir + "/model.onnx"));
+    graph = std::move(model.graph);
+  } else {
+    nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
+    KILN_ASSIGN_OR_RETURN(auto saved, savedmodel::ReadSavedModel(dir + "/saved_model"));
+    KILN_ASSIGN_OR_RETURN(const auto* meta_graph, savedmodel::SelectMetaGraph(saved, {"serve"}));
+    KILN_ASSIGN_OR_RETURN(graph, savedmodel::LoadSignatureGraph(dir + "/saved_model", *meta_graph,
+                                                                meta.value("signature_key", "serving_default")));
+  }
+  KILN_RETURN_IF_ERROR(passes::OptimizeForInference(graph));
+  return graph;
+}
+
+struct FixtureCase {
+  std::string name;
+  bool batch_norms;      // the model's batch norms (FusedBatchNormV3, or Keras 3's Mul/Sub/AddV2) all fold away
+  bool all_convs_fused;  // every convolution has a bias or activation after it
+};
+
+void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.name; }
+
+class FusionFixtureTest : public ::testing::TestWithParam<FixtureCase> {};
+
+TEST_P(FusionFixtureTest, FusedGraphMatchesUnfusedGraph) {
+  const FixtureCase& c = GetParam();
+  const std::string dir = testing::FixturePath(c.name);
+  ASSERT_TRUE(std::filesystem::exists(dir + "/meta.json")) << "fixture missing: " << dir;
+  KILN_ASSERT_OK_AND_ASSIGN(ir::Graph reference, LoadFixtureGraph(c.name));
+  KILN_ASSERT_OK_AND_ASSIGN(ir::Graph fused, LoadFixtureGraph(c.name));
+  KILN_ASSERT_OK(passes::FuseForEngine(fused));
+
+  EXPECT_GT(CountFused(fused), 0);
+  for (const char* op : {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"}) EXPECT_EQ(Count(fused, op), 0);
+  if (c.all_convs_fused) {
+    for (const char* op : {"Conv2D", "Conv", "DepthwiseConv2dNative"}) EXPECT_EQ(Count(fused, op), 0) << op;
+  }
+  if (c.batch_norms) {
+    EXPECT_EQ(Count(fused, "Mul") + Count(fused, "Sub") + Count(fused, "AddV2"), 0);
+  }
+  EXPECT_LT(fused.num_nodes(), reference.num_nodes());
+
+  KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors npz, io::ReadNpz(dir + "/inputs.npz"));
+  std::vector<Tensor> inputs;
+  for (const auto& endpoint : reference.inputs()) {
+    auto it = std::find_if(npz.begin(), npz.end(), [&](const auto& p) { return p.first == endpoint.name; });
+    ASSERT_NE(it, npz.end()) << "no recorded input '" << endpoint.name << "'";
+    inputs.push_back(it->second);
+  }
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, RunGraph(reference, inputs));
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, RunGraph(fused, inputs));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(TensorsNear(got[i], want[i], 1e-4, 1e-4)) << "output '" << reference.outputs()[i].name << "'";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    FusionFixtures, FusionFixtureTest,
+    ::testing::Values(FixtureCase{"resnet_keras3", true, true}, FixtureCase{"resnet_tfkeras", true, true},
+                      // A separable conv's depthwise half feeds its pointwise conv directly.
+                      FixtureCase{"separable_cnn", false, false}, FixtureCase{"mnist_keras3", false, true},
+                      FixtureCase{"onnx_resnet18", false, true}, FixtureCase{"onnx_mobilenet_v2", false, true},
+                      FixtureCase{"onnx_efficientnet_b0", false, true}, FixtureCase{"onnx_bert_encoder", false, true},
+                      FixtureCase{"transformer_keras3", false, true}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace kiln
