@@ -1,0 +1,77 @@
+// Calibration tables as JSON files (format "kiln-calibration", version 1).
+#include "calibrate/table.h"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "io/npy.h"
+
+namespace kiln::calibrate {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kFormat = "kiln-calibration";
+constexpr int kVersion = 1;
+
+Status CheckAmax(const std::string& path, const std::string& tensor, double amax) {
+  if (!std::isfinite(amax) || amax < 0) {
+    return InvalidArgument("calibration table '" + path + "': tensor '" + tensor +
+                           "': amax must be finite and non-negative, got " + std::to_string(amax));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status WriteCalibrationTable(const CalibrationTable& table, const std::string& path) {
+  json tensors = json::object();
+  for (const auto& [name, amax] : table.amax) {
+    KILN_RETURN_IF_ERROR(CheckAmax(path, name, amax));
+    tensors[name] = {{"amax", static_cast<double>(amax)}};
+  }
+  json j = {{"format", kFormat}, {"version", kVersion}, {"calibrator", table.calibrator}, {"tensors", tensors}};
+  return io::WriteFile(path, j.dump(2) + "\n");
+}
+
+StatusOr<CalibrationTable> ReadCalibrationTable(const std::string& path) {
+  KILN_ASSIGN_OR_RETURN(std::string text, io::ReadFile(path));
+  const std::string where = "calibration table '" + path + "'";
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return InvalidArgument(where + " is not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {
+    return InvalidArgument(where + " is not a kiln calibration table (\"format\" must be \"" + kFormat + "\")");
+  }
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int64_t>() != kVersion) {
+    return InvalidArgument(where + " has version " + (j.contains("version") ? j["version"].dump() : "<missing>") +
+                           "; this kiln reads version " + std::to_string(kVersion));
+  }
+  CalibrationTable table;
+  if (j.contains("calibrator")) {
+    if (!j["calibrator"].is_string()) return InvalidArgument(where + ": \"calibrator\" must be a string");
+    table.calibrator = j["calibrator"].get<std::string>();
+  }
+  if (!j.contains("tensors") || !j["tensors"].is_object()) {
+    return InvalidArgument(where + ": \"tensors\" must be an object of tensor name -> {\"amax\": number}");
+  }
+  for (const auto& [name, entry] : j["tensors"].items()) {
+    if (!entry.is_object() || !entry.contains("amax") || !entry["amax"].is_number()) {
+      return InvalidArgument(where + ": tensor '" + name + "': expected {\"amax\": number}, got " + entry.dump());
+    }
+    const double amax = entry["amax"].get<double>();
+    KILN_RETURN_IF_ERROR(CheckAmax(path, name, amax));
+    if (amax > static_cast<double>(std::numeric_limits<float>::max())) {
+      return InvalidArgument(where + ": tensor '" + name + "': amax " + entry["amax"].dump() +
+                             " does not fit in float32");
+    }
+    table.amax[name] = static_cast<float>(amax);
+  }
+  return table;
+}
+
+}  // namespace kiln::calibrate

@@ -1,0 +1,53 @@
+// KilnFakeQuant: reduced-precision emulation inserted by passes::InsertPrecisionEmulation.
+// float32 in, float32 out of the same shape; attrs `mode` ("fp16" | "int8" | "fp8_e4m3"),
+// `scale` (empty for fp16; one value per tensor or one per channel along `axis`) and `axis`.
+#include <cmath>
+
+#include "ir/op_registry.h"
+#include "ir/shape_fns.h"
+
+namespace kiln::ir {
+namespace {
+
+Status KilnFakeQuantShape(InferenceContext& ctx) {
+  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
+  if (ctx.input_dtype(0) != DType::kFloat32) {
+    return InvalidArgument("KilnFakeQuant takes float32, got " + std::string(DTypeName(ctx.input_dtype(0))));
+  }
+  KILN_ASSIGN_OR_RETURN(std::string mode, ctx.Attr<std::string>("mode"));
+  KILN_ASSIGN_OR_RETURN(std::vector<float> scale, ctx.Attr<std::vector<float>>("scale"));
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
+  if (mode == "fp16") {
+    if (!scale.empty()) return InvalidArgument("mode fp16 takes no scale");
+  } else if (mode == "int8" || mode == "fp8_e4m3") {
+    if (scale.empty()) return InvalidArgument("mode " + mode + " needs a scale");
+    for (float s : scale) {
+      if (!(s > 0.0f) || !std::isfinite(s)) {
+        return InvalidArgument("scale must hold positive finite values, got " + std::to_string(s));
+      }
+    }
+    const PartialShape& x = ctx.input_shape(0);
+    if (scale.size() > 1 && x.rank_known) {
+      KILN_ASSIGN_OR_RETURN(int a, NormalizeAxis(axis, x.rank()));
+      if (x.dims[a] >= 0 && x.dims[a] != static_cast<int64_t>(scale.size())) {
+        return InvalidArgument("scale has " + std::to_string(scale.size()) + " values; input " + x.ToString() +
+                               " has " + std::to_string(x.dims[a]) + " channels along axis " + std::to_string(a));
+      }
+    }
+  } else {
+    return InvalidArgument("mode must be fp16, int8 or fp8_e4m3, got '" + mode + "'");
+  }
+  ctx.set_output(0, DType::kFloat32, ctx.input_shape(0));
+  return OkStatus();
+}
+
+}  // namespace
+
+KILN_REGISTER_OP(OpDefBuilder("KilnFakeQuant")
+                     .Attr("mode")
+                     .Attr("scale", std::vector<float>{})
+                     .Attr("axis", int64_t{-1})
+                     .Output("output")
+                     .Shape(KilnFakeQuantShape));
+
+}  // namespace kiln::ir

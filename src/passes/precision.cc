@@ -1,0 +1,268 @@
+// Reduced-precision emulation: KilnFakeQuant nodes that round float32 values as an FP16, INT8 or
+// FP8 engine does (see precision.h).
+#include "passes/precision.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace kiln::passes {
+namespace {
+
+using ir::Graph;
+using ir::Node;
+using ir::ValueRef;
+
+// Ops whose outputs only hold values of their inputs: rounding their outputs again changes nothing.
+bool IsDataMovement(const std::string& op) {
+  static const std::set<std::string> kOps = {
+      "Identity",       "IdentityN",    "StopGradient", "PreventGradient", "Snapshot",     "EnsureShape",
+      "Reshape",        "OnnxReshape",  "Squeeze",      "ExpandDims",      "Transpose",    "Pack",
+      "Unpack",         "ConcatV2",     "Concat",       "Split",           "SplitV",       "Slice",
+      "StridedSlice",   "OnnxSlice",    "GatherV2",     "Gather",          "GatherND",     "GatherElements",
+      "Tile",           "BroadcastTo",  "ReverseV2",    "SpaceToDepth",    "DepthToSpace", "SpaceToBatchND",
+      "BatchToSpaceND", "SpaceToBatch", "BatchToSpace", "KilnFakeQuant"};
+  return kOps.count(op) != 0;
+}
+
+// Ops that quantize their inputs: they read unrounded values.
+bool IsQuantizer(const std::string& op) {
+  return op == "KilnFakeQuant" || op == "FakeQuantWithMinMaxArgs" || op == "FakeQuantWithMinMaxVars" ||
+         op == "FakeQuantWithMinMaxVarsPerChannel" || op == "QuantizeLinear" || op == "DequantizeLinear";
+}
+
+bool IsQuantizableLayer(const std::string& op) {
+  static const std::set<std::string> kOps = {"Conv2D",        "DepthwiseConv2dNative", "Conv",
+                                             "MatMul",        "BatchMatMul",           "BatchMatMulV2",
+                                             "BatchMatMulV3", "KilnFusedConv2D",       "KilnFusedDepthwiseConv2D",
+                                             "KilnFusedConv", "KilnFusedMatMul"};
+  return kOps.count(op) != 0;
+}
+
+std::string TensorName(const Graph& graph, ValueRef v) {
+  return graph.node(v.node).name + ":" + std::to_string(v.index);
+}
+
+// Adds KilnFakeQuant(source) named after the source's node; it has the source's dtype and shape.
+ValueRef AddFakeQuant(Graph& graph, ValueRef source, const std::string& suffix, const std::string& mode,
+                      std::vector<float> scale, int64_t axis) {
+  std::string name = graph.node(source.node).name + "/" + suffix;
+  if (source.index > 0) name += "_" + std::to_string(source.index);
+  ir::AttrMap attrs;
+  attrs.Set("mode", mode);
+  attrs.Set("scale", std::move(scale));
+  attrs.Set("axis", axis);
+  const ir::OutputInfo info = graph.output_info(source);
+  Node* node = graph.AddNode(name, "KilnFakeQuant", {source}, std::move(attrs), 1);
+  node->outputs[0] = info;
+  return {node->id, 0};
+}
+
+// The output-channel axis of a layer's constant weights, or -1 for one scale per tensor.
+StatusOr<int> WeightChannelAxis(const Node& layer, const Tensor& w) {
+  const std::string& op = layer.op;
+  const int rank = w.rank();
+  if ((op == "Conv2D" || op == "KilnFusedConv2D") && rank == 4) return 3;  // HWIO
+  if (op == "DepthwiseConv2dNative" || op == "KilnFusedDepthwiseConv2D") {
+    // [H, W, C, M]: output channel c * M + m is axis 2 when M is 1.
+    return rank == 4 && w.dim(3) == 1 ? 2 : -1;
+  }
+  // kiln's Conv takes TensorFlow's filter layout [spatial..., in / groups, out]: the ONNX frontend
+  // transposes ONNX's OIHW weights into it.
+  if ((op == "Conv" || op == "KilnFusedConv") && rank >= 1) return rank - 1;
+  if ((op == "MatMul" || op == "KilnFusedMatMul") && rank == 2) {
+    KILN_ASSIGN_OR_RETURN(bool transpose_b, layer.attrs.GetOr<bool>("transpose_b", false));
+    return transpose_b ? 0 : 1;
+  }
+  if (op.rfind("BatchMatMul", 0) == 0 && rank >= 2) {
+    KILN_ASSIGN_OR_RETURN(bool adj_y, layer.attrs.GetOr<bool>("adj_y", false));
+    return adj_y ? rank - 2 : rank - 1;
+  }
+  return -1;
+}
+
+// max |w| / qmax per channel along `axis` (one value when axis is -1); an all-zero channel gets 1,
+// which quantizes it to zeros like any positive scale.
+std::vector<float> WeightScales(const Tensor& w, int axis, float qmax) {
+  const int64_t channels = axis < 0 ? 1 : w.dim(axis);
+  int64_t inner = 1;
+  for (int d = axis + 1; axis >= 0 && d < w.rank(); ++d) inner *= w.dim(d);
+  std::vector<float> amax(channels, 0.0f);
+  const float* data = w.data<float>();
+  for (int64_t i = 0; i < w.num_elements(); ++i) {
+    const float a = std::fabs(data[i]);
+    float& m = amax[axis < 0 ? 0 : (i / inner) % channels];
+    if (std::isfinite(a)) m = std::max(m, a);
+  }
+  std::vector<float> scales;
+  for (float a : amax) scales.push_back(a > 0.0f ? a / qmax : 1.0f);
+  return scales;
+}
+
+class QuantizerInserter {
+ public:
+  QuantizerInserter(Graph& graph, const PrecisionOptions& options, PrecisionReport& report)
+      : graph_(graph), options_(options), report_(report) {
+    const bool int8 = options.precision == Precision::kINT8;
+    qmax_ = int8 ? 127.0f : 448.0f;
+    mode_ = int8 ? "int8" : "fp8_e4m3";
+    suffix_ = int8 ? "kiln_int8" : "kiln_fp8";
+  }
+
+  // Quantizes the inputs of layer `id`, or records why it stays in fp16.
+  Status QuantizeLayer(int id) {
+    Node& layer = graph_.node(id);
+    if (layer.inputs.size() < 2) return OkStatus();
+    const std::string where = layer.name + " (" + layer.op + ")";
+    const ValueRef act = layer.inputs[0];
+    const ValueRef weights = layer.inputs[1];
+    std::string reason;
+    const std::optional<float> act_amax = CalibratedAmax(act, "input 0", reason);
+    if (!act_amax) {
+      report_.fp16_fallback.push_back(where + ": " + reason);
+      return OkStatus();
+    }
+    const Node& wnode = graph_.node(weights.node);
+    const bool const_weights = wnode.op == "Const" && graph_.output_info(weights).dtype == DType::kFloat32;
+    std::optional<float> w_amax;
+    if (!const_weights) {
+      w_amax = CalibratedAmax(weights, "input 1", reason);
+      if (!w_amax) {
+        report_.fp16_fallback.push_back(where + ": " + reason + " and it is not a constant");
+        return OkStatus();
+      }
+    }
+    const ValueRef act_q = Quantizer(act, -2, {*act_amax / qmax_}, -1);
+    ValueRef w_q;
+    if (const_weights) {
+      KILN_ASSIGN_OR_RETURN(Tensor w, wnode.attrs.Get<Tensor>("value"));
+      KILN_ASSIGN_OR_RETURN(int axis, WeightChannelAxis(layer, w));
+      w_q = Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
+    } else {
+      w_q = Quantizer(weights, -2, {*w_amax / qmax_}, -1);
+    }
+    // Quantizer() added nodes; `layer` is still valid (nodes are heap-allocated).
+    layer.inputs[0] = act_q;
+    layer.inputs[1] = w_q;
+    ++report_.quantized_layers;
+    return OkStatus();
+  }
+
+ private:
+  // The calibrated amax of `v`, or nullopt with `reason` set.
+  std::optional<float> CalibratedAmax(ValueRef v, const std::string& which, std::string& reason) const {
+    const std::string name = TensorName(graph_, v);
+    const DType dtype = graph_.output_info(v).dtype;
+    if (dtype != DType::kFloat32) {
+      reason = which + " '" + name + "' is " + std::string(DTypeName(dtype)) + ", not float32";
+      return std::nullopt;
+    }
+    auto it = options_.amax.find(name);
+    if (it == options_.amax.end()) {
+      reason = "no calibrated range for " + which + " '" + name + "'";
+      return std::nullopt;
+    }
+    if (it->second == 0.0f) {
+      reason = "the calibrated range of " + which + " '" + name + "' is 0";
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+  // One quantizer per (source, kind): kind -2 is an activation, else the weight axis (-1: per tensor).
+  ValueRef Quantizer(ValueRef source, int kind, std::vector<float> scale, int64_t axis) {
+    const auto key = std::make_tuple(source.node, source.index, kind);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    const ValueRef q = AddFakeQuant(graph_, source, suffix_, mode_, std::move(scale), axis);
+    cache_[key] = q;
+    return q;
+  }
+
+  Graph& graph_;
+  const PrecisionOptions& options_;
+  PrecisionReport& report_;
+  float qmax_;
+  std::string mode_, suffix_;
+  std::map<std::tuple<int, int, int>, ValueRef> cache_;
+};
+
+// Rounds every float32 output of nodes [0, num_nodes) to fp16 for its non-quantizer users.
+void InsertHalfRounding(Graph& graph, int num_nodes) {
+  std::map<ValueRef, std::vector<std::pair<int, int>>> users;
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    const Node& n = graph.node(id);
+    if (IsQuantizer(n.op)) continue;
+    for (size_t k = 0; k < n.inputs.size(); ++k) users[n.inputs[k]].push_back({id, static_cast<int>(k)});
+  }
+  std::map<ValueRef, std::vector<int>> graph_outputs;
+  for (size_t i = 0; i < graph.outputs().size(); ++i) graph_outputs[graph.outputs()[i].value].push_back(i);
+
+  for (int id = 0; id < num_nodes; ++id) {
+    const Node& n = graph.node(id);
+    if (IsDataMovement(n.op) || IsQuantizer(n.op)) continue;
+    const int num_outputs = static_cast<int>(n.outputs.size());
+    for (int i = 0; i < num_outputs; ++i) {
+      if (graph.node(id).outputs[i].dtype != DType::kFloat32) continue;
+      const ValueRef v{id, i};
+      auto u = users.find(v);
+      auto o = graph_outputs.find(v);
+      if (u == users.end() && o == graph_outputs.end()) continue;
+      const ValueRef rounded = AddFakeQuant(graph, v, "kiln_fp16", "fp16", {}, -1);
+      if (u != users.end()) {
+        for (const auto& [user, k] : u->second) graph.node(user).inputs[k] = rounded;
+      }
+      if (o != graph_outputs.end()) {
+        for (int k : o->second) graph.outputs()[k].value = rounded;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options) {
+  PrecisionReport report;
+  if (options.precision == Precision::kFP32) return report;
+  for (const auto& [name, amax] : options.amax) {
+    if (!std::isfinite(amax) || amax < 0.0f) {
+      return InvalidArgument("calibrated amax of tensor '" + name + "' must be finite and non-negative, got " +
+                             std::to_string(amax));
+    }
+  }
+  const int num_nodes = graph.num_nodes();
+  for (int id = 0; id < num_nodes; ++id) {
+    const Node& n = graph.node(id);
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      if (n.outputs[i].dtype == DType::kInvalid) {
+        return FailedPrecondition("precision emulation needs inferred shapes; output " + std::to_string(i) +
+                                  " of node '" + n.name + "' (" + n.op + ") has none");
+      }
+    }
+  }
+  const bool quantize =
+      (options.precision == Precision::kINT8 || options.precision == Precision::kFP8) && !options.explicit_quantization;
+  if (quantize) {
+    QuantizerInserter inserter(graph, options, report);
+    for (int id = 0; id < num_nodes; ++id) {
+      if (!IsQuantizableLayer(graph.node(id).op)) continue;
+      Status s = inserter.QuantizeLayer(id);
+      if (!s.ok()) return s.AtNode(graph.node(id).name, graph.node(id).op);
+    }
+  }
+  InsertHalfRounding(graph, num_nodes);
+  return report;
+}
+
+bool HasExplicitQuantization(const ir::Graph& graph) {
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    const std::string& op = graph.node(id).op;
+    if (op.rfind("FakeQuant", 0) == 0 || op == "QuantizeLinear" || op == "DequantizeLinear") return true;
+  }
+  return false;
+}
+
+}  // namespace kiln::passes

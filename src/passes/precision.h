@@ -1,0 +1,46 @@
+#pragma once
+// Reduced-precision emulation: rewrites a float32 graph so that the CPU executor computes what an
+// engine built at FP16, INT8 or FP8 computes, by inserting KilnFakeQuant nodes.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/precision.h"
+#include "kiln/status.h"
+
+namespace kiln::passes {
+
+struct PrecisionOptions {
+  Precision precision = Precision::kFP32;
+  // Tensor name "node:index" -> calibrated max |x| (INT8 / FP8 activations).
+  std::map<std::string, float> amax;
+  // The model's own FakeQuant / QuantizeLinear / DequantizeLinear nodes decide what is quantized.
+  bool explicit_quantization = false;
+};
+
+struct PrecisionReport {
+  // Matrix-product and convolution layers left in fp16, each "layer (Op): reason".
+  std::vector<std::string> fp16_fallback;
+  int quantized_layers = 0;
+};
+
+// Inserts the emulation (needs inferred dtypes and shapes):
+// - FP16: a KilnFakeQuant(fp16) after every float32 output of every node except data-movement
+//   ops; users and graph outputs read the rounded value. Quantizers (KilnFakeQuant, TensorFlow's
+//   FakeQuant*, QuantizeLinear, DequantizeLinear) keep reading the unrounded value, as an engine
+//   quantizes in the producer's epilogue or, for weights, at build time.
+// - INT8 / FP8: FP16 everywhere, plus each Conv2D, DepthwiseConv2dNative, Conv, MatMul,
+//   BatchMatMul{,V2,V3} and KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul} layer whose activation
+//   (input 0) has a calibrated amax reads it through KilnFakeQuant(int8, amax / 127) or
+//   (fp8_e4m3, amax / 448), and its constant weights (input 1) through a per-output-channel
+//   quantizer (max |w| / 127 or / 448). A non-constant input 1 is quantized per tensor from its own
+//   amax. Layers without a range stay in fp16 and are listed in the report.
+// - explicit_quantization: no quantizers are inserted; FP16 everywhere else.
+StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options);
+
+// True when the graph holds TensorFlow FakeQuant* ops or ONNX QuantizeLinear / DequantizeLinear.
+bool HasExplicitQuantization(const ir::Graph& graph);
+
+}  // namespace kiln::passes
