@@ -12,7 +12,7 @@
 namespace kiln {
 
 struct TensorSpec {
-  std::string name;         // the signature's key for this tensor
+  std::string name;  // the signature's key for this tensor
   DType dtype = DType::kInvalid;
   PartialShape shape;
   std::string tensor_name;  // the graph tensor it names, e.g. "serving_default_input_1:0"
@@ -39,10 +39,10 @@ StatusOr<std::vector<MetaGraphInfo>> InspectSavedModel(const std::string& dir);
 // What an ONNX file holds (graph inputs/outputs, opsets, op counts), without converting it.
 struct OnnxModelInfo {
   int64_t ir_version = 0;
-  std::string producer;                    // "pytorch 2.15.0"
-  std::map<std::string, int64_t> opsets;   // domain ("" for ai.onnx) -> version
-  SignatureInfo signature;                 // inputs and outputs in the file's order
-  std::map<std::string, int> op_counts;    // op type (domain-qualified outside ai.onnx) -> count
+  std::string producer;                   // "pytorch 2.15.0"
+  std::map<std::string, int64_t> opsets;  // domain ("" for ai.onnx) -> version
+  SignatureInfo signature;                // inputs and outputs in the file's order
+  std::map<std::string, int> op_counts;   // op type (domain-qualified outside ai.onnx) -> count
   int64_t num_initializers = 0;
 };
 StatusOr<OnnxModelInfo> InspectOnnxModel(const std::string& path);
@@ -53,6 +53,18 @@ bool IsOnnxModelPath(const std::string& path);
 struct LoadOptions {
   std::vector<std::string> tags = {"serve"};
   std::string signature_key = "serving_default";
+};
+
+// How one KilnEngineOp of a converted model has run so far.
+struct EngineOpStats {
+  std::string name;
+  int64_t engine_runs = 0;      // calls served by an engine
+  int64_t native_runs = 0;      // calls that ran the segment's native ops
+  int64_t engines_built = 0;    // engines built by this process
+  int64_t engines_loaded = 0;   // engines read from the model's files
+  int64_t engines_evicted = 0;  // dropped from the cache (least recently used)
+  int cached_engines = 0;
+  std::vector<std::string> warnings;  // each warning this op has given
 };
 
 // One signature of a SavedModel, or the graph of an ONNX file, frozen and ready to run on the
@@ -71,6 +83,9 @@ class Model {
   // and a shape the declared one accepts (dims that share a symbolic name must agree); outputs
   // come back by signature name.
   StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs) const;
+
+  // For a model converted by kiln: each KilnEngineOp's counters; empty for other models.
+  std::vector<EngineOpStats> engine_stats() const;
 
   struct Impl;
 

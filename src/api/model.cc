@@ -1,5 +1,8 @@
 #include "kiln/model.h"
 
+#include "api/model_impl.h"
+#include "convert/attach.h"
+#include "convert/segments.h"
 #include "frontends/onnx/importer.h"
 #include "frontends/onnx/onnx_model.h"
 #include "frontends/savedmodel/saved_model.h"
@@ -8,12 +11,6 @@
 #include "runtime/executor.h"
 
 namespace kiln {
-
-struct Model::Impl {
-  SignatureInfo signature;
-  ir::Graph graph;
-  std::unique_ptr<runtime::Executor> executor;
-};
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
@@ -45,23 +42,64 @@ StatusOr<OnnxModelInfo> InspectOnnxModel(const std::string& path) {
   return info;
 }
 
-StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOptions& options) {
-  auto impl = std::make_unique<Impl>();
+namespace api {
+
+StatusOr<ImportedModel> ImportModel(const std::string& path, const LoadOptions& options) {
+  ImportedModel m;
   if (onnx::IsOnnxPath(path)) {
     KILN_ASSIGN_OR_RETURN(auto imported, onnx::ImportOnnxModel(path));
-    impl->graph = std::move(imported.graph);
-    impl->signature = std::move(imported.signature);
+    m.graph = std::move(imported.graph);
+    m.signature = std::move(imported.signature);
   } else {
     KILN_ASSIGN_OR_RETURN(auto saved, savedmodel::ReadSavedModel(path));
     KILN_ASSIGN_OR_RETURN(const auto* meta, savedmodel::SelectMetaGraph(saved, options.tags));
-    KILN_ASSIGN_OR_RETURN(impl->graph, savedmodel::LoadSignatureGraph(path, *meta, options.signature_key));
-    impl->signature =
-        savedmodel::DescribeSignature(options.signature_key, meta->signature_def().at(options.signature_key));
+    KILN_ASSIGN_OR_RETURN(m.graph, savedmodel::LoadSignatureGraph(path, *meta, options.signature_key));
+    m.signature = savedmodel::DescribeSignature(options.signature_key, meta->signature_def().at(options.signature_key));
+    for (const auto& f : meta->graph_def().library().function()) m.functions[f.signature().name()] = f;
   }
-  // Refuse graphs with ops kiln cannot run before anything else, listing them all.
-  KILN_RETURN_IF_ERROR(runtime::CheckKernelsAvailable(impl->graph, runtime::Device::kCPU));
-  KILN_RETURN_IF_ERROR(passes::OptimizeForInference(impl->graph));
-  KILN_ASSIGN_OR_RETURN(impl->executor, runtime::Executor::Create(impl->graph));
+  // Refuse graphs with ops kiln cannot run before anything else, listing them all. Engine ops
+  // get their kernels when the model's engines are attached.
+  std::map<int, runtime::KernelFn> engine_ops;
+  for (int i = 0; i < m.graph.num_nodes(); ++i) {
+    if (m.graph.node(i).op == "KilnEngineOp") engine_ops[i] = nullptr;
+  }
+  KILN_RETURN_IF_ERROR(runtime::CheckKernelsAvailable(m.graph, runtime::Device::kCPU, engine_ops));
+  KILN_RETURN_IF_ERROR(passes::OptimizeForInference(m.graph));
+  return m;
+}
+
+StatusOr<std::unique_ptr<Model::Impl>> LoadModel(const std::string& path, const LoadOptions& options) {
+  KILN_ASSIGN_OR_RETURN(ImportedModel imported, ImportModel(path, options));
+  auto impl = std::make_unique<Model::Impl>();
+  impl->signature = std::move(imported.signature);
+  impl->graph = std::move(imported.graph);
+  if (convert::CountEngineOps(impl->graph) > 0) {
+    auto ops = convert::AttachEngineOps(impl->graph, imported.functions, path);
+    if (!ops.ok()) {
+      Status s = ops.status();
+      return s.InFile(path);
+    }
+    impl->engine_ops = std::move(ops).value();
+  }
+  KILN_RETURN_IF_ERROR(impl->Prepare());
+  return impl;
+}
+
+}  // namespace api
+
+Status Model::Impl::Prepare() {
+  std::map<int, runtime::KernelFn> kernels;
+  for (const auto& op : engine_ops) {
+    for (int i = 0; i < graph.num_nodes(); ++i) {
+      if (graph.node(i).op == "KilnEngineOp" && graph.node(i).name == op->spec().name) kernels[i] = op->AsKernel();
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(executor, runtime::Executor::Create(graph, runtime::Device::kCPU, std::move(kernels)));
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOptions& options) {
+  KILN_ASSIGN_OR_RETURN(auto impl, api::LoadModel(path, options));
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
@@ -94,7 +132,17 @@ const SignatureInfo& Model::signature() const { return impl_->signature; }
 std::map<std::string, int> Model::OpCounts() const { return impl_->graph.OpCounts(); }
 
 StatusOr<std::map<std::string, Tensor>> Model::Run(const std::map<std::string, Tensor>& inputs) const {
-  const auto& specs = impl_->signature.inputs;
+  return impl_->Run(inputs);
+}
+
+std::vector<EngineOpStats> Model::engine_stats() const {
+  std::vector<EngineOpStats> stats;
+  for (const auto& op : impl_->engine_ops) stats.push_back(op->stats());
+  return stats;
+}
+
+StatusOr<std::map<std::string, Tensor>> Model::Impl::Run(const std::map<std::string, Tensor>& inputs) const {
+  const auto& specs = signature.inputs;
   std::string missing, extra;
   for (const auto& spec : specs)
     if (!inputs.count(spec.name)) missing += (missing.empty() ? "'" : ", '") + spec.name + "'";
@@ -111,14 +159,14 @@ StatusOr<std::map<std::string, Tensor>> Model::Run(const std::map<std::string, T
   KILN_RETURN_IF_ERROR(CheckSymbolicDims(specs, inputs));
   // Graph inputs carry the signature's names, so the executor's checks name them too.
   std::vector<Tensor> feeds;
-  for (const auto& in : impl_->graph.inputs()) {
+  for (const auto& in : graph.inputs()) {
     auto it = inputs.find(in.name);
     if (it == inputs.end()) return Internal("graph input '" + in.name + "' is not in the signature");
     feeds.push_back(it->second);
   }
-  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, impl_->executor->Run(feeds));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor->Run(feeds));
   std::map<std::string, Tensor> result;
-  for (size_t i = 0; i < outs.size(); ++i) result[impl_->graph.outputs()[i].name] = std::move(outs[i]);
+  for (size_t i = 0; i < outs.size(); ++i) result[graph.outputs()[i].name] = std::move(outs[i]);
   return result;
 }
 

@@ -15,26 +15,32 @@ std::string DescribeSpec(const ir::OutputInfo& info) {
 
 }  // namespace
 
-Status CheckKernelsAvailable(const ir::Graph& graph, Device device) {
+Status CheckKernelsAvailable(const ir::Graph& graph, Device device, const std::map<int, KernelFn>& exempt) {
   std::vector<std::string> missing;
   std::set<std::string> ops;
   for (int i = 0; i < graph.num_nodes(); ++i) {
     const ir::Node& n = graph.node(i);
-    if (IsSourceOp(n.op) || KernelRegistry::Global().Find(n.op, device) != nullptr) continue;
+    if (IsSourceOp(n.op) || exempt.count(i) || KernelRegistry::Global().Find(n.op, device) != nullptr) continue;
     missing.push_back("node '" + n.name + "' (" + n.op + ")");
     ops.insert(n.op);
   }
   if (missing.empty()) return OkStatus();
-  std::string msg = "kiln cannot run " + std::to_string(missing.size()) + " node(s) of " +
-                    std::to_string(ops.size()) + " unsupported op type(s) on " + DeviceName(device) + ": ";
+  std::string msg = "kiln cannot run " + std::to_string(missing.size()) + " node(s) of " + std::to_string(ops.size()) +
+                    " unsupported op type(s) on " + DeviceName(device) + ": ";
   for (size_t i = 0; i < missing.size(); ++i) msg += (i ? ", " : "") + missing[i];
   return Unimplemented(msg);
 }
 
 StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Device device) {
-  KILN_RETURN_IF_ERROR(CheckKernelsAvailable(graph, device));
+  return Create(graph, device, {});
+}
+
+StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Device device,
+                                                     std::map<int, KernelFn> node_kernels) {
+  KILN_RETURN_IF_ERROR(CheckKernelsAvailable(graph, device, node_kernels));
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   std::unique_ptr<Executor> ex(new Executor(graph));
+  ex->node_kernels_ = std::move(node_kernels);
 
   // Memory plan: each value is released right after its last consumer runs. Graph outputs and
   // constants (owned by the graph) are never released.
@@ -48,7 +54,10 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Dev
   for (size_t step = 0; step < order.size(); ++step) {
     const ir::Node& n = graph.node(order[step]);
     ex->steps_[step].node = n.id;
-    ex->steps_[step].kernel = IsSourceOp(n.op) ? nullptr : KernelRegistry::Global().Find(n.op, device);
+    auto own = ex->node_kernels_.find(n.id);
+    ex->steps_[step].kernel = IsSourceOp(n.op)                 ? nullptr
+                              : own != ex->node_kernels_.end() ? &own->second
+                                                               : KernelRegistry::Global().Find(n.op, device);
   }
   for (const auto& [value, step] : last_use) {
     if (pinned.count(value) || graph.node(value.node).op == "Const") continue;
@@ -57,7 +66,30 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Dev
   return ex;
 }
 
-StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs) const {
+std::optional<size_t> Executor::PlannedPeakBytes() const {
+  auto bytes = [&](const ir::OutputInfo& info) -> std::optional<size_t> {
+    if (!info.shape.IsFullyDefined() || info.dtype == DType::kInvalid) return std::nullopt;
+    return static_cast<size_t>(NumElements(info.shape.dims)) * DTypeSize(info.dtype);
+  };
+  size_t live = 0, peak = 0;
+  for (const Step& step : steps_) {
+    const ir::Node& node = graph_.node(step.node);
+    if (IsSourceOp(node.op)) continue;
+    for (const auto& out : node.outputs) {
+      auto b = bytes(out);
+      if (!b) return std::nullopt;
+      live += *b;
+    }
+    peak = std::max(peak, live);
+    for (const auto& v : step.release_after) {
+      auto b = bytes(graph_.output_info(v));
+      if (b && graph_.node(v.node).op != "Placeholder") live -= std::min(live, *b);
+    }
+  }
+  return peak;
+}
+
+StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) const {
   const auto& graph_inputs = graph_.inputs();
   if (inputs.size() != graph_inputs.size()) {
     return InvalidArgument("expected " + std::to_string(graph_inputs.size()) + " inputs, got " +
@@ -76,6 +108,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs) c
     values[v.node].resize(graph_.node(v.node).outputs.size());
     values[v.node][v.index] = t;
     fed[v.node] = true;
+    if (observer != nullptr) (*observer)(graph_.node(v.node), v.index, t);
   }
 
   size_t live = 0;
@@ -115,6 +148,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs) c
             .AtNode(node.name, node.op);
       }
       live += out.byte_size();
+      if (observer != nullptr) (*observer)(node, i, out);
     }
     values[node.id] = std::move(ctx.outputs());
     peak_live_bytes_ = std::max(peak_live_bytes_, live);

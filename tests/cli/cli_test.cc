@@ -1,10 +1,8 @@
 // The kiln command as a user runs it: output, exit codes, and error messages.
-#include <array>
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/cli_test_util.h"
 #include "io/npy.h"
 #include "util/test_util.h"
 
@@ -13,23 +11,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-Result RunKiln(const std::string& args) {
-  const std::string cmd = std::string(KILN_BINARY) + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = testing::CliResult;
+using testing::RunKiln;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -111,13 +94,13 @@ TEST_F(CliTest, ShowAndRunAcceptOnnxFiles) {
   const std::string dir = testing::FixturePath("onnx_bert_encoder");
   Result show = RunKiln("show --model " + dir + "/model.onnx");
   EXPECT_EQ(show.exit_code, 0) << show.output;
-  for (const char* want : {"Opsets: ai.onnx 18", "inputs['input_ids']: dtype int64, shape (batch, seq)",
-                           "outputs['pooler_output']: dtype float32, shape (batch, 64)", "LayerNormalization",
-                           "Frozen graph:"}) {
+  for (const char* want :
+       {"Opsets: ai.onnx 18", "inputs['input_ids']: dtype int64, shape (batch, seq)",
+        "outputs['pooler_output']: dtype float32, shape (batch, 64)", "LayerNormalization", "Frozen graph:"}) {
     EXPECT_NE(show.output.find(want), std::string::npos) << "missing '" << want << "' in:\n" << show.output;
   }
-  Result run = RunKiln("run --model " + dir + "/model.onnx --input_npz " + dir + "/inputs.npz --output " +
-                       Tmp("bert.npz"));
+  Result run =
+      RunKiln("run --model " + dir + "/model.onnx --input_npz " + dir + "/inputs.npz --output " + Tmp("bert.npz"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors out, io::ReadNpz(Tmp("bert.npz")));
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors want, io::ReadNpz(dir + "/outputs.npz"));

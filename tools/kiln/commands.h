@@ -8,5 +8,7 @@ namespace kiln::cli {
 void AddShowCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
+// convert, build, summary
+void AddConvertCommands(CLI::App& app);
 
 }  // namespace kiln::cli

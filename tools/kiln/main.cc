@@ -3,12 +3,13 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kiln: load, inspect and run TensorFlow SavedModels without TensorFlow"};
+  CLI::App app{"kiln: convert, inspect and run TensorFlow SavedModels and ONNX models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
   kiln::cli::AddShowCommand(app);
   kiln::cli::AddRunCommand(app);
   kiln::cli::AddBenchCommand(app);
+  kiln::cli::AddConvertCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

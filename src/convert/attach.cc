@@ -1,0 +1,114 @@
+#include "convert/attach.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "calibrate/table.h"
+#include "convert/segments.h"
+#include "frontends/savedmodel/graph_def_io.h"
+#include "io/npy.h"
+
+namespace kiln::convert {
+
+namespace fs = std::filesystem;
+
+std::string KilnAssetsDir(const std::string& model_dir) { return (fs::path(model_dir) / "assets" / "kiln").string(); }
+std::string EnginesDir(const std::string& model_dir) {
+  return (fs::path(KilnAssetsDir(model_dir)) / "engines").string();
+}
+std::string CalibrationTablePath(const std::string& model_dir) {
+  return (fs::path(KilnAssetsDir(model_dir)) / "calibration.json").string();
+}
+std::string ConversionRecordPath(const std::string& model_dir) {
+  return (fs::path(KilnAssetsDir(model_dir)) / "conversion.json").string();
+}
+std::string EngineFilePath(const std::string& model_dir, const std::string& segment, int n) {
+  return (fs::path(EnginesDir(model_dir)) / (segment + "." + std::to_string(n) + ".engine")).string();
+}
+
+std::map<std::string, float> SegmentAmax(const engine::EngineOpSpec& spec, const ir::Graph& native,
+                                         const std::map<std::string, float>& table) {
+  std::map<std::string, float> amax;
+  if (table.empty()) return amax;
+  for (int i = 0; i < native.num_nodes(); ++i) {
+    const ir::Node& n = native.node(i);
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const std::string name = n.name + ":" + std::to_string(o);
+      if (auto it = table.find(name); it != table.end()) amax[name] = it->second;
+    }
+  }
+  for (size_t i = 0; i < spec.input_tensors.size(); ++i) {
+    if (auto it = table.find(spec.input_tensors[i]); it != table.end()) {
+      amax[SegmentInputName(static_cast<int>(i)) + ":0"] = it->second;
+    }
+  }
+  return amax;
+}
+
+namespace {
+
+// The engine files saved for `segment`, in the order they were written (most recently used first).
+std::vector<std::string> EngineFilesOf(const std::string& model_dir, const std::string& segment) {
+  std::vector<std::pair<int, std::string>> found;
+  std::error_code ec;
+  const std::string prefix = segment + ".";
+  for (const auto& entry : fs::directory_iterator(EnginesDir(model_dir), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".engine") continue;
+    const std::string n = name.substr(prefix.size(), name.size() - prefix.size() - 7);
+    if (n.empty() || n.size() > 6 || !std::all_of(n.begin(), n.end(), ::isdigit)) continue;
+    found.emplace_back(std::stoi(n), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> paths;
+  for (auto& [_, p] : found) paths.push_back(std::move(p));
+  return paths;
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
+    const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions,
+    const std::string& model_dir) {
+  std::map<std::string, float> table;
+  if (fs::exists(CalibrationTablePath(model_dir))) {
+    KILN_ASSIGN_OR_RETURN(calibrate::CalibrationTable t,
+                          calibrate::ReadCalibrationTable(CalibrationTablePath(model_dir)));
+    table = std::move(t.amax);
+  }
+  std::vector<std::unique_ptr<engine::EngineOp>> ops;
+  for (int i = 0; i < graph.num_nodes(); ++i) {
+    const ir::Node& node = graph.node(i);
+    if (node.op != "KilnEngineOp") continue;
+    auto spec = engine::EngineOpSpec::FromNode(node);
+    if (!spec.ok()) {
+      Status s = spec.status();
+      return s.AtNode(node.name, node.op);
+    }
+    auto fn = functions.find(spec->function);
+    if (fn == functions.end()) {
+      return NotFound("the native segment function '" + spec->function + "' is not in the model's library")
+          .AtNode(node.name, node.op);
+    }
+    auto native = savedmodel::GraphFromFunctionDef(fn->second);
+    if (!native.ok()) {
+      Status s = native.status();
+      return s.Prepend("native segment function '" + spec->function + "'").AtNode(node.name, node.op);
+    }
+    std::map<std::string, float> amax = SegmentAmax(*spec, *native, table);
+    KILN_ASSIGN_OR_RETURN(auto op, engine::EngineOp::Create(std::move(spec).value(), std::move(native).value(),
+                                                            engine::DefaultBackend(), std::move(amax)));
+    for (const std::string& path : EngineFilesOf(model_dir, node.name)) {
+      auto bytes = io::ReadFile(path);
+      if (!bytes.ok()) {
+        op->AddEngineFile(path, "");  // reported as unreadable
+        continue;
+      }
+      op->AddEngineFile(path, *bytes);
+    }
+    ops.push_back(std::move(op));
+  }
+  return ops;
+}
+
+}  // namespace kiln::convert

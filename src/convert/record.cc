@@ -1,0 +1,71 @@
+#include "convert/record.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/npy.h"
+
+namespace kiln::convert {
+
+Status WriteConversionRecord(const std::string& path, const ConversionRecord& r) {
+  const ConversionParams& p = r.params;
+  nlohmann::json native = nlohmann::json::array();
+  for (const auto& n : r.native_nodes) native.push_back({{"name", n.name}, {"op", n.op}, {"reason", n.reason}});
+  const nlohmann::json j = {
+      {"format", "kiln-conversion"},
+      {"version", 1},
+      {"kiln_version", r.kiln_version},
+      {"source", r.source},
+      {"params",
+       {{"precision_mode", PrecisionName(p.precision_mode)},
+        {"max_workspace_size_bytes", p.max_workspace_size_bytes},
+        {"minimum_segment_size", p.minimum_segment_size},
+        {"maximum_cached_engines", p.maximum_cached_engines},
+        {"use_calibration", p.use_calibration},
+        {"calibrator", CalibratorName(p.calibrator)},
+        {"allow_build_at_runtime", p.allow_build_at_runtime},
+        {"use_dynamic_shape", p.use_dynamic_shape},
+        {"profile_strategy", ProfileStrategyName(p.profile_strategy)},
+        {"denylist", p.denylist},
+        {"allow_native_fallback", p.allow_native_fallback}}},
+      {"total_ops", r.total_ops},
+      {"native_nodes", native},
+      {"notes", r.notes},
+  };
+  return io::WriteFile(path, j.dump(2) + "\n");
+}
+
+StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
+  KILN_ASSIGN_OR_RETURN(std::string text, io::ReadFile(path));
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "kiln-conversion") {
+    return DataLoss("not a kiln conversion record").InFile(path);
+  }
+  ConversionRecord r;
+  try {
+    r.kiln_version = j.at("kiln_version").get<std::string>();
+    r.source = j.at("source").get<std::string>();
+    const auto& p = j.at("params");
+    KILN_ASSIGN_OR_RETURN(r.params.precision_mode, ParsePrecision(p.at("precision_mode").get<std::string>()));
+    r.params.max_workspace_size_bytes = p.at("max_workspace_size_bytes").get<int64_t>();
+    r.params.minimum_segment_size = p.at("minimum_segment_size").get<int>();
+    r.params.maximum_cached_engines = p.at("maximum_cached_engines").get<int>();
+    r.params.use_calibration = p.at("use_calibration").get<bool>();
+    KILN_ASSIGN_OR_RETURN(r.params.calibrator, ParseCalibrator(p.at("calibrator").get<std::string>()));
+    r.params.allow_build_at_runtime = p.at("allow_build_at_runtime").get<bool>();
+    r.params.use_dynamic_shape = p.at("use_dynamic_shape").get<bool>();
+    KILN_ASSIGN_OR_RETURN(r.params.profile_strategy, ParseProfileStrategy(p.at("profile_strategy").get<std::string>()));
+    r.params.denylist = p.at("denylist").get<std::vector<std::string>>();
+    r.params.allow_native_fallback = p.at("allow_native_fallback").get<bool>();
+    r.total_ops = j.at("total_ops").get<int>();
+    for (const auto& n : j.at("native_nodes")) {
+      r.native_nodes.push_back(
+          {n.at("name").get<std::string>(), n.at("op").get<std::string>(), n.at("reason").get<std::string>()});
+    }
+    r.notes = j.at("notes").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(std::string("malformed conversion record: ") + e.what()).InFile(path);
+  }
+  return r;
+}
+
+}  // namespace kiln::convert

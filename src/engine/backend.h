@@ -1,0 +1,87 @@
+#pragma once
+// The backend interface: which ops a backend claims, how it compiles a segment into an engine for
+// shape profiles and a precision, how an engine runs, and how it is serialized. CPU and CUDA are
+// the backends; the converter and the EngineOp see only this interface.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/converter.h"
+#include "kiln/status.h"
+#include "kiln/tensor.h"
+
+namespace kiln::engine {
+
+// The shapes one segment input may take under a profile: every dim within [min, max]; `opt` is
+// the shape the engine is tuned for.
+struct InputRange {
+  Shape min, opt, max;
+};
+
+// One range per segment input. A static engine has a profile with min == opt == max.
+struct ShapeProfile {
+  std::vector<InputRange> inputs;
+
+  static ShapeProfile Exact(const std::vector<Shape>& shapes);
+  bool Accepts(const std::vector<Shape>& shapes) const;
+  // The declared input shapes, made concrete where every shape in the profile agrees.
+  std::vector<PartialShape> Envelope() const;
+  // "[1,28,28,1]" for exact profiles, "[1..8,28,28,1] opt [8,28,28,1]" otherwise; inputs joined by "; ".
+  std::string ToString() const;
+};
+
+// What one device is: recorded in every engine header and checked when an engine is loaded.
+struct DeviceInfo {
+  std::string backend;             // "cpu", "cuda"
+  std::string name;                // "x86_64 CPU", "NVIDIA H100 80GB HBM3"
+  std::string compute_capability;  // "" on the CPU, "9.0"
+  std::map<std::string, std::string> library_versions;
+};
+
+struct BuildConfig {
+  Precision precision = Precision::kFP32;
+  int64_t max_workspace_size_bytes = int64_t{1} << 30;
+  std::vector<ShapeProfile> profiles;  // the engine must accept every shape any of them accepts
+  // Calibrated |x| ranges of the segment's tensors ("node:index", segment inputs by their
+  // Placeholder names), for INT8/FP8.
+  std::map<std::string, float> amax;
+  bool explicit_quantization = false;  // the segment carries its own Q/DQ or FakeQuant ops
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const std::vector<ShapeProfile>& profiles() const = 0;
+  bool Accepts(const std::vector<Shape>& shapes) const;
+  // Runs on host tensors, one per segment input; the backend moves bytes to and from its device.
+  virtual StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const = 0;
+  // The backend-specific body of the engine file (the header is written by engine_file.h).
+  virtual StatusOr<std::string> SerializePayload() const = 0;
+  // Op type -> count of what the engine executes (after fusion), for summaries and tests.
+  virtual std::map<std::string, int> OpCounts() const = 0;
+  // What the build decided that a user should know (layers left at a higher precision, ...).
+  virtual std::vector<std::string> BuildNotes() const { return {}; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual DeviceInfo device() const = 0;
+  // OK when the backend's converter can convert `node` (shapes inferred); else why not. The
+  // partitioner asks this, so "supported" and "convertible" are the same check.
+  virtual Status Validate(const ir::Graph& graph, const ir::Node& node) const = 0;
+  // Compiles `segment` (Placeholders for its inputs, graph outputs for its outputs).
+  virtual StatusOr<std::unique_ptr<Engine>> Build(const ir::Graph& segment, const BuildConfig& config) const = 0;
+  // Reads back a payload written by Engine::SerializePayload on a compatible device.
+  virtual StatusOr<std::unique_ptr<Engine>> Deserialize(const std::vector<ShapeProfile>& profiles,
+                                                        std::string_view payload) const = 0;
+};
+
+// The backend engines are built for on this machine.
+const Backend& DefaultBackend();
+
+}  // namespace kiln::engine

@@ -1,0 +1,111 @@
+#pragma once
+// EngineOp: what runs a KilnEngineOp node. It holds the segment's engines in a cache keyed by
+// input shapes and walks the fallback ladder on every call:
+//
+//   input check -> cached engine covering these shapes (LRU, maximum_cached_engines)
+//               -> build one now, when allow_build_at_runtime
+//               -> the segment's native ops (when no engine fits, a build fails, or the engine
+//                  fails at run time; a warning once per cause), unless allow_native_fallback is
+//                  false, in which case each of those is an error saying what happened.
+
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/engine_file.h"
+#include "kiln/converter.h"
+#include "kiln/model.h"
+#include "runtime/executor.h"
+
+namespace kiln::engine {
+
+// A KilnEngineOp node's attributes, typed.
+struct EngineOpSpec {
+  std::string name;      // the node's name, also the segment's
+  std::string function;  // the native segment's function name
+  std::vector<DType> input_dtypes, output_dtypes;
+  std::vector<PartialShape> input_shapes, output_shapes;
+  std::vector<std::string> input_tensors;  // the original graph's tensors feeding the segment
+  Precision precision = Precision::kFP32;
+  int64_t max_workspace_size_bytes = int64_t{1} << 30;
+  int maximum_cached_engines = 1;
+  bool allow_build_at_runtime = true;
+  bool allow_native_fallback = true;
+  bool use_dynamic_shape = false;
+  ProfileStrategy profile_strategy = ProfileStrategy::kRange;
+  bool explicit_quantization = false;
+
+  static StatusOr<EngineOpSpec> FromNode(const ir::Node& node);
+  ir::AttrMap ToAttrs() const;
+};
+
+class EngineOp {
+ public:
+  // `native` is the segment as a graph (Placeholders for inputs, shapes inferred); `amax` holds
+  // the calibrated ranges of its tensors (INT8/FP8).
+  static StatusOr<std::unique_ptr<EngineOp>> Create(EngineOpSpec spec, ir::Graph native, const Backend& backend,
+                                                    std::map<std::string, float> amax);
+
+  const EngineOpSpec& spec() const { return spec_; }
+  const ir::Graph& native_graph() const { return native_; }
+
+  // Runs the ladder.
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
+  runtime::KernelFn AsKernel();
+
+  // Engines ahead of time: records the input shapes the next runs see (running natively), then
+  // builds the engines they need: one per shape for static engines, one engine whose profiles
+  // follow profile_strategy for dynamic ones.
+  void StartRecordingShapes();
+  Status BuildRecordedShapes();
+
+  // An engine file read from disk. One that is corrupted, or made for another device, version
+  // or segment, is reported with a warning and left out (the segment rebuilds or runs natively).
+  void AddEngineFile(const std::string& path, std::string_view bytes);
+
+  // The cached engines as engine files, most recently used first.
+  StatusOr<std::vector<std::string>> SerializeEngines() const;
+  std::vector<std::string> EngineKeys() const;  // the cached engines' profiles
+  // What the cached engines' builds noted, without repeats.
+  std::vector<std::string> EngineNotes() const;
+  // Op type -> count in the most recently used engine (after fusion); empty without engines.
+  std::map<std::string, int> EngineOpCounts() const;
+  EngineOpStats stats() const;
+
+ private:
+  struct Cached {
+    std::unique_ptr<Engine> engine;
+    std::string key;  // profiles, as text
+  };
+  EngineOp(EngineOpSpec spec, ir::Graph native, const Backend& backend, std::map<std::string, float> amax)
+      : spec_(std::move(spec)), native_(std::move(native)), backend_(backend), amax_(std::move(amax)) {}
+
+  Status CheckInputs(const std::vector<Tensor>& inputs) const;
+  const Engine* FindEngine(const std::vector<Shape>& shapes);  // and marks it most recently used
+  StatusOr<const Engine*> BuildEngine(std::vector<ShapeProfile> profiles);
+  void Insert(std::unique_ptr<Engine> engine);
+  // The native path, or the error that says why there is none.
+  StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
+                                         const std::string& warning_key);
+  void WarnOnce(const std::string& key, const std::string& message);
+
+  EngineOpSpec spec_;
+  ir::Graph native_;
+  const Backend& backend_;
+  std::map<std::string, float> amax_;
+  std::unique_ptr<runtime::Executor> native_executor_;
+
+  mutable std::mutex mu_;
+  std::list<Cached> cache_;  // most recently used first
+  bool recording_ = false;
+  std::vector<std::vector<Shape>> recorded_;
+  std::set<std::string> warned_;
+  EngineOpStats stats_;
+};
+
+}  // namespace kiln::engine

@@ -1,0 +1,107 @@
+// `kiln convert`, `kiln build` and `kiln summary` as a user runs them.
+#include <filesystem>
+
+#include "cli/cli_test_util.h"
+#include "convert/convert_test_util.h"
+#include "io/npy.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunKiln;
+
+class ConvertCliTest : public ::testing::Test {
+ protected:
+  std::string model_ = testing::MnistModel();
+  std::string images_ = testing::SourcePath("fixtures/mnist/heldout_images.npy");
+  std::string labels_ = testing::SourcePath("fixtures/mnist/heldout_labels.npy");
+  testing::TempDir tmp_{"convert_cli"};
+};
+
+TEST_F(ConvertCliTest, Int8WorkflowFromTheCommandLine) {
+  // Calibration samples: the first 64 held-out digits under the input's name.
+  KILN_ASSERT_OK(io::WriteNpz(tmp_.path("calib.npz"), {{"input_1", testing::Rows(testing::Mnist().images, 0, 64)}}));
+  const std::string out = tmp_.path("int8");
+  auto r = RunKiln("convert --input " + model_ + " --output " + out + " --precision int8 --calibration-data " +
+                   tmp_.path("calib.npz") +
+                   " --calibrator percentile --calibration-batch-size 16 --build-input "
+                   "input_1=360x28x28x1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("converted 15 of 15 ops into 1 segment(s) at int8; 1 engine(s) saved"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("on 4 input set(s) with the percentile calibrator"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(out + "/assets/kiln/engines/KilnEngineOp_0.0.engine"));
+
+  auto summary = RunKiln("summary --dir " + out);
+  ASSERT_EQ(summary.exit_code, 0) << summary.output;
+  for (const char* want :
+       {"precision: int8", "ops converted: 15 of 15 (100.0%)", "KilnEngineOp_0: 15 nodes",
+        "input  kiln_input_0 float32 [?,28,28,1]  <- serving_default_input_1:0", "output kiln_output_0 float32 [?,10]",
+        "engines built: [360,28,28,1]", "Conv2D: 2", "native nodes (0)"}) {
+    EXPECT_NE(summary.output.find(want), std::string::npos) << "missing '" << want << "' in:\n" << summary.output;
+  }
+  auto run = RunKiln("run --dir " + out + " --input input_1=" + images_ + " --labels " + labels_);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("top-1 accuracy of 'probabilities' on 360 labelled samples"), std::string::npos);
+  EXPECT_EQ(run.output.find("warning"), std::string::npos) << "the saved engine should serve: " << run.output;
+}
+
+TEST_F(ConvertCliTest, NoEnginesThenKilnBuild) {
+  const std::string out = tmp_.path("fp16");
+  auto r = RunKiln("convert --input " + model_ + " --output " + out +
+                   " --precision fp16 --build-input input_1=8x28x28x1 --no-engines --denylist Reshape "
+                   "--no-build-at-runtime --maximum-cached-engines 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("into 2 segment(s)"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out + "/assets/kiln/engines/KilnEngineOp_0.0.engine"));
+  auto summary = RunKiln("summary --dir " + out);
+  EXPECT_NE(summary.output.find("Reshape): op Reshape is on the denylist"), std::string::npos) << summary.output;
+  EXPECT_NE(summary.output.find("engines built: none"), std::string::npos) << summary.output;
+
+  auto build = RunKiln("build --dir " + out + " --build-input input_1=8x28x28x1 --build-input input_1=1x28x28x1");
+  ASSERT_EQ(build.exit_code, 0) << build.output;
+  EXPECT_NE(build.output.find("KilnEngineOp_0: [1,28,28,1]; [8,28,28,1]"), std::string::npos) << build.output;
+  EXPECT_TRUE(fs::exists(out + "/assets/kiln/engines/KilnEngineOp_1.1.engine"));
+}
+
+TEST_F(ConvertCliTest, BadArgumentsFailClearly) {
+  const std::string out = tmp_.path("bad");
+  auto precision = RunKiln("convert --input " + model_ + " --output " + out + " --precision int4");
+  EXPECT_EQ(precision.exit_code, 1);
+  EXPECT_NE(precision.output.find("unknown precision 'int4'; expected fp32, fp16, int8 or fp8"), std::string::npos);
+
+  auto calib = RunKiln("convert --input " + model_ + " --output " + out + " --precision int8");
+  EXPECT_EQ(calib.exit_code, 1);
+  EXPECT_NE(calib.output.find("--calibration-data"), std::string::npos) << calib.output;
+
+  auto shape = RunKiln("convert --input " + model_ + " --output " + out + " --build-input input_1=8x28x28");
+  EXPECT_EQ(shape.exit_code, 1);
+  EXPECT_NE(shape.output.find("input 'input_1' takes shapes [?,28,28,1]"), std::string::npos) << shape.output;
+
+  auto name = RunKiln("convert --input " + model_ + " --output " + out + " --build-input images=8x28x28x1");
+  EXPECT_NE(name.output.find("--build-input names 'images', which is not an input; inputs: input_1"), std::string::npos)
+      << name.output;
+
+  auto dims = RunKiln("convert --input " + model_ + " --output " + out + " --build-input input_1=8xAx28x1");
+  EXPECT_NE(dims.output.find("'A' is not a dimension"), std::string::npos) << dims.output;
+
+  KILN_ASSERT_OK(io::WriteNpz(tmp_.path("flat.npz"), {{"input_1", Tensor(DType::kFloat32, {4, 784})}}));
+  auto wrong = RunKiln("convert --input " + model_ + " --output " + out + " --precision int8 --calibration-data " +
+                       tmp_.path("flat.npz"));
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.output.find("calibration input set 1: input 'input_1' expects float32 [?,28,28,1], got float32 "
+                              "[4,784]"),
+            std::string::npos)
+      << wrong.output;
+
+  auto strategy = RunKiln("convert --input " + model_ + " --output " + out + " --dynamic-shape --profile-strategy x");
+  EXPECT_NE(strategy.output.find("unknown profile strategy 'x'"), std::string::npos) << strategy.output;
+
+  auto not_converted = RunKiln("summary --dir " + model_);
+  EXPECT_EQ(not_converted.exit_code, 1);
+  EXPECT_NE(not_converted.output.find("is not a model converted by kiln"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,68 @@
+#pragma once
+// Shared by the converter's tests: the MNIST fixture, conversion round trips through disk, and
+// captured warnings.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/npy.h"
+#include "kiln/converter.h"
+#include "util/log.h"
+#include "util/test_util.h"
+
+namespace kiln::testing {
+
+// Held-out MNIST digits ([360,28,28,1] float32) and labels, from the committed fixture.
+struct MnistData {
+  Tensor images;
+  Tensor labels;
+};
+const MnistData& Mnist();
+std::string MnistModel();
+
+// Rows [start, start + n) of a tensor's first dimension.
+Tensor Rows(const Tensor& t, int64_t start, int64_t n);
+
+// Input sets of `n` rows each from `images` under input name "input_1".
+std::vector<InputSet> MnistBatches(int64_t rows, int64_t batch);
+
+// The share of rows whose argmax agrees.
+double Top1Agreement(const Tensor& a, const Tensor& b);
+double MaxAbsDiff(const Tensor& a, const Tensor& b);
+
+// A fresh directory under the system temp dir, removed when the object goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag);
+  ~TempDir();
+  std::string path(const std::string& name = "") const;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Collects kiln's warnings while alive.
+class WarningCapture {
+ public:
+  WarningCapture();
+  ~WarningCapture();
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // Whether some warning contains `text`.
+  bool Saw(const std::string& text) const;
+  std::string All() const;
+
+ private:
+  std::vector<std::string> warnings_;
+  LogSink previous_;
+};
+
+// Convert, optionally build, save to `dir`, and load the result.
+StatusOr<std::unique_ptr<Model>> ConvertSaveLoad(const std::string& source, const ConversionParams& params,
+                                                 const std::string& dir, const InputFn& calibration = {},
+                                                 const InputFn& build = {}, bool save_engines = true);
+
+// Runs a single-input model on `input` under `name` and returns its single output.
+StatusOr<Tensor> RunSingle(const Model& model, const std::string& name, const Tensor& input);
+
+}  // namespace kiln::testing

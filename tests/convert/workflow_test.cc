@@ -1,0 +1,149 @@
+// The converter's whole workflow on the shipped MNIST model, in every precision: convert,
+// calibrate, build, save, load, run; the converted outputs against the native model's.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "convert/convert_test_util.h"
+
+namespace kiln {
+namespace {
+
+using testing::Mnist;
+using testing::MnistBatches;
+using testing::MnistModel;
+
+struct PrecisionCase {
+  Precision precision;
+  double max_abs_diff;   // probabilities, against the native model
+  double min_agreement;  // top-1 agreement with the native (FP32) model on 360 held-out digits
+};
+
+class MnistWorkflowTest : public ::testing::TestWithParam<PrecisionCase> {};
+
+TEST_P(MnistWorkflowTest, ConvertedModelAgreesWithNative) {
+  const PrecisionCase& c = GetParam();
+  KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(MnistModel()));
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor expected, testing::RunSingle(*native, "input_1", Mnist().images));
+
+  testing::TempDir tmp("workflow");
+  ConversionParams params;
+  params.precision_mode = c.precision;
+  // Calibration on the first 128 digits in batches of 32; engines built ahead for batch 360.
+  KILN_ASSERT_OK_AND_ASSIGN(
+      auto converted, testing::ConvertSaveLoad(MnistModel(), params, tmp.path("model"),
+                                               InputsFrom(MnistBatches(128, 32)), InputsFrom(MnistBatches(360, 360))));
+  testing::WarningCapture warnings;
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor got, testing::RunSingle(*converted, "input_1", Mnist().images));
+
+  const double diff = testing::MaxAbsDiff(got, expected);
+  const double agreement = testing::Top1Agreement(got, expected);
+  EXPECT_LE(diff, c.max_abs_diff) << PrecisionName(c.precision);
+  EXPECT_GE(agreement, c.min_agreement) << PrecisionName(c.precision);
+  if (c.precision != Precision::kFP32) EXPECT_GT(diff, 0.0) << "reduced precision should change the numbers";
+
+  // The saved engine served the call: no build, no fallback, no warning.
+  ASSERT_EQ(converted->engine_stats().size(), 1u);
+  const EngineOpStats stats = converted->engine_stats()[0];
+  EXPECT_EQ(stats.engines_loaded, 1);
+  EXPECT_EQ(stats.engines_built, 0);
+  EXPECT_EQ(stats.engine_runs, 1);
+  EXPECT_EQ(stats.native_runs, 0);
+  EXPECT_TRUE(warnings.warnings().empty()) << warnings.All();
+
+  KILN_ASSERT_OK_AND_ASSIGN(ConversionSummary summary, SummarizeConvertedModel(tmp.path("model")));
+  EXPECT_EQ(summary.precision, PrecisionName(c.precision));
+  ASSERT_EQ(summary.engines.size(), 1u);
+  EXPECT_EQ(summary.converted_ops, summary.total_ops);
+  EXPECT_TRUE(summary.native_nodes.empty());
+  ASSERT_EQ(summary.engines[0].engines.size(), 1u);
+  EXPECT_EQ(summary.engines[0].engines[0], "[360,28,28,1]");
+  // The engine runs fused layers, not the segment's op-by-op graph.
+  EXPECT_GT(summary.engines[0].engine_op_counts.count("KilnFusedConv2D"), 0u) << summary.ToString();
+  EXPECT_EQ(summary.engines[0].engine_op_counts.count("BiasAdd"), 0u) << summary.ToString();
+  const bool calibrated = c.precision == Precision::kINT8 || c.precision == Precision::kFP8;
+  EXPECT_EQ(std::filesystem::exists(tmp.path("model/assets/kiln/calibration.json")), calibrated);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, MnistWorkflowTest,
+                         ::testing::Values(PrecisionCase{Precision::kFP32, 1e-5, 1.0},
+                                           PrecisionCase{Precision::kFP16, 5e-3, 0.99},
+                                           PrecisionCase{Precision::kINT8, 0.1, 0.98},
+                                           PrecisionCase{Precision::kFP8, 0.15, 0.98}),
+                         [](const auto& info) { return std::string(PrecisionName(info.param.precision)); });
+
+TEST(ConverterWorkflow, EachCalibratorGivesAWorkingInt8Model) {
+  KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(MnistModel()));
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor expected, testing::RunSingle(*native, "input_1", Mnist().images));
+  for (CalibratorKind kind : {CalibratorKind::kEntropy, CalibratorKind::kPercentile, CalibratorKind::kMinMax}) {
+    testing::TempDir tmp("calibrators");
+    ConversionParams params;
+    params.precision_mode = Precision::kINT8;
+    params.calibrator = kind;
+    KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(MnistModel(), params, tmp.path("m"),
+                                                                       InputsFrom(MnistBatches(128, 64))));
+    KILN_ASSERT_OK_AND_ASSIGN(Tensor got, testing::RunSingle(*converted, "input_1", Mnist().images));
+    EXPECT_GE(testing::Top1Agreement(got, expected), 0.98) << CalibratorName(kind);
+  }
+}
+
+TEST(ConverterWorkflow, TensorFlowParsesTheConvertedSavedModel) {
+  std::string tool;
+  for (const char* candidate : {"saved_model_cli", "/usr/local/bin/saved_model_cli"}) {
+    if (std::system((std::string("command -v ") + candidate + " >/dev/null 2>&1").c_str()) == 0) tool = candidate;
+  }
+  if (tool.empty()) GTEST_SKIP() << "TensorFlow's saved_model_cli is not installed (pip install tensorflow-cpu)";
+  testing::TempDir tmp("tfcli");
+  ConversionParams params;
+  params.precision_mode = Precision::kFP16;
+  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(MnistModel(), params, tmp.path("m")));
+  const std::string cmd = tool + " show --dir " + tmp.path("m") + " --all 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  ASSERT_EQ(pclose(pipe), 0) << out;
+  for (const char* want : {"signature_def['serving_default']", "inputs['input_1']", "shape: (-1, 28, 28, 1)",
+                           "outputs['probabilities']", "shape: (-1, 10)", "KilnEngineOp_0:0"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << "missing '" << want << "' in:\n" << out;
+  }
+}
+
+TEST(ConverterWorkflow, OnnxModelsConvertToo) {
+  const std::string dir = testing::FixturePath("onnx_small_cnn");
+  KILN_ASSERT_OK_AND_ASSIGN(auto inputs, io::ReadNpz(dir + "/inputs.npz"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto outputs, io::ReadNpz(dir + "/outputs.npz"));
+  ASSERT_EQ(inputs.size(), 1u);
+  ASSERT_EQ(outputs.size(), 1u);
+  testing::TempDir tmp("onnx");
+  ConversionParams params;
+  params.precision_mode = Precision::kFP16;
+  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(dir + "/model.onnx", params, tmp.path("m")));
+  KILN_ASSERT_OK_AND_ASSIGN(auto got, converted->Run({{inputs[0].first, inputs[0].second}}));
+  ASSERT_EQ(got.count(outputs[0].first), 1u);
+  EXPECT_TRUE(testing::TensorsNear(got.at(outputs[0].first), outputs[0].second, 2e-2, 2e-2));
+  EXPECT_GE(converted->engine_stats().size(), 1u);
+}
+
+TEST(ConverterWorkflow, ExplicitQuantizationNeedsNoCalibration) {
+  const std::string dir = testing::FixturePath("converter_fakequant");
+  KILN_ASSERT_OK_AND_ASSIGN(auto inputs, io::ReadNpz(dir + "/inputs.npz"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto outputs, io::ReadNpz(dir + "/outputs.npz"));
+  testing::TempDir tmp("fakequant");
+  ConversionParams params;
+  params.precision_mode = Precision::kINT8;
+  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(dir + "/saved_model", params, tmp.path("m")));
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor got, testing::RunSingle(*converted, "images", inputs[0].second));
+  // TensorFlow's own FakeQuant result, with fp16 storage between the quantized layers.
+  EXPECT_TRUE(testing::TensorsNear(got, outputs[0].second, 2e-2, 2e-2));
+  KILN_ASSERT_OK_AND_ASSIGN(ConversionSummary summary, SummarizeConvertedModel(tmp.path("m")));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path("m/assets/kiln/calibration.json")));
+  bool noted = false;
+  for (const auto& n : summary.notes) noted |= n.find("quantizes explicitly") != std::string::npos;
+  EXPECT_TRUE(noted) << summary.ToString();
+}
+
+}  // namespace
+}  // namespace kiln
