@@ -6,7 +6,7 @@
 //   params.precision_mode = Precision::kFP16;
 //   auto converter = Converter::Create("saved_model_dir", params);
 //   (*converter)->Convert();
-//   (*converter)->Build(BatchesOf(inputs));      // optional: engines ahead of time
+//   (*converter)->Build(InputsFrom({{{"input_1", batch}}}));  // optional: engines ahead of time
 //   (*converter)->Save("converted_dir");
 //   auto model = Model::Load("converted_dir");
 
@@ -50,6 +50,8 @@ struct ConversionParams {
   ProfileStrategy profile_strategy = ProfileStrategy::kRange;
   // Op types that always stay native.
   std::vector<std::string> denylist;
+  // Keep at most this many segments (the largest); the rest stay native. -1: no cap.
+  int maximum_segments = -1;
   // When an engine is missing, unusable or fails, run the segment's original ops; when false,
   // those cases are errors.
   bool allow_native_fallback = true;

@@ -55,6 +55,10 @@ Status CheckParams(const ConversionParams& p) {
     return InvalidArgument("max_workspace_size_bytes is " + std::to_string(p.max_workspace_size_bytes) +
                            "; it must be positive");
   }
+  if (p.maximum_segments < 1 && p.maximum_segments != -1) {
+    return InvalidArgument("maximum_segments is " + std::to_string(p.maximum_segments) +
+                           "; it must be at least 1, or -1 for no cap");
+  }
   for (const std::string& op : p.denylist) {
     if (ir::OpRegistry::Global().Find(op) == nullptr) {
       return InvalidArgument("the denylist names op '" + op + "', which kiln does not know");
@@ -208,7 +212,8 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   if (impl_->converted) return FailedPrecondition("Convert() was already called on this converter");
   const ConversionParams& params = impl_->params;
   ir::Graph& graph = impl_->imported.graph;
-  convert::ConversionRecord& record = impl_->record;
+  // Filled here and kept only when conversion succeeds, so a failed Convert() can be retried.
+  convert::ConversionRecord record;
   record.kiln_version = KILN_VERSION;
   record.source = impl_->source;
   record.params = params;
@@ -217,6 +222,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   partition::PartitionOptions options;
   options.minimum_segment_size = params.minimum_segment_size;
   options.denylist = std::set<std::string>(params.denylist.begin(), params.denylist.end());
+  options.maximum_segments = params.maximum_segments;
   const engine::Backend& backend = engine::DefaultBackend();
   KILN_ASSIGN_OR_RETURN(
       partition::Partition partition,
@@ -283,6 +289,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   converted->graph = std::move(graph);
   KILN_RETURN_IF_ERROR(converted->Prepare());
   impl_->converted = std::move(converted);
+  impl_->record = std::move(record);
   return OkStatus();
 }
 
@@ -379,7 +386,7 @@ std::string ConversionSummary::ToString() const {
       if (type != "Const" && type != "Placeholder")
         fused += (fused.empty() ? "" : ", ") + type + " x" + std::to_string(count);
     }
-    if (!fused.empty()) out += "    engine runs: " + fused + "\n";
+    if (!fused.empty()) out += "    engine ops after fusion: " + fused + "\n";
   }
   out += "\nconverted ops by type:\n";
   for (const auto& [type, count] : converted_op_counts) out += "  " + type + ": " + std::to_string(count) + "\n";

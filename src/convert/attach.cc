@@ -100,11 +100,8 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
                                                             engine::DefaultBackend(), std::move(amax)));
     for (const std::string& path : EngineFilesOf(model_dir, node.name)) {
       auto bytes = io::ReadFile(path);
-      if (!bytes.ok()) {
-        op->AddEngineFile(path, "");  // reported as unreadable
-        continue;
-      }
-      op->AddEngineFile(path, *bytes);
+      op->AddEngineFile(path, bytes.ok() ? std::string_view(*bytes) : std::string_view(),
+                        bytes.ok() ? "" : bytes.status().message());
     }
     ops.push_back(std::move(op));
   }

@@ -26,6 +26,7 @@ Status WriteConversionRecord(const std::string& path, const ConversionRecord& r)
         {"use_dynamic_shape", p.use_dynamic_shape},
         {"profile_strategy", ProfileStrategyName(p.profile_strategy)},
         {"denylist", p.denylist},
+        {"maximum_segments", p.maximum_segments},
         {"allow_native_fallback", p.allow_native_fallback}}},
       {"total_ops", r.total_ops},
       {"native_nodes", native},
@@ -55,6 +56,7 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
     r.params.use_dynamic_shape = p.at("use_dynamic_shape").get<bool>();
     KILN_ASSIGN_OR_RETURN(r.params.profile_strategy, ParseProfileStrategy(p.at("profile_strategy").get<std::string>()));
     r.params.denylist = p.at("denylist").get<std::vector<std::string>>();
+    r.params.maximum_segments = p.at("maximum_segments").get<int>();
     r.params.allow_native_fallback = p.at("allow_native_fallback").get<bool>();
     r.total_ops = j.at("total_ops").get<int>();
     for (const auto& n : j.at("native_nodes")) {

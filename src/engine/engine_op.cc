@@ -227,11 +227,19 @@ StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs) {
                           ") and building at run time is disabled (allow_build_at_runtime=false)",
                       "no-engine " + ShapesToString(shapes));
     }
+    // A build that failed for these shapes is not retried on every call.
+    const std::string key = ShapesToString(shapes);
+    if (auto failed = failed_builds_.find(key); failed != failed_builds_.end()) {
+      return Fallback(inputs, failed->second, "build " + key);
+    }
     std::vector<ShapeProfile> profiles = spec_.use_dynamic_shape
                                              ? DynamicProfiles({shapes}, spec_.profile_strategy)
                                              : std::vector<ShapeProfile>{ShapeProfile::Exact(shapes)};
     auto built = BuildEngine(std::move(profiles));
-    if (!built.ok()) return Fallback(inputs, built.status().ToString(), "build " + ShapesToString(shapes));
+    if (!built.ok()) {
+      failed_builds_[key] = built.status().ToString();
+      return Fallback(inputs, built.status().ToString(), "build " + key);
+    }
     engine = *built;
   }
   auto outputs = engine->Run(inputs);
@@ -270,7 +278,7 @@ Status EngineOp::BuildRecordedShapes() {
   return OkStatus();
 }
 
-void EngineOp::AddEngineFile(const std::string& path, std::string_view bytes) {
+void EngineOp::AddEngineFile(const std::string& path, std::string_view bytes, const std::string& read_error) {
   const std::string then = spec_.allow_build_at_runtime ? "it will be rebuilt when needed"
                                                         : "the segment runs its native ops where it has no engine";
   auto warn = [&](const std::string& why) {
@@ -278,6 +286,7 @@ void EngineOp::AddEngineFile(const std::string& path, std::string_view bytes) {
     WarnOnce("file " + path,
              "engine file '" + path + "' of segment '" + spec_.name + "' is not used: " + why + "; " + then);
   };
+  if (!read_error.empty()) return warn(read_error);
   auto file = ParseEngineFile(bytes);
   if (!file.ok()) return warn(file.status().message());
   if (file->header.segment != spec_.name) return warn("it belongs to segment '" + file->header.segment + "'");

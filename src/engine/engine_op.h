@@ -1,9 +1,10 @@
 #pragma once
-// EngineOp: what runs a KilnEngineOp node. It holds the segment's engines in a cache keyed by
-// input shapes and walks the fallback ladder on every call:
+// EngineOp: what runs a KilnEngineOp node (calls into one op are serialized). It holds the segment's engines in a cache
+// keyed by input shapes and walks the fallback ladder on every call:
 //
 //   input check -> cached engine covering these shapes (LRU, maximum_cached_engines)
-//               -> build one now, when allow_build_at_runtime
+//               -> build one now, when allow_build_at_runtime (a build that failed for some
+//                  shapes is not tried again for them)
 //               -> the segment's native ops (when no engine fits, a build fails, or the engine
 //                  fails at run time; a warning once per cause), unless allow_native_fallback is
 //                  false, in which case each of those is an error saying what happened.
@@ -64,9 +65,10 @@ class EngineOp {
   void StartRecordingShapes();
   Status BuildRecordedShapes();
 
-  // An engine file read from disk. One that is corrupted, or made for another device, version
-  // or segment, is reported with a warning and left out (the segment rebuilds or runs natively).
-  void AddEngineFile(const std::string& path, std::string_view bytes);
+  // An engine file read from disk (or, with `read_error`, one that could not be read). One that is
+  // unreadable, corrupted, or made for another device, version or segment, is reported with a
+  // warning and left out (the segment rebuilds or runs natively).
+  void AddEngineFile(const std::string& path, std::string_view bytes, const std::string& read_error = "");
 
   // The cached engines as engine files, most recently used first.
   StatusOr<std::vector<std::string>> SerializeEngines() const;
@@ -105,6 +107,7 @@ class EngineOp {
   bool recording_ = false;
   std::vector<std::vector<Shape>> recorded_;
   std::set<std::string> warned_;
+  std::map<std::string, std::string> failed_builds_;  // input shapes -> why the build failed
   EngineOpStats stats_;
 };
 

@@ -11,8 +11,7 @@ class FixtureSweepTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FixtureSweepTest, Fp32ConversionKeepsTheNativeAnswers) {
   const std::string dir = testing::FixturePath(GetParam());
-  const std::string source =
-      std::filesystem::exists(dir + "/model.onnx") ? dir + "/model.onnx" : dir + "/saved_model";
+  const std::string source = std::filesystem::exists(dir + "/model.onnx") ? dir + "/model.onnx" : dir + "/saved_model";
   KILN_ASSERT_OK_AND_ASSIGN(auto inputs_list, io::ReadNpz(dir + "/inputs.npz"));
   std::map<std::string, Tensor> inputs(inputs_list.begin(), inputs_list.end());
   KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(source));

@@ -45,6 +45,22 @@ TEST(ConverterSegments, UnsupportedOpInTheMiddleGivesTwoEnginesAndANativeOp) {
   EXPECT_NE(text.find("Cumsum (Cumsum): the cpu engine does not take Cumsum"), std::string::npos) << text;
 }
 
+TEST(ConverterSegments, TheEngineCapKeepsTheLargestSegments) {
+  const std::string dir = testing::FixturePath("converter_cumsum_middle");
+  ConversionParams params;
+  params.maximum_segments = 1;
+  KILN_ASSERT_OK_AND_ASSIGN(auto converter, Converter::Create(dir + "/saved_model", params));
+  KILN_ASSERT_OK(converter->Convert());
+  const ConversionSummary summary = converter->Summary();
+  ASSERT_EQ(summary.engines.size(), 1u);
+  EXPECT_EQ(summary.engines[0].op_counts.at("Conv2D"), 1);  // the 8-op tail outranks the 6-op head
+  int capped = 0;
+  for (const auto& n : summary.native_nodes) capped += n.reason.find("past the cap of 1") != std::string::npos;
+  EXPECT_EQ(capped, 6) << summary.ToString();
+  params.maximum_segments = 0;
+  EXPECT_FALSE(Converter::Create(dir + "/saved_model", params).ok());
+}
+
 TEST(ConverterSegments, DenylistedOpSplitsTheModel) {
   KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(MnistModel()));
   const Tensor batch = testing::Rows(Mnist().images, 0, 16);

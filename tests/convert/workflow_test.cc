@@ -145,5 +145,19 @@ TEST(ConverterWorkflow, ExplicitQuantizationNeedsNoCalibration) {
   EXPECT_TRUE(noted) << summary.ToString();
 }
 
+TEST(ConverterWorkflow, OnnxQdqModelsConvertToInt8WithoutCalibration) {
+  const std::string dir = testing::FixturePath("onnx_qdq_cnn");
+  KILN_ASSERT_OK_AND_ASSIGN(auto inputs, io::ReadNpz(dir + "/inputs.npz"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto outputs, io::ReadNpz(dir + "/outputs.npz"));
+  testing::TempDir tmp("qdq");
+  ConversionParams params;
+  params.precision_mode = Precision::kINT8;
+  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(dir + "/model.onnx", params, tmp.path("m")));
+  KILN_ASSERT_OK_AND_ASSIGN(auto got, converted->Run({{inputs[0].first, inputs[0].second}}));
+  // onnxruntime's answer; the fixture's own tolerance is one quantization step of the output.
+  EXPECT_TRUE(testing::TensorsNear(got.at(outputs[0].first), outputs[0].second, 3e-2, 2e-2));
+  EXPECT_EQ(converted->engine_stats()[0].native_runs, 0);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -147,6 +147,7 @@ struct ConvertOptions {
   bool dynamic_shape = false;
   std::string profile_strategy = "range";
   std::string denylist;
+  int maximum_segments = -1;
   bool no_build_at_runtime = false, no_engines = false, no_native_fallback = false, no_calibration = false;
 };
 
@@ -162,6 +163,7 @@ void RunConvert(const ConvertOptions& o) {
   params.use_dynamic_shape = o.dynamic_shape;
   params.profile_strategy = OrDie(ParseProfileStrategy(o.profile_strategy));
   if (!o.denylist.empty()) params.denylist = SplitComma(o.denylist);
+  params.maximum_segments = o.maximum_segments;
   params.allow_native_fallback = !o.no_native_fallback;
   if (o.calibration_batch_size < 1) Die(InvalidArgument("--calibration-batch-size must be at least 1"));
 
@@ -242,6 +244,8 @@ void AddConvertCommands(CLI::App& app) {
   cmd->add_flag("--dynamic-shape", c->dynamic_shape, "engines cover shape profiles instead of one shape");
   cmd->add_option("--profile-strategy", c->profile_strategy, "range, optimal or range+optimal")->capture_default_str();
   cmd->add_option("--denylist", c->denylist, "OP,OP,...: op types that stay native");
+  cmd->add_option("--maximum-segments", c->maximum_segments, "keep at most N segments, the largest; -1: no cap")
+      ->capture_default_str();
   cmd->add_flag("--no-build-at-runtime", c->no_build_at_runtime, "never build engines while serving");
   cmd->add_flag("--no-native-fallback", c->no_native_fallback, "fail instead of running a segment natively");
   cmd->add_flag("--no-engines", c->no_engines, "save without engines (built on the target GPU by `kiln build`)");

@@ -147,6 +147,11 @@ class CpuBackendImpl : public Backend {
 
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CpuEngine> engine, CpuEngine::Create(std::move(graph), config.profiles));
     std::vector<std::string> notes;
+    if ((config.precision == Precision::kINT8 || config.precision == Precision::kFP8) &&
+        !config.explicit_quantization) {
+      notes.push_back(std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
+                      PrecisionName(config.precision));
+    }
     for (const std::string& layer : report.fp16_fallback) notes.push_back("left in fp16: " + layer);
     engine->set_notes(std::move(notes));
     if (auto peak = engine->executor().PlannedPeakBytes();
