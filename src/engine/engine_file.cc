@@ -48,13 +48,14 @@ StatusOr<ShapeProfile> ProfileFromJson(const nlohmann::json& j) {
 }  // namespace
 
 EngineHeader MakeEngineHeader(const DeviceInfo& device, Precision precision, const std::string& segment,
-                              const std::vector<ShapeProfile>& profiles) {
+                              const std::vector<ShapeProfile>& profiles, std::vector<std::string> notes) {
   EngineHeader h;
   h.kiln_version = KILN_VERSION;
   h.device = device;
   h.precision = PrecisionName(precision);
   h.segment = segment;
   h.profiles = profiles;
+  h.notes = std::move(notes);
   return h;
 }
 
@@ -70,6 +71,7 @@ std::string WriteEngineFile(const EngineHeader& header, std::string_view payload
       {"precision", header.precision},
       {"segment", header.segment},
       {"profiles", profiles},
+      {"notes", header.notes},
   };
   const std::string json = j.dump();
   std::string out(kMagic, sizeof(kMagic));
@@ -117,6 +119,7 @@ StatusOr<EngineFile> ParseEngineFile(std::string_view bytes) {
     h.device.library_versions = j.at("library_versions").get<std::map<std::string, std::string>>();
     h.precision = j.at("precision").get<std::string>();
     h.segment = j.at("segment").get<std::string>();
+    if (j.contains("notes")) h.notes = j.at("notes").get<std::vector<std::string>>();
     for (const auto& p : j.at("profiles")) {
       KILN_ASSIGN_OR_RETURN(ShapeProfile profile, ProfileFromJson(p));
       h.profiles.push_back(std::move(profile));

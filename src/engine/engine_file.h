@@ -28,11 +28,12 @@ struct EngineHeader {
   std::string precision;  // "fp32", "fp16", "int8", "fp8"
   std::string segment;    // the KilnEngineOp it belongs to
   std::vector<ShapeProfile> profiles;
+  std::vector<std::string> notes;  // what the build decided (Engine::BuildNotes)
 };
 
 // The header this kiln writes for an engine of `segment` built on `device`.
 EngineHeader MakeEngineHeader(const DeviceInfo& device, Precision precision, const std::string& segment,
-                              const std::vector<ShapeProfile>& profiles);
+                              const std::vector<ShapeProfile>& profiles, std::vector<std::string> notes = {});
 
 std::string WriteEngineFile(const EngineHeader& header, std::string_view payload);
 

@@ -165,10 +165,10 @@ const Engine* EngineOp::FindEngine(const std::vector<Shape>& shapes) {
   return nullptr;
 }
 
-void EngineOp::Insert(std::unique_ptr<Engine> engine) {
+void EngineOp::Insert(std::unique_ptr<Engine> engine, std::vector<std::string> notes) {
   const std::string key = ProfilesKey(engine->profiles());
   cache_.remove_if([&](const Cached& c) { return c.key == key; });
-  cache_.push_front(Cached{std::move(engine), key});
+  cache_.push_front(Cached{std::move(engine), key, std::move(notes)});
   while (static_cast<int>(cache_.size()) > spec_.maximum_cached_engines) {
     cache_.pop_back();
     ++stats_.engines_evicted;
@@ -190,7 +190,8 @@ StatusOr<const Engine*> EngineOp::BuildEngine(std::vector<ShapeProfile> profiles
   }
   ++stats_.engines_built;
   const Engine* raw = engine->get();
-  Insert(std::move(engine).value());
+  std::vector<std::string> notes = raw->BuildNotes();
+  Insert(std::move(engine).value(), std::move(notes));
   return raw;
 }
 
@@ -299,7 +300,7 @@ void EngineOp::AddEngineFile(const std::string& path, std::string_view bytes, co
   if (!engine.ok()) return warn(engine.status().ToString());
   std::lock_guard<std::mutex> lock(mu_);
   // Files come most recently used first; keep that order in the cache.
-  cache_.push_back(Cached{std::move(engine).value(), ProfilesKey(file->header.profiles)});
+  cache_.push_back(Cached{std::move(engine).value(), ProfilesKey(file->header.profiles), file->header.notes});
   ++stats_.engines_loaded;
   while (static_cast<int>(cache_.size()) > spec_.maximum_cached_engines) {
     cache_.pop_back();
@@ -314,7 +315,7 @@ StatusOr<std::vector<std::string>> EngineOp::SerializeEngines() const {
   for (const Cached& c : cache_) {
     KILN_ASSIGN_OR_RETURN(std::string payload, c.engine->SerializePayload());
     files.push_back(WriteEngineFile(
-        MakeEngineHeader(backend_.device(), spec_.precision, spec_.name, c.engine->profiles()), payload));
+        MakeEngineHeader(backend_.device(), spec_.precision, spec_.name, c.engine->profiles(), c.notes), payload));
   }
   return files;
 }
@@ -330,7 +331,7 @@ std::vector<std::string> EngineOp::EngineNotes() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> notes;
   for (const Cached& c : cache_) {
-    for (const std::string& n : c.engine->BuildNotes()) {
+    for (const std::string& n : c.notes) {
       if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
     }
   }

@@ -82,7 +82,8 @@ class EngineOp {
  private:
   struct Cached {
     std::unique_ptr<Engine> engine;
-    std::string key;  // profiles, as text
+    std::string key;                 // profiles, as text
+    std::vector<std::string> notes;  // the build's notes, kept in the engine file too
   };
   EngineOp(EngineOpSpec spec, ir::Graph native, const Backend& backend, std::map<std::string, float> amax)
       : spec_(std::move(spec)), native_(std::move(native)), backend_(backend), amax_(std::move(amax)) {}
@@ -90,7 +91,7 @@ class EngineOp {
   Status CheckInputs(const std::vector<Tensor>& inputs) const;
   const Engine* FindEngine(const std::vector<Shape>& shapes);  // and marks it most recently used
   StatusOr<const Engine*> BuildEngine(std::vector<ShapeProfile> profiles);
-  void Insert(std::unique_ptr<Engine> engine);
+  void Insert(std::unique_ptr<Engine> engine, std::vector<std::string> notes);
   // The native path, or the error that says why there is none.
   StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
                                          const std::string& warning_key);

@@ -63,6 +63,16 @@ TEST_P(MnistWorkflowTest, ConvertedModelAgreesWithNative) {
   EXPECT_EQ(summary.engines[0].engine_op_counts.count("BiasAdd"), 0u) << summary.ToString();
   const bool calibrated = c.precision == Precision::kINT8 || c.precision == Precision::kFP8;
   EXPECT_EQ(std::filesystem::exists(tmp.path("model/assets/kiln/calibration.json")), calibrated);
+  if (calibrated) {
+    // Every conv/matmul layer got a calibrated range: none was left in fp16 (the note comes from
+    // the engine file's header).
+    const std::string text = summary.ToString();
+    EXPECT_NE(
+        text.find("KilnEngineOp_0: 4 conv/matmul layer(s) computed in " + std::string(PrecisionName(c.precision))),
+        std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("left in fp16"), std::string::npos) << text;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, MnistWorkflowTest,
