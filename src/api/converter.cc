@@ -34,11 +34,9 @@ InputFn InputsFrom(std::vector<InputSet> sets) {
 
 namespace {
 
-bool IsSourceOp(const std::string& op) { return op == "Const" || op == "Placeholder"; }
-
 int CountOps(const ir::Graph& graph) {
   int n = 0;
-  for (int i = 0; i < graph.num_nodes(); ++i) n += !IsSourceOp(graph.node(i).op);
+  for (int i = 0; i < graph.num_nodes(); ++i) n += !runtime::IsSourceOp(graph.node(i).op);
   return n;
 }
 
@@ -74,12 +72,10 @@ Status BuildFromInputs(Model::Impl& model, const InputFn& inputs, const Progress
   int sets = 0;
   while (auto set = inputs()) {
     ++sets;
-    const std::string where = "build input set " + std::to_string(sets);
-    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> feeds, convert::OrderInputs(model.graph, *set, where));
-    auto outs = model.executor->Run(feeds);
+    auto outs = model.Run(*set);  // the signature's own input checks
     if (!outs.ok()) {
       Status s = outs.status();
-      return s.Prepend(where);
+      return s.Prepend("build input set " + std::to_string(sets));
     }
   }
   if (sets == 0) return InvalidArgument("the build inputs are empty");
@@ -139,7 +135,7 @@ ConversionSummary MakeSummary(const Model::Impl& model, const convert::Conversio
     }
     e.outputs = SpecsOf(native, native.outputs());
     for (const auto& [type, count] : native.OpCounts()) {
-      if (IsSourceOp(type)) continue;
+      if (runtime::IsSourceOp(type)) continue;
       e.op_counts[type] = count;
       s.converted_op_counts[type] += count;
     }
@@ -203,8 +199,7 @@ StatusOr<std::unique_ptr<Converter>> Converter::Create(const std::string& path, 
     return FailedPrecondition("'" + path + "' was already converted by kiln (it holds " + std::to_string(n) +
                               " KilnEngineOp node(s)); convert the original model instead");
   }
-  KILN_RETURN_IF_ERROR(savedmodel::LegalizeNodeNames(impl->imported.graph));
-  KILN_RETURN_IF_ERROR(ir::InferShapes(impl->imported.graph));
+  KILN_RETURN_IF_ERROR(savedmodel::LegalizeNodeNames(impl->imported.graph));  // shapes stay inferred
   return std::unique_ptr<Converter>(new Converter(std::move(impl)));
 }
 
@@ -230,7 +225,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
           graph, [&](const ir::Graph& g, const ir::Node& n) { return backend.Validate(g, n); }, options));
   for (const auto& [id, reason] : partition.native_reasons) {
     const ir::Node& n = graph.node(id);
-    if (!IsSourceOp(n.op)) record.native_nodes.push_back({n.name, n.op, reason});
+    if (!runtime::IsSourceOp(n.op)) record.native_nodes.push_back({n.name, n.op, reason});
   }
 
   const bool explicit_quantization = passes::HasExplicitQuantization(graph);

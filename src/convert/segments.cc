@@ -146,9 +146,6 @@ StatusOr<std::vector<ExtractedSegment>> ExtractSegments(ir::Graph& graph, const 
       const ir::ValueRef replacement{op_id, static_cast<int>(o)};
       original_names[replacement] = original_name(outputs[o]);
       graph.ReplaceAllUses(outputs[o], replacement);
-      for (int u : users[outputs[o]]) {
-        if (!in_segment.count(u)) users[replacement].push_back(u);
-      }
     }
     // Members may now read the engine's outputs; they are dead, but keep the graph acyclic by
     // pointing them back at their own values.

@@ -169,11 +169,14 @@ void EngineOp::Insert(std::unique_ptr<Engine> engine, std::vector<std::string> n
   const std::string key = ProfilesKey(engine->profiles());
   cache_.remove_if([&](const Cached& c) { return c.key == key; });
   cache_.push_front(Cached{std::move(engine), key, std::move(notes)});
+  EvictBeyondCapacity();
+}
+
+void EngineOp::EvictBeyondCapacity() {
   while (static_cast<int>(cache_.size()) > spec_.maximum_cached_engines) {
     cache_.pop_back();
     ++stats_.engines_evicted;
   }
-  stats_.cached_engines = static_cast<int>(cache_.size());
 }
 
 StatusOr<const Engine*> EngineOp::BuildEngine(std::vector<ShapeProfile> profiles) {
@@ -302,11 +305,7 @@ void EngineOp::AddEngineFile(const std::string& path, std::string_view bytes, co
   // Files come most recently used first; keep that order in the cache.
   cache_.push_back(Cached{std::move(engine).value(), ProfilesKey(file->header.profiles), file->header.notes});
   ++stats_.engines_loaded;
-  while (static_cast<int>(cache_.size()) > spec_.maximum_cached_engines) {
-    cache_.pop_back();
-    ++stats_.engines_evicted;
-  }
-  stats_.cached_engines = static_cast<int>(cache_.size());
+  EvictBeyondCapacity();
 }
 
 StatusOr<std::vector<std::string>> EngineOp::SerializeEngines() const {
@@ -345,7 +344,9 @@ std::map<std::string, int> EngineOp::EngineOpCounts() const {
 
 EngineOpStats EngineOp::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  EngineOpStats s = stats_;
+  s.cached_engines = static_cast<int>(cache_.size());
+  return s;
 }
 
 }  // namespace kiln::engine

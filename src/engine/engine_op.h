@@ -92,6 +92,8 @@ class EngineOp {
   const Engine* FindEngine(const std::vector<Shape>& shapes);  // and marks it most recently used
   StatusOr<const Engine*> BuildEngine(std::vector<ShapeProfile> profiles);
   void Insert(std::unique_ptr<Engine> engine, std::vector<std::string> notes);
+  // Drops the least recently used engines past maximum_cached_engines.
+  void EvictBeyondCapacity();
   // The native path, or the error that says why there is none.
   StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
                                          const std::string& warning_key);

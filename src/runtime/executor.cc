@@ -5,9 +5,9 @@
 
 namespace kiln::runtime {
 
-namespace {
-
 bool IsSourceOp(const std::string& op) { return op == "Const" || op == "Placeholder"; }
+
+namespace {
 
 std::string DescribeSpec(const ir::OutputInfo& info) {
   return std::string(DTypeName(info.dtype)) + " " + info.shape.ToString();

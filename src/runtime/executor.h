@@ -51,6 +51,9 @@ class Executor {
   mutable size_t peak_live_bytes_ = 0;
 };
 
+// Const and Placeholder: values the executor takes as given rather than computes.
+bool IsSourceOp(const std::string& op);
+
 // Lists nodes whose op has no kernel on `device`: "node 'a' (Op), node 'b' (Op2)"; OK when none.
 // Nodes in `exempt` (ids) are not checked.
 Status CheckKernelsAvailable(const ir::Graph& graph, Device device, const std::map<int, KernelFn>& exempt = {});

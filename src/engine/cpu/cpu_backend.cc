@@ -132,8 +132,7 @@ class CpuBackendImpl : public Backend {
       p.attrs.Set("shape", env[i]);
       p.outputs[0].shape = env[i];
     }
-    KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
-    KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));
+    KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));  // infers shapes at the narrowed inputs first
 
     passes::PrecisionOptions precision;
     precision.precision = config.precision;
