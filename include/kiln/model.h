@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/device.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
 
@@ -53,6 +54,30 @@ bool IsOnnxModelPath(const std::string& path);
 struct LoadOptions {
   std::vector<std::string> tags = {"serve"};
   std::string signature_key = "serving_default";
+  // Where the model runs. On a CUDA device each node runs on the GPU when kiln has a CUDA kernel
+  // for it; shape computations and nodes without one run on the host (Model::host_nodes() says
+  // which, and why), with copies only where a value crosses between the two.
+  Device device = Device::CPU();
+  // Lets FP32 matrix products and convolutions on the GPU use TF32 tensor cores: faster, with
+  // about 1e-3 relative error. Off by default: FP32 stays FP32.
+  bool allow_tf32 = false;
+};
+
+struct RunOptions {
+  // For a model on a GPU: the stream the run is ordered on. With none, kiln uses a stream of its
+  // own and waits for it before Run returns. Device tensors returned by a run on your stream are
+  // freed, stream-ordered, on that stream: release them before destroying it.
+  CudaStream stream = nullptr;
+  // Leave the outputs on the model's device instead of copying them to the host. Inputs may be
+  // given on the host or on the model's device either way.
+  bool outputs_on_device = false;
+};
+
+// A node of a model loaded on a device that runs on the host instead, and why.
+struct HostNode {
+  std::string name;
+  std::string op;
+  std::string reason;
 };
 
 // How one KilnEngineOp of a converted model has run so far.
@@ -68,7 +93,7 @@ struct EngineOpStats {
 };
 
 // One signature of a SavedModel, or the graph of an ONNX file, frozen and ready to run on the
-// CPU. For ONNX files the load options are ignored and the signature lists the graph's inputs
+// CPU or a GPU. For ONNX files the load options are ignored and the signature lists the graph's inputs
 // and outputs in the file's order.
 class Model {
  public:
@@ -82,7 +107,12 @@ class Model {
   // Runs the signature. Every input must be given, by signature name, with the declared dtype
   // and a shape the declared one accepts (dims that share a symbolic name must agree); outputs
   // come back by signature name.
-  StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs) const;
+  StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs,
+                                               const RunOptions& options = {}) const;
+
+  // The device the model runs on, and the nodes that run on the host instead (empty on the CPU).
+  Device device() const;
+  std::vector<HostNode> host_nodes() const;
 
   // For a model converted by kiln: each KilnEngineOp's counters; empty for other models.
   std::vector<EngineOpStats> engine_stats() const;

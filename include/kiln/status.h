@@ -17,6 +17,7 @@ enum class StatusCode {
   kOutOfRange,
   kInternal,
   kUnavailable,
+  kResourceExhausted,
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -58,6 +59,8 @@ inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 
 template <typename T>
 class StatusOr {

@@ -282,7 +282,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
     converted->engine_ops.push_back(std::move(op));
   }
   converted->graph = std::move(graph);
-  KILN_RETURN_IF_ERROR(converted->Prepare());
+  KILN_RETURN_IF_ERROR(converted->Prepare(LoadOptions{}));
   impl_->converted = std::move(converted);
   impl_->record = std::move(record);
   return OkStatus();

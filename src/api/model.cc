@@ -63,7 +63,7 @@ StatusOr<ImportedModel> ImportModel(const std::string& path, const LoadOptions& 
   for (int i = 0; i < m.graph.num_nodes(); ++i) {
     if (m.graph.node(i).op == "KilnEngineOp") engine_ops[i] = nullptr;
   }
-  KILN_RETURN_IF_ERROR(runtime::CheckKernelsAvailable(m.graph, runtime::Device::kCPU, engine_ops));
+  KILN_RETURN_IF_ERROR(runtime::CheckKernelsAvailable(m.graph, DeviceType::kCPU, engine_ops));
   KILN_RETURN_IF_ERROR(passes::OptimizeForInference(m.graph));
   return m;
 }
@@ -81,20 +81,24 @@ StatusOr<std::unique_ptr<Model::Impl>> LoadModel(const std::string& path, const 
     }
     impl->engine_ops = std::move(ops).value();
   }
-  KILN_RETURN_IF_ERROR(impl->Prepare());
+  KILN_RETURN_IF_ERROR(impl->Prepare(options));
   return impl;
 }
 
 }  // namespace api
 
-Status Model::Impl::Prepare() {
-  std::map<int, runtime::KernelFn> kernels;
+Status Model::Impl::Prepare(const LoadOptions& options) {
+  runtime::ExecutorOptions exec;
+  exec.device = options.device;
+  exec.allow_tf32 = options.allow_tf32;
   for (const auto& op : engine_ops) {
     for (int i = 0; i < graph.num_nodes(); ++i) {
-      if (graph.node(i).op == "KilnEngineOp" && graph.node(i).name == op->spec().name) kernels[i] = op->AsKernel();
+      if (graph.node(i).op == "KilnEngineOp" && graph.node(i).name == op->spec().name) {
+        exec.node_kernels[i] = op->AsKernel();
+      }
     }
   }
-  KILN_ASSIGN_OR_RETURN(executor, runtime::Executor::Create(graph, runtime::Device::kCPU, std::move(kernels)));
+  KILN_ASSIGN_OR_RETURN(executor, runtime::Executor::Create(graph, std::move(exec)));
   return OkStatus();
 }
 
@@ -131,8 +135,20 @@ const SignatureInfo& Model::signature() const { return impl_->signature; }
 
 std::map<std::string, int> Model::OpCounts() const { return impl_->graph.OpCounts(); }
 
-StatusOr<std::map<std::string, Tensor>> Model::Run(const std::map<std::string, Tensor>& inputs) const {
-  return impl_->Run(inputs);
+StatusOr<std::map<std::string, Tensor>> Model::Run(const std::map<std::string, Tensor>& inputs,
+                                                    const RunOptions& options) const {
+  return impl_->Run(inputs, options);
+}
+
+Device Model::device() const { return impl_->executor->placement().device; }
+
+std::vector<HostNode> Model::host_nodes() const {
+  std::vector<HostNode> nodes;
+  for (const auto& [id, reason] : impl_->executor->placement().host_reasons) {
+    const ir::Node& n = impl_->graph.node(id);
+    nodes.push_back({n.name, n.op, reason});
+  }
+  return nodes;
 }
 
 std::vector<EngineOpStats> Model::engine_stats() const {
@@ -141,7 +157,8 @@ std::vector<EngineOpStats> Model::engine_stats() const {
   return stats;
 }
 
-StatusOr<std::map<std::string, Tensor>> Model::Impl::Run(const std::map<std::string, Tensor>& inputs) const {
+StatusOr<std::map<std::string, Tensor>> Model::Impl::Run(const std::map<std::string, Tensor>& inputs,
+                                                          const RunOptions& options) const {
   const auto& specs = signature.inputs;
   std::string missing, extra;
   for (const auto& spec : specs)
@@ -164,7 +181,10 @@ StatusOr<std::map<std::string, Tensor>> Model::Impl::Run(const std::map<std::str
     if (it == inputs.end()) return Internal("graph input '" + in.name + "' is not in the signature");
     feeds.push_back(it->second);
   }
-  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor->Run(feeds));
+  runtime::RunOptions run;
+  run.stream = options.stream;
+  run.outputs_on_device = options.outputs_on_device;
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor->Run(feeds, run));
   std::map<std::string, Tensor> result;
   for (size_t i = 0; i < outs.size(); ++i) result[graph.outputs()[i].name] = std::move(outs[i]);
   return result;

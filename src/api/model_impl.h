@@ -22,10 +22,11 @@ struct Model::Impl {
   std::vector<std::unique_ptr<engine::EngineOp>> engine_ops;
   std::unique_ptr<runtime::Executor> executor;
 
-  // Builds the executor, with the engine ops' kernels for their nodes.
-  Status Prepare();
+  // Builds the executor for `options.device`, with the engine ops' kernels for their nodes.
+  Status Prepare(const LoadOptions& options);
   // Checks named inputs against the signature and runs the graph.
-  StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs) const;
+  StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor>& inputs,
+                                               const RunOptions& options = {}) const;
 };
 
 namespace api {

@@ -42,7 +42,7 @@ StatusOr<CalibrationResult> Calibrate(const ir::Graph& graph, const std::set<std
   while (auto set = inputs()) {
     const std::string where = "calibration input set " + std::to_string(result.batches + 1);
     KILN_ASSIGN_OR_RETURN(std::vector<Tensor> feeds, OrderInputs(graph, *set, where));
-    auto outs = executor->Run(feeds, &observer);
+    auto outs = executor->Run(feeds, {}, &observer);
     if (!outs.ok()) {
       Status s = outs.status();
       return s.Prepend(where);

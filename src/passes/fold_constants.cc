@@ -52,7 +52,7 @@ std::optional<std::vector<Tensor>> EvaluateConstantNode(const ir::Graph& graph, 
     if (t == nullptr) return std::nullopt;
     inputs.push_back(t);
   }
-  const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(n.op, runtime::Device::kCPU);
+  const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(n.op, DeviceType::kCPU);
   if (kernel == nullptr) return std::nullopt;
   runtime::KernelContext ctx(n, std::move(inputs));
   // A kernel that fails here fails at run time too, with the same message; leave it there.

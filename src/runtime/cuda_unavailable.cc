@@ -1,14 +1,31 @@
-// Without the CUDA backend compiled in, the CUDA entry points report that no device exists.
+// Without the CUDA runtime compiled in, every CUDA entry point reports that there is no device.
 #ifndef KILN_HAVE_CUDA
-#include "kernels/cuda/cuda_api.h"
+#include "cuda/cuda_api.h"
+#include "runtime/device_context.h"
 
-namespace kiln::cuda {
-
-int DeviceCount() { return 0; }
-StatusOr<std::string> DeviceDescription(int) {
-  return Status(StatusCode::kUnavailable, "kiln was built without CUDA");
+namespace kiln {
+namespace {
+Status NoCuda(Device device) {
+  return Unavailable("cannot use " + device.ToString() + ": kiln was built without CUDA");
 }
-StatusOr<Tensor> Relu(const Tensor&) { return Status(StatusCode::kUnavailable, "kiln was built without CUDA"); }
+}  // namespace
 
-}  // namespace kiln::cuda
+int CudaDeviceCount() { return 0; }
+Status CheckDeviceUsable(Device device) { return device.is_cpu() ? OkStatus() : NoCuda(device); }
+StatusOr<DeviceMemoryStats> GetDeviceMemoryStats(Device device) { return NoCuda(device); }
+Status ResetPeakDeviceMemory(Device device) { return NoCuda(device); }
+StatusOr<Tensor> CopyTensor(const Tensor& tensor, Device device, CudaStream) {
+  if (tensor.device() == device) return tensor;
+  return NoCuda(device.is_cpu() ? tensor.device() : device);
+}
+
+namespace runtime {
+StatusOr<std::unique_ptr<DeviceContext>> OpenDeviceContext(Device device, CudaStream, bool) { return NoCuda(device); }
+}  // namespace runtime
+
+namespace cuda {
+StatusOr<std::string> DeviceDescription(int device) { return NoCuda(Device::CUDA(device)); }
+std::string LibraryVersions() { return "none (kiln was built without CUDA)"; }
+}  // namespace cuda
+}  // namespace kiln
 #endif

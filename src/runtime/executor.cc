@@ -13,37 +13,52 @@ std::string DescribeSpec(const ir::OutputInfo& info) {
   return std::string(DTypeName(info.dtype)) + " " + info.shape.ToString();
 }
 
-}  // namespace
+bool IsAt(const Tensor& t, DeviceType where) { return t.device().type == where; }
 
-Status CheckKernelsAvailable(const ir::Graph& graph, Device device, const std::map<int, KernelFn>& exempt) {
+// Nodes (not in `exempt`) without a kernel where `on` says they run.
+Status CheckKernels(const ir::Graph& graph, const std::function<DeviceType(int)>& on,
+                    const std::map<int, KernelFn>& exempt) {
   std::vector<std::string> missing;
   std::set<std::string> ops;
+  std::set<DeviceType> devices;
   for (int i = 0; i < graph.num_nodes(); ++i) {
     const ir::Node& n = graph.node(i);
-    if (IsSourceOp(n.op) || exempt.count(i) || KernelRegistry::Global().Find(n.op, device) != nullptr) continue;
+    if (IsSourceOp(n.op) || exempt.count(i) || KernelRegistry::Global().Find(n.op, on(i)) != nullptr) continue;
     missing.push_back("node '" + n.name + "' (" + n.op + ")");
     ops.insert(n.op);
+    devices.insert(on(i));
   }
   if (missing.empty()) return OkStatus();
+  std::string where;
+  for (DeviceType d : devices) where += (where.empty() ? "" : " or ") + std::string(DeviceTypeName(d));
   std::string msg = "kiln cannot run " + std::to_string(missing.size()) + " node(s) of " + std::to_string(ops.size()) +
-                    " unsupported op type(s) on " + DeviceName(device) + ": ";
+                    " unsupported op type(s) on " + where + ": ";
   for (size_t i = 0; i < missing.size(); ++i) msg += (i ? ", " : "") + missing[i];
   return Unimplemented(msg);
 }
 
-StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Device device) {
-  return Create(graph, device, {});
+}  // namespace
+
+Status CheckKernelsAvailable(const ir::Graph& graph, DeviceType device, const std::map<int, KernelFn>& exempt) {
+  return CheckKernels(graph, [device](int) { return device; }, exempt);
 }
 
-StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Device device,
-                                                     std::map<int, KernelFn> node_kernels) {
-  KILN_RETURN_IF_ERROR(CheckKernelsAvailable(graph, device, node_kernels));
+StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, ExecutorOptions options) {
+  const Device device = options.device;
+  if (!device.is_cpu()) KILN_RETURN_IF_ERROR(CheckDeviceUsable(device));
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   std::unique_ptr<Executor> ex(new Executor(graph));
-  ex->node_kernels_ = std::move(node_kernels);
+  ex->allow_tf32_ = options.allow_tf32;
+  std::map<int, std::string> host_nodes;
+  for (const auto& [id, _] : options.node_kernels) host_nodes[id] = "runs a kernel of its own on the host";
+  ex->placement_ = PlaceNodes(graph, device, host_nodes);
+  KILN_RETURN_IF_ERROR(
+      CheckKernels(graph, [&](int i) { return ex->placement_.node_on[i]; }, options.node_kernels));
+  ex->node_kernels_ = std::move(options.node_kernels);
 
-  // Memory plan: each value is released right after its last consumer runs. Graph outputs and
-  // constants (owned by the graph) are never released.
+  // Memory plan: each value is released right after its last consumer runs (with its copy on the
+  // other side of the host/device line, if one was made). Graph outputs and constants (owned by
+  // the graph) are never released.
   std::set<ir::ValueRef> pinned;
   for (const auto& out : graph.outputs()) pinned.insert(out.value);
   std::map<ir::ValueRef, size_t> last_use;
@@ -53,17 +68,49 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Dev
   ex->steps_.resize(order.size());
   for (size_t step = 0; step < order.size(); ++step) {
     const ir::Node& n = graph.node(order[step]);
-    ex->steps_[step].node = n.id;
+    Step& s = ex->steps_[step];
+    s.node = n.id;
     auto own = ex->node_kernels_.find(n.id);
-    ex->steps_[step].kernel = IsSourceOp(n.op)                 ? nullptr
-                              : own != ex->node_kernels_.end() ? &own->second
-                                                               : KernelRegistry::Global().Find(n.op, device);
+    s.kernel = IsSourceOp(n.op)                   ? nullptr
+               : own != ex->node_kernels_.end() ? &own->second
+                                                : KernelRegistry::Global().Find(n.op, ex->placement_.node_on[n.id]);
+    for (int k = 0; k < static_cast<int>(n.inputs.size()); ++k) {
+      s.input_at.push_back(InputLocation(graph, ex->placement_, n.id, k));
+    }
   }
   for (const auto& [value, step] : last_use) {
     if (pinned.count(value) || graph.node(value.node).op == "Const") continue;
     ex->steps_[step].release_after.push_back(value);
   }
+  if (!device.is_cpu()) KILN_RETURN_IF_ERROR(ex->UploadConstants());
   return ex;
+}
+
+Status Executor::UploadConstants() {
+  std::set<int> wanted;
+  for (const Step& step : steps_) {
+    const ir::Node& n = graph_.node(step.node);
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      if (step.input_at[k] == placement_.device.type && graph_.node(n.inputs[k].node).op == "Const") {
+        wanted.insert(n.inputs[k].node);
+      }
+    }
+  }
+  if (wanted.empty()) return OkStatus();
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> ctx, OpenDeviceContext(placement_.device, nullptr, allow_tf32_));
+  for (int id : wanted) {
+    const ir::Node& n = graph_.node(id);
+    const ir::AttrValue* v = n.attrs.Find("value");
+    const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
+    if (t == nullptr) return Internal("Const has no tensor value").AtNode(n.name, n.op);
+    auto copy = ctx->ToDevice(*t);
+    if (!copy.ok()) {
+      Status s = copy.status();
+      return s.Prepend("copying the constant to " + placement_.device.ToString()).AtNode(n.name, n.op);
+    }
+    device_constants_[id] = std::move(copy).value();
+  }
+  return ctx->Synchronize();
 }
 
 std::optional<size_t> Executor::PlannedPeakBytes() const {
@@ -89,13 +136,48 @@ std::optional<size_t> Executor::PlannedPeakBytes() const {
   return peak;
 }
 
-StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, const ValueObserver* observer) const {
+// A value of one run, and its copy on the other side of the host/device line once one is needed.
+struct Executor::Slot {
+  Tensor value;
+  Tensor mirror;
+};
+
+StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, const RunOptions& options,
+                                            const ValueObserver* observer) const {
   const auto& graph_inputs = graph_.inputs();
   if (inputs.size() != graph_inputs.size()) {
     return InvalidArgument("expected " + std::to_string(graph_inputs.size()) + " inputs, got " +
                            std::to_string(inputs.size()));
   }
-  std::vector<std::vector<Tensor>> values(static_cast<size_t>(graph_.num_nodes()));
+  std::unique_ptr<DeviceContext> device;
+  if (!placement_.device.is_cpu()) {
+    KILN_ASSIGN_OR_RETURN(device, OpenDeviceContext(placement_.device, options.stream, allow_tf32_));
+  }
+  // A value where `where` reads it, copied across once per run when it lives on the other side.
+  auto fetch = [&](Slot& slot, std::optional<DeviceType> where) -> StatusOr<const Tensor*> {
+    if (!where || IsAt(slot.value, *where)) return &slot.value;
+    if (!slot.mirror.valid()) {
+      if (*where == DeviceType::kCPU) {
+        if (device == nullptr) {
+          KILN_ASSIGN_OR_RETURN(slot.mirror, CopyTensor(slot.value, Device::CPU()));
+        } else {
+          KILN_ASSIGN_OR_RETURN(std::vector<Tensor> host, device->ToHost({slot.value}));
+          slot.mirror = std::move(host[0]);
+        }
+      } else {
+        KILN_ASSIGN_OR_RETURN(slot.mirror, device->ToDevice(slot.value));
+      }
+    }
+    return &slot.mirror;
+  };
+  auto observe = [&](const ir::Node& node, int index, Slot& slot) -> Status {
+    if (observer == nullptr) return OkStatus();
+    KILN_ASSIGN_OR_RETURN(const Tensor* host, fetch(slot, DeviceType::kCPU));
+    (*observer)(node, index, *host);
+    return OkStatus();
+  };
+
+  std::vector<std::vector<Slot>> values(static_cast<size_t>(graph_.num_nodes()));
   std::vector<bool> fed(static_cast<size_t>(graph_.num_nodes()), false);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ir::ValueRef v = graph_inputs[i].value;
@@ -105,14 +187,19 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       return InvalidArgument("input '" + graph_inputs[i].name + "' expects " + DescribeSpec(spec) + ", got " +
                              std::string(DTypeName(t.dtype())) + " " + ShapeToString(t.shape()));
     }
+    if (!t.on_host() && !placement_.device.is_cpu() && !(t.device() == placement_.device)) {
+      return InvalidArgument("input '" + graph_inputs[i].name + "' is on " + t.device().ToString() +
+                             " but the model runs on " + placement_.device.ToString());
+    }
     values[v.node].resize(graph_.node(v.node).outputs.size());
-    values[v.node][v.index] = t;
+    values[v.node][v.index].value = t;
     fed[v.node] = true;
-    if (observer != nullptr) (*observer)(graph_.node(v.node), v.index, t);
+    KILN_RETURN_IF_ERROR(observe(graph_.node(v.node), v.index, values[v.node][v.index]));
   }
 
   size_t live = 0;
   peak_live_bytes_ = 0;
+  std::vector<const Tensor*> args;
   for (const Step& step : steps_) {
     const ir::Node& node = graph_.node(step.node);
     if (node.op == "Placeholder") {
@@ -123,23 +210,32 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       const ir::AttrValue* v = node.attrs.Find("value");
       const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
       if (t == nullptr) return Internal("Const has no tensor value").AtNode(node.name, node.op);
-      values[node.id] = {*t};
+      values[node.id].resize(1);
+      values[node.id][0].value = *t;
+      if (auto it = device_constants_.find(node.id); it != device_constants_.end()) values[node.id][0].mirror = it->second;
       continue;
     }
-    std::vector<const Tensor*> args;
-    args.reserve(node.inputs.size());
-    for (const auto& in : node.inputs) {
-      const auto& produced = values[in.node];
-      if (in.index >= static_cast<int>(produced.size()) || !produced[in.index].valid()) {
-        return Internal("input " + std::to_string(args.size()) + " was not computed").AtNode(node.name, node.op);
+    args.clear();
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const ir::ValueRef in = node.inputs[k];
+      auto& produced = values[in.node];
+      if (in.index >= static_cast<int>(produced.size()) || !produced[in.index].value.valid()) {
+        return Internal("input " + std::to_string(k) + " was not computed").AtNode(node.name, node.op);
       }
-      args.push_back(&produced[in.index]);
+      auto arg = fetch(produced[in.index], step.input_at[k]);
+      if (!arg.ok()) {
+        Status s = arg.status();
+        return s.Prepend("input " + std::to_string(k)).AtNode(node.name, node.op);
+      }
+      args.push_back(*arg);
     }
-    KernelContext ctx(node, std::move(args));
+    const DeviceType on = placement_.node_on[node.id];
+    KernelContext ctx(node, args, on == DeviceType::kCPU ? nullptr : device.get());
     Status s = (*step.kernel)(ctx);
     if (!s.ok()) return s.AtNode(node.name, node.op);
+    values[node.id].resize(static_cast<size_t>(ctx.num_outputs()));
     for (int i = 0; i < ctx.num_outputs(); ++i) {
-      const Tensor& out = ctx.outputs()[i];
+      Tensor& out = ctx.outputs()[i];
       const ir::OutputInfo& spec = node.outputs[i];
       if (!out.valid()) return Internal("kernel did not set output " + std::to_string(i)).AtNode(node.name, node.op);
       if ((spec.dtype != DType::kInvalid && out.dtype() != spec.dtype) || !spec.shape.Accepts(out.shape())) {
@@ -147,26 +243,55 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
                         " but shape inference says " + DescribeSpec(spec))
             .AtNode(node.name, node.op);
       }
+      if (out.dtype() != DType::kString && !IsAt(out, on)) {
+        return Internal("kernel for " + std::string(DeviceTypeName(on)) + " left output " + std::to_string(i) +
+                        " on " + out.device().ToString())
+            .AtNode(node.name, node.op);
+      }
       live += out.byte_size();
-      if (observer != nullptr) (*observer)(node, i, out);
+      values[node.id][i].value = std::move(out);
+      KILN_RETURN_IF_ERROR(observe(node, i, values[node.id][i]));
     }
-    values[node.id] = std::move(ctx.outputs());
     peak_live_bytes_ = std::max(peak_live_bytes_, live);
     for (const auto& v : step.release_after) {
-      Tensor& t = values[v.node][v.index];
-      live -= std::min(live, t.byte_size());
-      t = Tensor();
+      Slot& slot = values[v.node][v.index];
+      live -= std::min(live, slot.value.byte_size());
+      slot = Slot();
     }
   }
 
   std::vector<Tensor> outputs;
   for (const auto& out : graph_.outputs()) {
     const auto& produced = values[out.value.node];
-    if (out.value.index >= static_cast<int>(produced.size()) || !produced[out.value.index].valid()) {
+    if (out.value.index >= static_cast<int>(produced.size()) || !produced[out.value.index].value.valid()) {
       return Internal("graph output '" + out.name + "' was not computed");
     }
-    outputs.push_back(produced[out.value.index]);
+    outputs.push_back(produced[out.value.index].value);
   }
+  if (device == nullptr) return outputs;
+  if (options.outputs_on_device) {
+    for (Tensor& t : outputs) {
+      if (t.on_host() && t.dtype() != DType::kString) {
+        KILN_ASSIGN_OR_RETURN(t, device->ToDevice(t));
+      }
+    }
+    if (options.stream == nullptr) KILN_RETURN_IF_ERROR(device->Synchronize());
+    return outputs;
+  }
+  std::vector<size_t> on_device;
+  std::vector<Tensor> to_copy;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i].on_host()) {
+      on_device.push_back(i);
+      to_copy.push_back(outputs[i]);
+    }
+  }
+  if (to_copy.empty()) {
+    KILN_RETURN_IF_ERROR(device->Synchronize());
+    return outputs;
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> host, device->ToHost(to_copy));
+  for (size_t k = 0; k < on_device.size(); ++k) outputs[on_device[k]] = std::move(host[k]);
   return outputs;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Runs an IR graph op by op on one device's kernels.
+// Runs an IR graph op by op, on the host or on a device with the host beside it.
 
 #include <functional>
 #include <map>
@@ -9,26 +9,45 @@
 
 #include "ir/graph.h"
 #include "runtime/kernel.h"
+#include "runtime/placement.h"
 
 namespace kiln::runtime {
 
+struct RunOptions {
+  // A device run's stream: the caller's, or when null one of kiln's own (waited for before Run
+  // returns). Device tensors a run returns are freed, stream-ordered, on the stream of the run
+  // that made them: release them before destroying the stream.
+  CudaStream stream = nullptr;
+  // Outputs stay on the run's device (no copy to the host, no wait on the caller's stream).
+  bool outputs_on_device = false;
+};
+
+struct ExecutorOptions {
+  Device device = Device::CPU();
+  // FP32 matrix products and convolutions on the device may use TF32 (faster, ~1e-3 relative error).
+  bool allow_tf32 = false;
+  // Node id -> host kernel, ahead of the registry: how stateful ops such as KilnEngineOp run.
+  std::map<int, KernelFn> node_kernels;
+};
+
 class Executor {
  public:
-  // Checks that every node has a kernel on `device` (listing all that do not, at once) and plans
-  // when each intermediate value can be released. The graph must outlive the executor and have
-  // had its shapes inferred.
-  static StatusOr<std::unique_ptr<Executor>> Create(const ir::Graph& graph, Device device = Device::kCPU);
-  // As above, with kernels for particular nodes (node id -> kernel) that take precedence over the
-  // registry: how stateful ops such as KilnEngineOp run.
-  static StatusOr<std::unique_ptr<Executor>> Create(const ir::Graph& graph, Device device,
-                                                    std::map<int, KernelFn> node_kernels);
+  // Places every node for a run on options.device (see placement.h), checks that each node has a
+  // kernel where it runs (listing all that do not, at once), plans when each intermediate value can
+  // be released, and copies the constants that device kernels read to the device. The graph must
+  // outlive the executor and have had its shapes inferred.
+  static StatusOr<std::unique_ptr<Executor>> Create(const ir::Graph& graph, ExecutorOptions options = {});
 
-  // Sees every value a Run computes (calibration collects statistics with it).
+  // Sees every value a Run computes, on the host (calibration collects statistics with it).
   using ValueObserver = std::function<void(const ir::Node& node, int output, const Tensor& value)>;
 
-  // Runs the graph on values for graph.inputs() (in order) and returns graph.outputs() (in order).
-  // Input dtypes and shapes are checked against the graph's Placeholders.
-  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, const ValueObserver* observer = nullptr) const;
+  // Runs the graph on values for graph.inputs() (in order, on the host or on the run's device) and
+  // returns graph.outputs() (in order). Input dtypes and shapes are checked against the graph's
+  // Placeholders.
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, const RunOptions& options = {},
+                                    const ValueObserver* observer = nullptr) const;
+
+  const Placement& placement() const { return placement_; }
 
   // The most intermediate bytes the memory plan holds at once, from the inferred shapes (what an
   // engine reserves); nullopt when some intermediate's shape is not fully known.
@@ -40,14 +59,21 @@ class Executor {
  private:
   struct Step {
     int node;
-    const KernelFn* kernel;                   // nullptr for Const and Placeholder
+    const KernelFn* kernel;  // nullptr for Const and Placeholder
+    // Where each input is read: kCPU, the device, or nullopt for inputs whose shape alone is read.
+    std::vector<std::optional<DeviceType>> input_at;
     std::vector<ir::ValueRef> release_after;  // values whose last use is this step
   };
+  struct Slot;
   explicit Executor(const ir::Graph& graph) : graph_(graph) {}
+  Status UploadConstants();
 
   const ir::Graph& graph_;
+  bool allow_tf32_ = false;
+  Placement placement_;
   std::map<int, KernelFn> node_kernels_;
   std::vector<Step> steps_;
+  std::map<int, Tensor> device_constants_;  // Const node id -> its value on the device
   mutable size_t peak_live_bytes_ = 0;
 };
 
@@ -56,6 +82,6 @@ bool IsSourceOp(const std::string& op);
 
 // Lists nodes whose op has no kernel on `device`: "node 'a' (Op), node 'b' (Op2)"; OK when none.
 // Nodes in `exempt` (ids) are not checked.
-Status CheckKernelsAvailable(const ir::Graph& graph, Device device, const std::map<int, KernelFn>& exempt = {});
+Status CheckKernelsAvailable(const ir::Graph& graph, DeviceType device, const std::map<int, KernelFn>& exempt = {});
 
 }  // namespace kiln::runtime

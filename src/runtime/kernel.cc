@@ -1,10 +1,28 @@
 #include "runtime/kernel.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace kiln::runtime {
 
-const char* DeviceName(Device device) { return device == Device::kCPU ? "CPU" : "CUDA"; }
+const char* DeviceTypeName(DeviceType type) { return type == DeviceType::kCPU ? "CPU" : "CUDA"; }
+
+Tensor& KernelContext::allocate_output(int i, DType dtype, Shape shape) {
+  static const bool poison = [] {
+    const char* v = std::getenv("KILN_POISON_OUTPUTS");
+    return v != nullptr && std::string_view(v) == "1";
+  }();
+  outputs_[i] = Tensor::Empty(dtype, std::move(shape));
+  if (poison && outputs_[i].byte_size() > 0) std::memset(outputs_[i].raw_data(), 0xff, outputs_[i].byte_size());
+  return outputs_[i];
+}
+
+StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Shape shape) {
+  if (device_ == nullptr) return &allocate_output(i, dtype, std::move(shape));
+  KILN_ASSIGN_OR_RETURN(outputs_[i], device_->Allocate(dtype, shape));
+  return &outputs_[i];
+}
 
 Status KernelContext::ExpectInputs(int min, int max) const {
   if (num_inputs() < min || num_inputs() > max) {
@@ -14,28 +32,62 @@ Status KernelContext::ExpectInputs(int min, int max) const {
   return OkStatus();
 }
 
+bool KernelDef::IsHostInput(int index, int num_inputs) const {
+  if (options.all_inputs_on_host || device == DeviceType::kCPU) return true;
+  for (int i : options.host_inputs)
+    if ((i >= 0 ? i : num_inputs + i) == index) return true;
+  return false;
+}
+
+Status KernelDef::CheckSupported(const ir::Graph& graph, const ir::Node& node) const {
+  if (options.supports) KILN_RETURN_IF_ERROR(options.supports(node));
+  if (options.dtypes.empty()) return OkStatus();
+  auto takes = [&](DType d) {
+    return d == DType::kInvalid || std::find(options.dtypes.begin(), options.dtypes.end(), d) != options.dtypes.end();
+  };
+  auto refuse = [&](DType d) {
+    std::string list;
+    for (DType t : options.dtypes) list += (list.empty() ? "" : ", ") + std::string(DTypeName(t));
+    return Unimplemented("the " + std::string(DeviceTypeName(device)) + " kernel for " + op + " takes " + list +
+                         ", not " + std::string(DTypeName(d)));
+  };
+  const int n = static_cast<int>(node.inputs.size());
+  for (int i = 0; i < n; ++i) {
+    const DType d = graph.output_info(node.inputs[i]).dtype;
+    if (!IsHostInput(i, n) && !options.reads_shapes_only && !takes(d)) return refuse(d);
+  }
+  for (const auto& out : node.outputs)
+    if (!takes(out.dtype)) return refuse(out.dtype);
+  return OkStatus();
+}
+
 KernelRegistry& KernelRegistry::Global() {
   static KernelRegistry* registry = new KernelRegistry();
   return *registry;
 }
 
-void KernelRegistry::Register(std::string op, Device device, KernelFn fn) {
+void KernelRegistry::Register(KernelDef def) {
   for (auto& e : entries_) {
-    if (e.op == op && e.device == device) {
-      e.fn = std::move(fn);
+    if (e.op == def.op && e.device == def.device) {
+      e = std::move(def);
       return;
     }
   }
-  entries_.push_back({std::move(op), device, std::move(fn)});
+  entries_.push_back(std::move(def));
 }
 
-const KernelFn* KernelRegistry::Find(std::string_view op, Device device) const {
+const KernelDef* KernelRegistry::FindDef(std::string_view op, DeviceType device) const {
   for (const auto& e : entries_)
-    if (e.op == op && e.device == device) return &e.fn;
+    if (e.op == op && e.device == device) return &e;
   return nullptr;
 }
 
-std::vector<std::string> KernelRegistry::Ops(Device device) const {
+const KernelFn* KernelRegistry::Find(std::string_view op, DeviceType device) const {
+  const KernelDef* def = FindDef(op, device);
+  return def ? &def->fn : nullptr;
+}
+
+std::vector<std::string> KernelRegistry::Ops(DeviceType device) const {
   std::vector<std::string> ops;
   for (const auto& e : entries_)
     if (e.device == device) ops.push_back(e.op);

@@ -8,18 +8,19 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "kiln/device.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
+#include "runtime/device_context.h"
 
 namespace kiln::runtime {
 
-enum class Device { kCPU, kCUDA };
-const char* DeviceName(Device device);
+const char* DeviceTypeName(DeviceType type);
 
 class KernelContext {
  public:
-  KernelContext(const ir::Node& node, std::vector<const Tensor*> inputs)
-      : node_(node), inputs_(std::move(inputs)), outputs_(node.outputs.size()) {}
+  KernelContext(const ir::Node& node, std::vector<const Tensor*> inputs, DeviceContext* device = nullptr)
+      : node_(node), inputs_(std::move(inputs)), outputs_(node.outputs.size()), device_(device) {}
 
   const ir::Node& node() const { return node_; }
   const ir::AttrMap& attrs() const { return node_.attrs; }
@@ -30,13 +31,16 @@ class KernelContext {
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
   const Tensor& input(int i) const { return *inputs_[i]; }
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  // The device the kernel runs on; nullptr for host kernels.
+  DeviceContext* device_context() const { return device_; }
 
   void set_output(int i, Tensor t) { outputs_[i] = std::move(t); }
-  // Allocates output i (zero-filled) and returns it for the kernel to fill.
-  Tensor& allocate_output(int i, DType dtype, Shape shape) {
-    outputs_[i] = Tensor(dtype, std::move(shape));
-    return outputs_[i];
-  }
+  // Allocates output i on the host, uninitialised, for a kernel that writes every element. With
+  // KILN_POISON_OUTPUTS=1 in the environment the bytes are 0xff, so a kernel that leaves elements
+  // unwritten shows up in tests as NaNs and -1s.
+  Tensor& allocate_output(int i, DType dtype, Shape shape);
+  // Allocates output i, uninitialised, where the kernel runs (the host, or its device).
+  StatusOr<Tensor*> AllocateOutput(int i, DType dtype, Shape shape);
   // Fails unless the op has between min and max inputs.
   Status ExpectInputs(int min, int max) const;
 
@@ -46,35 +50,60 @@ class KernelContext {
   const ir::Node& node_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
+  DeviceContext* device_;
 };
 
 using KernelFn = std::function<Status(KernelContext&)>;
 
+// How a kernel takes its inputs, for placement: a device kernel may read some inputs (axes,
+// shapes, paddings) on the host, and some kernels read only their inputs' shapes.
+struct KernelOptions {
+  std::vector<int> host_inputs;     // input indices read on the host; negative ones count from the end
+  bool all_inputs_on_host = false;  // every input read on the host (variadic shape arguments)
+  bool reads_shapes_only = false;   // Shape, Size, Rank: the inputs' bytes are never read
+  // The dtypes a device kernel takes in the inputs it reads on the device and in its outputs; a
+  // node with any other stays on the host. Empty: any dtype.
+  std::vector<DType> dtypes;
+  // For a device kernel that takes only some attribute values: OK when it takes `node`, else why
+  // not (the node then stays on the host). Null: every node.
+  std::function<Status(const ir::Node& node)> supports;
+};
+
+struct KernelDef {
+  std::string op;
+  DeviceType device;
+  KernelFn fn;
+  KernelOptions options;
+
+  // Whether input `index` of `num_inputs` is read on the host.
+  bool IsHostInput(int index, int num_inputs) const;
+  // OK when the kernel takes `node`: its dtypes (KernelOptions::dtypes) and attributes
+  // (KernelOptions::supports); else why not.
+  Status CheckSupported(const ir::Graph& graph, const ir::Node& node) const;
+};
+
 class KernelRegistry {
  public:
   static KernelRegistry& Global();
-  void Register(std::string op, Device device, KernelFn fn);
-  const KernelFn* Find(std::string_view op, Device device) const;
-  std::vector<std::string> Ops(Device device) const;
+  void Register(KernelDef def);
+  const KernelDef* FindDef(std::string_view op, DeviceType device) const;
+  const KernelFn* Find(std::string_view op, DeviceType device) const;
+  std::vector<std::string> Ops(DeviceType device) const;
 
  private:
-  struct Entry {
-    std::string op;
-    Device device;
-    KernelFn fn;
-  };
-  std::vector<Entry> entries_;
+  std::vector<KernelDef> entries_;
 };
 
 struct KernelRegistration {
-  KernelRegistration(std::string op, Device device, KernelFn fn) {
-    KernelRegistry::Global().Register(std::move(op), device, std::move(fn));
+  KernelRegistration(std::string op, DeviceType device, KernelFn fn, KernelOptions options = {}) {
+    KernelRegistry::Global().Register({std::move(op), device, std::move(fn), std::move(options)});
   }
 };
 
 }  // namespace kiln::runtime
 
-#define KILN_REGISTER_KERNEL(op, device, fn)                                              \
+#define KILN_REGISTER_KERNEL(op, device, ...)                                       \
   static ::kiln::runtime::KernelRegistration KILN_CONCAT(kiln_kernel_registration_, \
-                                                         __COUNTER__)(op, device, fn)
-#define KILN_REGISTER_CPU_KERNEL(op, fn) KILN_REGISTER_KERNEL(op, ::kiln::runtime::Device::kCPU, fn)
+                                                         __COUNTER__)(op, device, __VA_ARGS__)
+#define KILN_REGISTER_CPU_KERNEL(op, ...) KILN_REGISTER_KERNEL(op, ::kiln::DeviceType::kCPU, __VA_ARGS__)
+#define KILN_REGISTER_CUDA_KERNEL(op, ...) KILN_REGISTER_KERNEL(op, ::kiln::DeviceType::kCUDA, __VA_ARGS__)

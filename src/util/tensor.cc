@@ -1,6 +1,7 @@
 #include "kiln/tensor.h"
 
 #include <cstring>
+#include <new>
 
 namespace kiln {
 
@@ -44,13 +45,74 @@ std::string PartialShape::ToString() const {
   return s + "]";
 }
 
+namespace {
+
+constexpr std::align_val_t kHostAlignment{64};
+
+class HostBuffer final : public Buffer {
+ public:
+  HostBuffer(void* data, size_t size) : Buffer(data, size, Device::CPU()) {}
+  ~HostBuffer() override { ::operator delete(data(), kHostAlignment); }
+};
+
+class BorrowedBuffer final : public Buffer {
+ public:
+  BorrowedBuffer(void* data, size_t size, Device device) : Buffer(data, size, device) {}
+};
+
+}  // namespace
+
+std::shared_ptr<Buffer> Buffer::AllocateHost(size_t size, bool zero) {
+  // Never a null pointer, even for empty tensors: kernels may take the address of element 0.
+  void* p = ::operator new(size == 0 ? 1 : size, kHostAlignment);
+  if (zero && size > 0) std::memset(p, 0, size);
+  return std::make_shared<HostBuffer>(p, size);
+}
+
+std::shared_ptr<Buffer> Buffer::Borrow(void* data, size_t size, Device device) {
+  return std::make_shared<BorrowedBuffer>(data, size, device);
+}
+
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   const int64_t n = NumElements(shape_);
   if (dtype_ == DType::kString) {
     strings_ = std::make_shared<std::vector<std::string>>(static_cast<size_t>(n));
   } else {
-    bytes_ = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(n) * DTypeSize(dtype_));
+    buffer_ = Buffer::AllocateHost(static_cast<size_t>(n) * DTypeSize(dtype_), /*zero=*/true);
   }
+}
+
+Tensor Tensor::Empty(DType dtype, Shape shape) {
+  if (dtype == DType::kString) return Tensor(dtype, std::move(shape));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.buffer_ = Buffer::AllocateHost(static_cast<size_t>(NumElements(t.shape_)) * DTypeSize(dtype), /*zero=*/false);
+  return t;
+}
+
+StatusOr<Tensor> Tensor::FromBuffer(DType dtype, Shape shape, std::shared_ptr<Buffer> buffer) {
+  if (dtype == DType::kString || dtype == DType::kInvalid) {
+    return InvalidArgument("a buffer cannot hold " + std::string(DTypeName(dtype)) + " tensors");
+  }
+  for (int64_t d : shape)
+    if (d < 0) return InvalidArgument("negative dimension in shape " + ShapeToString(shape));
+  const size_t need = static_cast<size_t>(NumElements(shape)) * DTypeSize(dtype);
+  if (buffer == nullptr || buffer->size() < need) {
+    return InvalidArgument(std::string(DTypeName(dtype)) + ShapeToString(shape) + " needs " + std::to_string(need) +
+                           " bytes but the buffer holds " + std::to_string(buffer ? buffer->size() : 0));
+  }
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.buffer_ = std::move(buffer);
+  return t;
+}
+
+StatusOr<Tensor> Tensor::FromPointer(DType dtype, Shape shape, void* data, Device device) {
+  const size_t bytes = static_cast<size_t>(NumElements(shape)) * DTypeSize(dtype);
+  if (data == nullptr && bytes > 0) return InvalidArgument("null data pointer for " + ShapeToString(shape));
+  return FromBuffer(dtype, std::move(shape), Buffer::Borrow(data, bytes, device));
 }
 
 Tensor Tensor::Strings(Shape shape, std::vector<std::string> values) {
@@ -59,7 +121,7 @@ Tensor Tensor::Strings(Shape shape, std::vector<std::string> values) {
   return t;
 }
 
-size_t Tensor::byte_size() const { return bytes_ ? bytes_->size() : 0; }
+size_t Tensor::byte_size() const { return static_cast<size_t>(num_elements()) * DTypeSize(dtype_); }
 
 StatusOr<Tensor> Tensor::Reshaped(Shape shape) const {
   if (NumElements(shape) != num_elements()) {
@@ -72,8 +134,15 @@ StatusOr<Tensor> Tensor::Reshaped(Shape shape) const {
 }
 
 Tensor Tensor::Clone() const {
+  if (!on_host()) {
+    StatusOr<Tensor> copy = CopyTensor(*this, Device::CPU());
+    return copy.ok() ? std::move(copy).value() : Tensor();
+  }
   Tensor t = *this;
-  if (bytes_) t.bytes_ = std::make_shared<std::vector<uint8_t>>(*bytes_);
+  if (buffer_) {
+    t.buffer_ = Buffer::AllocateHost(byte_size(), /*zero=*/false);
+    std::memcpy(t.buffer_->data(), buffer_->data(), byte_size());
+  }
   if (strings_) t.strings_ = std::make_shared<std::vector<std::string>>(*strings_);
   return t;
 }
@@ -92,6 +161,7 @@ void AppendAsFloat(const Tensor& t, std::vector<float>& out) {
 }  // namespace
 
 StatusOr<std::vector<int64_t>> Tensor::ToInt64Vector() const {
+  if (!on_host()) return FailedPrecondition(DebugString() + " must be copied to the host before its values are read");
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(num_elements()));
   switch (dtype_) {
@@ -112,6 +182,7 @@ StatusOr<std::vector<int64_t>> Tensor::ToInt64Vector() const {
 
 std::vector<float> Tensor::ToFloatVector() const {
   std::vector<float> out;
+  if (!on_host()) return out;
   out.reserve(static_cast<size_t>(num_elements()));
   switch (dtype_) {
     case DType::kFloat32: AppendAsFloat<float>(*this, out); break;
@@ -136,6 +207,8 @@ std::vector<float> Tensor::ToFloatVector() const {
   return out;
 }
 
-std::string Tensor::DebugString() const { return std::string(DTypeName(dtype_)) + ShapeToString(shape_); }
+std::string Tensor::DebugString() const {
+  return std::string(DTypeName(dtype_)) + ShapeToString(shape_) + (on_host() ? "" : " on " + device().ToString());
+}
 
 }  // namespace kiln

@@ -1,4 +1,5 @@
-// Shape, ShapeN, Size, Rank, Reshape, ExpandDims, Squeeze, Fill and Range.
+// Shape, ShapeN, Size, Rank, Reshape, ExpandDims, Squeeze, Fill, Range and the ops that forward
+// their input (Identity and friends).
 #include <cmath>
 
 #include "kernels/array_test_util.h"
@@ -28,6 +29,19 @@ TEST(ShapeOpsTest, ShapeSizeRankForEveryDType) {
   EXPECT_EQ(InferredShape("Shape", {Ph(DType::kFloat32, PS({-1, 3}))}), "[2]");
   EXPECT_EQ(InferredShape("Shape", {Ph(DType::kFloat32, PartialShape::Unknown())}), "[?]");
   EXPECT_TRUE(OpFails("Shape", {a}, Attrs({{"out_type", DType::kFloat32}}), "out_type must be int32 or int64"));
+}
+
+TEST(IdentityOpsTest, ForwardTheirInputsUnchanged) {
+  uint64_t seed = 5;
+  for (DType dtype : MovementDTypes()) {
+    const Tensor x = RandomAny(dtype, {2, 3}, ++seed);
+    for (const char* op : {"Identity", "StopGradient", "PreventGradient", "Snapshot"}) {
+      EXPECT_TRUE(OpMatches(op, {x}, {}, {x})) << op;
+    }
+    EXPECT_TRUE(OpMatches("EnsureShape", {x}, Attrs({{"shape", PS({-1, 3})}}), {x}));
+  }
+  const Tensor a = RandomTensor(DType::kFloat32, {2}, 1), b = RandomTensor(DType::kInt64, {3, 1}, 2);
+  EXPECT_TRUE(OpMatches("IdentityN", {a, b}, Attrs({{"T", std::vector<DType>{DType::kFloat32, DType::kInt64}}}), {a, b}));
 }
 
 TEST(ReshapeTest, ReshapesEveryDTypeAndResolvesMinusOne) {

@@ -121,8 +121,7 @@ inline StatusOr<std::vector<Tensor>> RunOpUnknownShapes(const std::string& op, c
   ir::Node* n = graph.AddNode("op", op, refs, std::move(node.attrs), 1);
   graph.outputs().push_back({"output_0", {n->id, 0}});
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
-  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph));
-  return executor->Run(inputs);
+  return RunGraph(graph, inputs);
 }
 
 // Exact for NaN, infinities and integers; |a-e| <= tol*(1+|e|) for other floats.

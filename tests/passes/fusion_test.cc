@@ -21,6 +21,7 @@ namespace {
 
 using ir::ValueRef;
 using testing::RandomTensor;
+using testing::RunGraph;
 using testing::TensorsNear;
 
 // Builds a graph node by node, with op defaults applied and output counts from the registry.
@@ -63,11 +64,6 @@ ir::AttrMap Attrs(std::initializer_list<std::pair<const std::string, ir::AttrVal
   ir::AttrMap attrs;
   for (const auto& [k, v] : values) attrs.Set(k, v);
   return attrs;
-}
-
-StatusOr<std::vector<Tensor>> RunGraph(const ir::Graph& graph, const std::vector<Tensor>& inputs) {
-  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph));
-  return executor->Run(inputs);
 }
 
 const ir::Node* FindNode(const ir::Graph& graph, const std::string& name) {

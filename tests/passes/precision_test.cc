@@ -13,6 +13,7 @@ namespace {
 
 using ir::ValueRef;
 using passes::PrecisionOptions;
+using testing::RunGraph;
 
 // Builds a graph node by node, with op defaults applied and output counts from the registry.
 class Builder {
@@ -51,11 +52,6 @@ int Count(const ir::Graph& g, const std::string& op, const std::string& mode) {
     if (node.op == op && (mode.empty() || *node.attrs.Get<std::string>("mode") == mode)) ++n;
   }
   return n;
-}
-
-StatusOr<std::vector<Tensor>> RunGraph(const ir::Graph& g, const std::vector<Tensor>& inputs) {
-  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(g));
-  return executor->Run(inputs);
 }
 
 float Half(float x) { return static_cast<float>(static_cast<_Float16>(x)); }

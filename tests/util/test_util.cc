@@ -1,7 +1,11 @@
 #include "util/test_util.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <map>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "ir/op_registry.h"
@@ -107,11 +111,122 @@ StatusOr<std::vector<Tensor>> RunOp(const std::string& op, const std::vector<Ten
   ir::Node* n = graph.AddNode("op", op, refs, std::move(with_defaults.attrs), num_outputs);
   for (int i = 0; i < num_outputs; ++i) graph.outputs().push_back({"output_" + std::to_string(i), {n->id, i}});
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
-  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph));
-  return executor->Run(feeds);
+  return RunGraph(graph, feeds);
 }
 
-std::string FixturePath(const std::string& name) { return std::string(KILN_FIXTURE_DIR) + "/" + name; }
-std::string SourcePath(const std::string& relative) { return std::string(KILN_SOURCE_DIR) + "/" + relative; }
+Device TestDevice() {
+  static const Device device = [] {
+    const char* v = std::getenv("KILN_TEST_DEVICE");
+    if (v == nullptr || *v == 0) return Device::CPU();
+    StatusOr<Device> d = ParseDevice(v);
+    return d.ok() ? *d : Device::CPU();
+  }();
+  return device;
+}
+
+std::pair<double, double> DeviceTolerance(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat16: return {1e-2, 1e-2};
+    case DType::kBFloat16: return {5e-2, 2e-2};
+    case DType::kFloat32: return {1e-4, 1e-4};
+    case DType::kFloat64: return {1e-9, 1e-9};
+    default: return {0, 0};
+  }
+}
+
+namespace {
+
+// What the device checks covered: ops compared on the device, and ops the device left on the host.
+struct DeviceCoverage {
+  std::mutex mu;
+  std::map<std::string, int> compared;
+  std::map<std::string, std::string> on_host;  // op -> reason
+};
+DeviceCoverage& Coverage() {
+  static DeviceCoverage* c = new DeviceCoverage();
+  return *c;
+}
+
+Status CheckOnDevice(const ir::Graph& graph, const std::vector<Tensor>& inputs, const std::vector<Tensor>& expected) {
+  runtime::ExecutorOptions options;
+  options.device = TestDevice();
+  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph, std::move(options)));
+  std::string ops;
+  {
+    std::lock_guard<std::mutex> lock(Coverage().mu);
+    for (int i = 0; i < graph.num_nodes(); ++i) {
+      const ir::Node& n = graph.node(i);
+      if (runtime::IsSourceOp(n.op)) continue;
+      ops += (ops.empty() ? "" : ",") + n.op;
+      if (executor->placement().OnDevice(i)) {
+        ++Coverage().compared[n.op];
+      } else if (!Coverage().compared.count(n.op)) {
+        Coverage().on_host[n.op] = executor->placement().host_reasons.at(i);
+      }
+    }
+  }
+  auto got = executor->Run(inputs);
+  if (!got.ok()) {
+    Status s = got.status();
+    return s.Prepend("on " + TestDevice().ToString() + " (the CPU succeeded)");
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto [atol, rtol] = DeviceTolerance(expected[i].dtype());
+    ::testing::AssertionResult near = TensorsNear((*got)[i], expected[i], atol, rtol);
+    if (!near) {
+      return Internal(ops + " on " + TestDevice().ToString() + " differs from the CPU kernel in output " +
+                      std::to_string(i) + ": " + near.message());
+    }
+  }
+  return OkStatus();
+}
+
+class DeviceCheckEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!TestDevice().is_cpu() && !CheckDeviceUsable(TestDevice()).ok()) {
+      GTEST_SKIP() << "KILN_TEST_DEVICE=" << TestDevice().ToString()
+                   << ": no CUDA GPU on this machine (or kiln built without CUDA): "
+                   << CheckDeviceUsable(TestDevice()).message();
+    }
+  }
+  void TearDown() override {
+    if (TestDevice().is_cpu() || !CheckDeviceUsable(TestDevice()).ok()) return;
+    DeviceCoverage& c = Coverage();
+    std::printf("[device check] %zu op types compared on %s against the CPU kernels\n", c.compared.size(),
+                TestDevice().ToString().c_str());
+    for (const auto& [op, reason] : c.on_host) {
+      if (!c.compared.count(op)) std::printf("[device check] %s stayed on the host: %s\n", op.c_str(), reason.c_str());
+    }
+    const char* cov = std::getenv("KILN_TEST_DEVICE_COVERAGE");
+    if (cov == nullptr || std::string(cov) != "1") return;
+    for (const std::string& op : runtime::KernelRegistry::Global().Ops(TestDevice().type)) {
+      if (!c.compared.count(op)) ADD_FAILURE() << "the " << TestDevice().ToString() << " kernel of " << op
+                                               << " was never compared with the CPU kernel by these tests";
+    }
+  }
+};
+
+[[maybe_unused]] ::testing::Environment* const kDeviceCheck =
+    ::testing::AddGlobalTestEnvironment(new DeviceCheckEnvironment);
+
+}  // namespace
+
+StatusOr<std::vector<Tensor>> RunGraph(const ir::Graph& graph, const std::vector<Tensor>& inputs) {
+  KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, executor->Run(inputs));
+  if (!TestDevice().is_cpu()) KILN_RETURN_IF_ERROR(CheckOnDevice(graph, inputs, outputs));
+  return outputs;
+}
+
+// The build's directories, unless the environment moves them (a test binary run on another machine).
+std::string FixturePath(const std::string& name) {
+  const char* dir = std::getenv("KILN_FIXTURE_DIR");
+  return std::string(dir != nullptr && *dir ? dir : KILN_FIXTURE_DIR) + "/" + name;
+}
+std::string SourcePath(const std::string& relative) {
+  const char* dir = std::getenv("KILN_SOURCE_DIR");
+  return std::string(dir != nullptr && *dir ? dir : KILN_SOURCE_DIR) + "/" + relative;
+}
 
 }  // namespace kiln::testing

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/attr.h"
+#include "ir/graph.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
 
@@ -22,12 +23,25 @@ Tensor RandomTensor(DType dtype, Shape shape, uint64_t seed, double lo = -1.0, d
 
 // Runs a single op on the CPU executor. Inputs become Const nodes (so shape functions see their
 // values) unless `as_placeholders`; attrs get the op's defaults; shapes are inferred first.
+// Goes through RunGraph, so under KILN_TEST_DEVICE every op test also checks the device.
 StatusOr<std::vector<Tensor>> RunOp(const std::string& op, const std::vector<Tensor>& inputs,
                                     ir::AttrMap attrs = {}, bool as_placeholders = false);
 
-// <build>/fixtures/<name>
+// Runs `graph` (shapes inferred) on the CPU executor and returns its outputs. When the environment
+// names a device to test (KILN_TEST_DEVICE=cuda), the graph also runs there on the same inputs, and
+// any difference from the CPU's answers beyond DeviceTolerance, or a device failure where the CPU
+// succeeded, is returned as an error naming the op: every test written against the CPU kernels
+// checks the device kernels too, with no test code of their own.
+StatusOr<std::vector<Tensor>> RunGraph(const ir::Graph& graph, const std::vector<Tensor>& inputs);
+
+// The device that tests check besides the CPU (KILN_TEST_DEVICE: "cuda", "cuda:N"), or the CPU.
+Device TestDevice();
+// How far a device's answer may stray from the CPU kernel's: {atol, rtol} by dtype.
+std::pair<double, double> DeviceTolerance(DType dtype);
+
+// <build>/fixtures/<name> ($KILN_FIXTURE_DIR/<name> when set)
 std::string FixturePath(const std::string& name);
-// <source>/<relative>
+// <source>/<relative> ($KILN_SOURCE_DIR/<relative> when set)
 std::string SourcePath(const std::string& relative);
 
 }  // namespace kiln::testing

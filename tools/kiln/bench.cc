@@ -2,6 +2,7 @@
 // from .npy files or on synthesized inputs whose unknown dims are the batch (dim 0) or named
 // with --dim (ONNX symbolic dims).
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -12,6 +13,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "cuda/cuda_api.h"
 #include "io/npy.h"
 #include "kernels/cpu/kernel_util.h"
 
@@ -29,6 +31,8 @@ struct BenchOptions {
   int iters = 200;
   int warmup = 20;
   std::string json;
+  std::string device = "cpu";
+  bool allow_tf32 = false;
 };
 
 // The first `batch` samples of `samples`, repeating them when there are fewer.
@@ -107,17 +111,62 @@ StatusOr<std::map<std::string, Tensor>> SynthesizeInputs(const SignatureInfo& si
   return feed;
 }
 
+// Step times of one configuration, in milliseconds.
+struct Timing {
+  double mean = 0, median = 0, p90 = 0, p99 = 0;
+  int64_t peak_bytes = -1;  // device memory, when the model runs on a GPU
+};
+
+Timing Summarize(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  Timing t;
+  for (double v : ms) t.mean += v / static_cast<double>(ms.size());
+  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))]; };
+  t.median = at(0.5);
+  t.p90 = at(0.9);
+  t.p99 = at(0.99);
+  return t;
+}
+
+// Runs `step` warmup + iters times and times each run on the host clock. A GPU run returns only
+// once its work is done (kiln waits for its own stream), so the times cover the device's work.
+Timing TimeSteps(const BenchOptions& o, Device device, const std::function<void()>& step) {
+  for (int i = 0; i < o.warmup; ++i) step();
+  if (device.is_cuda()) {
+    const Status s = ResetPeakDeviceMemory(device);
+    if (!s.ok()) Die(s);
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < o.iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  Timing t = Summarize(std::move(ms));
+  if (device.is_cuda()) t.peak_bytes = OrDie(GetDeviceMemoryStats(device)).peak_bytes;
+  return t;
+}
+
 void RunBench(const BenchOptions& o) {
-  auto model = OrDie(Model::Load(o.dir, LoadOptions{SplitComma(o.tag_set), o.signature_def}));
+  const Device device = OrDie(ParseDevice(o.device));
+  LoadOptions load{SplitComma(o.tag_set), o.signature_def};
+  load.device = device;
+  load.allow_tf32 = o.allow_tf32;
+  auto model = OrDie(Model::Load(o.dir, load));
   const auto samples = OrDie(ReadInputs(o.inputs, {}));
   for (const auto& [name, t] : samples) {
     if (t.rank() < 1 || t.dim(0) < 1)
       Die(InvalidArgument("--input " + name + " needs at least one sample along axis 0"));
   }
   const auto dims = OrDie(ParseDims(o.dims));
+  const std::string device_name = device.is_cpu() ? CpuName() : OrDie(cuda::DeviceDescription(device.index));
+  fmt::print("device: {}{}\n", device_name,
+             device.is_cpu() ? "" : fmt::format(" ({}; TF32 {})", cuda::LibraryVersions(), o.allow_tf32 ? "on" : "off"));
+  for (const auto& n : model->host_nodes()) fmt::print("on the host: {} ({}): {}\n", n.name, n.op, n.reason);
 
   nlohmann::json results = nlohmann::json::array();
-  fmt::print("{:>8} {:>14} {:>14} {:>16}\n", "batch", "median ms", "p90 ms", "samples/s");
+  fmt::print("{:>8} {:>12} {:>11} {:>11} {:>11} {:>11} {:>14} {:>10}\n", "batch", "inputs", "mean ms", "median ms",
+             "p90 ms", "p99 ms", "samples/s", "peak MiB");
   for (const auto& b : SplitComma(o.batches)) {
     const int64_t batch = std::stoll(b);
     std::map<std::string, Tensor> feed;
@@ -126,30 +175,47 @@ void RunBench(const BenchOptions& o) {
     } else {
       for (const auto& [name, t] : samples) feed[name] = TakeBatch(t, batch);
     }
-    for (int i = 0; i < o.warmup; ++i) OrDie(model->Run(feed));
-    std::vector<double> ms;
-    for (int i = 0; i < o.iters; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      OrDie(model->Run(feed));
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    // On a GPU: once with inputs and outputs staying on the device (no copies timed), once with
+    // the host-to-device and device-to-host copies included.
+    std::vector<std::pair<std::string, std::function<void()>>> modes;
+    std::map<std::string, Tensor> on_device;
+    if (device.is_cuda()) {
+      for (const auto& [name, t] : feed) on_device[name] = OrDie(CopyTensor(t, device));
+      RunOptions stay;
+      stay.outputs_on_device = true;
+      modes.push_back({"on device", [&, stay] { OrDie(model->Run(on_device, stay)); }});
     }
-    std::sort(ms.begin(), ms.end());
-    const double median = ms[ms.size() / 2], p90 = ms[ms.size() * 9 / 10];
-    const double throughput = 1000.0 * static_cast<double>(batch) / median;
-    fmt::print("{:>8} {:>14.4f} {:>14.4f} {:>16.0f}\n", batch, median, p90, throughput);
-    results.push_back({{"batch", batch}, {"median_ms", median}, {"p90_ms", p90}, {"samples_per_s", throughput}});
+    modes.push_back({device.is_cuda() ? "host copies" : "host", [&] { OrDie(model->Run(feed)); }});
+    for (const auto& [mode, step] : modes) {
+      const Timing t = TimeSteps(o, device, step);
+      const double throughput = 1000.0 * static_cast<double>(batch) / t.median;
+      const std::string peak = t.peak_bytes < 0 ? "-" : fmt::format("{:.1f}", t.peak_bytes / 1048576.0);
+      fmt::print("{:>8} {:>12} {:>11.4f} {:>11.4f} {:>11.4f} {:>11.4f} {:>14.0f} {:>10}\n", batch, mode, t.mean,
+                 t.median, t.p90, t.p99, throughput, peak);
+      nlohmann::json r = {{"batch", batch},     {"inputs", mode},      {"mean_ms", t.mean},
+                          {"median_ms", t.median}, {"p50_ms", t.median}, {"p90_ms", t.p90},
+                          {"p99_ms", t.p99},     {"samples_per_s", throughput}};
+      if (t.peak_bytes >= 0) r["peak_device_bytes"] = t.peak_bytes;
+      results.push_back(r);
+    }
   }
   if (!o.json.empty()) {
     char date[32];
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-    nlohmann::json doc = {{"runner", "kiln (CPU runtime)"},
+    nlohmann::json doc = {{"runner", device.is_cpu() ? "kiln (CPU runtime)" : "kiln (CUDA runtime)"},
                           {"model", o.dir},
-                          {"device", CpuName()},
-                          {"threads", std::thread::hardware_concurrency()},
+                          {"device", device_name},
                           {"date", date},
                           {"iters", o.iters},
+                          {"warmup", o.warmup},
                           {"results", results}};
+    if (device.is_cpu()) {
+      doc["threads"] = std::thread::hardware_concurrency();
+    } else {
+      doc["libraries"] = cuda::LibraryVersions();
+      doc["tf32"] = o.allow_tf32;
+    }
     std::ofstream(o.json) << doc.dump(2) << "\n";
     fmt::print("wrote {}\n", o.json);
   }
@@ -172,6 +238,8 @@ void AddBenchCommand(CLI::App& app) {
   cmd->add_option("--iters", opts->iters, "timed runs per batch size")->capture_default_str();
   cmd->add_option("--warmup", opts->warmup, "untimed runs per batch size")->capture_default_str();
   cmd->add_option("--json", opts->json, "also write the results to this JSON file");
+  cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--allow-tf32", opts->allow_tf32, "let FP32 matrix products and convolutions on the GPU use TF32");
   cmd->callback([opts] { RunBench(*opts); });
 }
 

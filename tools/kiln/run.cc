@@ -14,6 +14,8 @@ struct RunOptions {
   std::vector<std::string> input_npz;
   std::string output;
   std::string labels;
+  std::string device = "cpu";
+  bool allow_tf32 = false;
 };
 
 // Top-1 accuracy of `scores` ([N, classes]) against integer `labels` ([N]).
@@ -37,7 +39,10 @@ StatusOr<double> Accuracy(const Tensor& scores, const Tensor& labels) {
 }
 
 void RunRun(const RunOptions& o) {
-  auto model = OrDie(Model::Load(o.dir, LoadOptions{SplitComma(o.tag_set), o.signature_def}));
+  LoadOptions load{SplitComma(o.tag_set), o.signature_def};
+  load.device = OrDie(ParseDevice(o.device));
+  load.allow_tf32 = o.allow_tf32;
+  auto model = OrDie(Model::Load(o.dir, load));
   auto inputs = OrDie(ReadInputs(o.inputs, o.input_npz));
   auto outputs = OrDie(model->Run(inputs));
   io::NamedTensors named;
@@ -70,6 +75,8 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--input_npz", opts->input_npz, "an .npz whose arrays are named like the signature's inputs");
   cmd->add_option("--output", opts->output, "write the outputs to this .npz, named by the signature");
   cmd->add_option("--labels", opts->labels, "integer labels (.npy): print the first output's top-1 accuracy");
+  cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--allow-tf32", opts->allow_tf32, "let FP32 matrix products and convolutions on the GPU use TF32");
   cmd->callback([opts] { RunRun(*opts); });
 }
 

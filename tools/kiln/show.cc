@@ -13,6 +13,7 @@ struct ShowOptions {
   std::string tag_set;
   std::string signature_def;
   bool all = false;
+  std::string device = "cpu";
 };
 
 std::string ShapeForDisplay(const PartialShape& s) {
@@ -54,8 +55,9 @@ void PrintSortedCounts(const std::map<std::string, int>& counts, const std::stri
   for (const auto& [op, n] : sorted) fmt::print("{}  {:<28} {}\n", indent, op, n);
 }
 
+// The frozen graph's op counts; on a GPU, also the nodes that stay on the host and why.
 void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags, const SignatureInfo& sig,
-                   const std::string& indent) {
+                   const std::string& indent, Device device) {
   const bool returns_tensors = std::any_of(sig.outputs.begin(), sig.outputs.end(),
                                            [](const TensorSpec& t) { return t.dtype != DType::kInvalid; });
   if (!returns_tensors) {
@@ -63,7 +65,9 @@ void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags,
     return;
   }
   const std::string& key = sig.key;
-  auto model = Model::Load(dir, LoadOptions{tags, key});
+  LoadOptions load{tags, key};
+  load.device = device;
+  auto model = Model::Load(dir, load);
   if (!model.ok()) {
     fmt::print("{}Frozen graph: not loadable: {}\n", indent, model.status().ToString());
     return;
@@ -73,9 +77,13 @@ void PrintOpCounts(const std::string& dir, const std::vector<std::string>& tags,
   for (const auto& [op, n] : counts) total += n;
   fmt::print("{}Frozen graph: {} nodes\n", indent, total);
   PrintSortedCounts(counts, indent);
+  if (device.is_cpu()) return;
+  const auto host = (*model)->host_nodes();
+  fmt::print("{}On {}: {} node(s) stay on the host:\n", indent, device.ToString(), host.size());
+  for (const auto& n : host) fmt::print("{}  {} ({}): {}\n", indent, n.name, n.op, n.reason);
 }
 
-void ShowOnnx(const std::string& path) {
+void ShowOnnx(const std::string& path, Device device) {
   const OnnxModelInfo info = OrDie(InspectOnnxModel(path));
   fmt::print("ONNX model '{}': IR version {}, producer '{}'\n", path, info.ir_version, info.producer);
   std::string opsets;
@@ -95,7 +103,7 @@ void ShowOnnx(const std::string& path) {
   for (const auto& [op, n] : info.op_counts) total += n;
   fmt::print("Graph: {} nodes, {} initializers\n", total, info.num_initializers);
   PrintSortedCounts(info.op_counts, "");
-  PrintOpCounts(path, {}, info.signature, "");
+  PrintOpCounts(path, {}, info.signature, "", device);
 }
 
 std::string JoinTags(const std::vector<std::string>& tags) {
@@ -111,7 +119,8 @@ void PrintSignature(const SignatureInfo& sig, const std::string& indent) {
 }
 
 void RunShow(const ShowOptions& o) {
-  if (IsOnnxModelPath(o.dir)) return ShowOnnx(o.dir);
+  const Device device = OrDie(ParseDevice(o.device));
+  if (IsOnnxModelPath(o.dir)) return ShowOnnx(o.dir, device);
   const auto metas = OrDie(InspectSavedModel(o.dir));
   if (o.all) {
     for (const auto& meta : metas) {
@@ -119,7 +128,7 @@ void RunShow(const ShowOptions& o) {
       for (const auto& sig : meta.signatures) {
         fmt::print("\nsignature_def['{}']:\n", sig.key);
         PrintSignature(sig, "  ");
-        PrintOpCounts(o.dir, meta.tags, sig, "  ");
+        PrintOpCounts(o.dir, meta.tags, sig, "  ", device);
       }
     }
     return;
@@ -147,7 +156,7 @@ void RunShow(const ShowOptions& o) {
   for (const auto& sig : meta->signatures) {
     if (sig.key != o.signature_def) continue;
     PrintSignature(sig, "");
-    PrintOpCounts(o.dir, tags, sig, "");
+    PrintOpCounts(o.dir, tags, sig, "", device);
     return;
   }
   Die(NotFound("signature '" + o.signature_def + "' not found in MetaGraph '" + o.tag_set + "'"));
@@ -163,6 +172,8 @@ void AddShowCommand(CLI::App& app) {
   cmd->add_option("--tag_set", opts->tag_set, "comma-separated tag set, e.g. serve");
   cmd->add_option("--signature_def", opts->signature_def, "signature key, e.g. serving_default");
   cmd->add_flag("--all", opts->all, "show every MetaGraph and signature");
+  cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N: also list the nodes that stay on the host there")
+      ->capture_default_str();
   cmd->callback([opts] { RunShow(*opts); });
 }
 

@@ -33,6 +33,7 @@ struct TestResult {
   std::set<std::string> ops;  // op types in the test's graph
   Outcome outcome = Outcome::kPass;
   std::string detail;  // why it failed or was refused
+  std::map<std::string, std::string> on_host;  // on a device: IR ops that stayed on the host, and why
 };
 
 StatusOr<Tensor> ReadTensorFile(const fs::path& path) {
@@ -88,7 +89,7 @@ std::string Summarize(const Status& s) {
   return m.substr(0, 300);
 }
 
-TestResult RunTest(const fs::path& dir, const std::set<std::string>& claimed) {
+TestResult RunTest(const fs::path& dir, const std::set<std::string>& claimed, Device device) {
   TestResult r;
   r.name = dir.filename().string();
   const fs::path model_path = dir / "model.onnx";
@@ -106,12 +107,15 @@ TestResult RunTest(const fs::path& dir, const std::set<std::string>& claimed) {
       return r;
     }
   }
-  auto model = Model::Load(model_path.string());
+  LoadOptions load;
+  load.device = device;
+  auto model = Model::Load(model_path.string(), load);
   if (!model.ok()) {
     r.outcome = Outcome::kRefused;
     r.detail = Summarize(model.status());
     return r;
   }
+  for (const auto& n : (*model)->host_nodes()) r.on_host[n.op] = n.reason;
   const SignatureInfo& sig = (*model)->signature();
   for (int set = 0;; ++set) {
     const fs::path data = dir / ("test_data_set_" + std::to_string(set));
@@ -156,7 +160,7 @@ struct OpSummary {
 };
 
 void WriteReport(std::ostream& out, const std::vector<TestResult>& results, const std::set<std::string>& claimed,
-                 const std::string& source) {
+                 const std::string& source, Device device) {
   std::map<std::string, OpSummary> per_op;
   for (const auto& op : claimed) per_op[op];
   int pass = 0, fail = 0, refused = 0, not_claimed = 0;
@@ -174,9 +178,10 @@ void WriteReport(std::ostream& out, const std::vector<TestResult>& results, cons
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-  out << "# ONNX backend node tests on kiln\n\n";
-  out << "Written by `bash scripts/onnx_conformance.sh` (kiln_onnx_conformance) on " << date << ", from "
-      << (source.empty() ? "the node tests in the data directory" : source) << ".\n\n";
+  out << "# ONNX backend node tests on kiln" << (device.is_cpu() ? "" : " (" + device.ToString() + ")") << "\n\n";
+  out << "Written by `bash scripts/onnx_conformance.sh` (kiln_onnx_conformance" << (device.is_cpu() ? "" : " --device cuda")
+      << ") on " << date << ", from " << (source.empty() ? "the node tests in the data directory" : source)
+      << ".\n\n";
   out << fmt::format(
       "{} tests: {} use only ops kiln claims ({} pass, {} fail, {} refused with a reason); {} use an "
       "op kiln does not claim.\n\n",
@@ -192,6 +197,13 @@ void WriteReport(std::ostream& out, const std::vector<TestResult>& results, cons
   if (fail == 0) out << "None.\n";
   for (const auto& r : results) {
     if (r.outcome == Outcome::kFail) out << "- `" << r.name << "`: " << r.detail << "\n";
+  }
+  if (!device.is_cpu()) {
+    std::map<std::string, std::string> on_host;
+    for (const auto& r : results) on_host.insert(r.on_host.begin(), r.on_host.end());
+    out << "\n## Ops placed on the host on " << device.ToString() << "\n\n";
+    if (on_host.empty()) out << "None.\n";
+    for (const auto& [op, reason] : on_host) out << "- " << op << ": " << reason << "\n";
   }
   out << "\n## Narrowed claims (refused tests, by op)\n\n";
   for (const auto& [op, s] : per_op) {
@@ -210,7 +222,18 @@ int Main(int argc, char** argv) {
   app.add_option("--report", report, "write the per-op report (Markdown) here");
   app.add_option("--filter", filter, "only tests whose name matches this regex");
   app.add_flag("--verbose", verbose, "print every test's outcome");
+  std::string device_name = "cpu";
+  app.add_option("--device", device_name, "cpu, cuda or cuda:N: where the models run")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  const StatusOr<Device> device = ParseDevice(device_name);
+  if (!device.ok()) {
+    fmt::print(stderr, "error: {}\n", device.status().message());
+    return 2;
+  }
+  if (Status usable = CheckDeviceUsable(*device); !usable.ok()) {
+    fmt::print("skipped: {}\n", usable.message());
+    return 77;  // ctest's SKIP_RETURN_CODE
+  }
 
   const fs::path node_dir = fs::path(data) / "node";
   if (!fs::is_directory(node_dir)) {
@@ -230,7 +253,7 @@ int Main(int argc, char** argv) {
   std::vector<TestResult> results;
   int fails = 0;
   for (const auto& d : dirs) {
-    results.push_back(RunTest(d, claimed));
+    results.push_back(RunTest(d, claimed, *device));
     const TestResult& r = results.back();
     if (r.outcome == Outcome::kFail) ++fails;
     static const char* kNames[] = {"PASS", "FAIL", "REFUSED", "NOT CLAIMED"};
@@ -241,7 +264,7 @@ int Main(int argc, char** argv) {
   std::ostringstream text;
   std::string source;
   if (std::ifstream info(fs::path(data) / "info.txt"); info) std::getline(info, source);
-  WriteReport(text, results, claimed, source);
+  WriteReport(text, results, claimed, source, *device);
   if (!report.empty()) {
     std::ofstream(report) << text.str();
     fmt::print("report written to {}\n", report);

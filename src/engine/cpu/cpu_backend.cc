@@ -102,7 +102,7 @@ class CpuBackendImpl : public Backend {
     if (auto it = UnclaimedOps().find(node.op); it != UnclaimedOps().end()) {
       return Unimplemented("the cpu engine does not take " + node.op + ": " + it->second);
     }
-    if (node.op != "Const" && runtime::KernelRegistry::Global().Find(node.op, runtime::Device::kCPU) == nullptr) {
+    if (node.op != "Const" && runtime::KernelRegistry::Global().Find(node.op, DeviceType::kCPU) == nullptr) {
       return Unimplemented("the cpu engine has no converter for " + node.op);
     }
     for (size_t i = 0; i < node.outputs.size(); ++i) {

@@ -44,7 +44,12 @@ Status TransposeKernel(KernelContext& ctx) {
     identity &= p == static_cast<int64_t>(perm.size());
     perm.push_back(static_cast<int>(p));
   }
-  ctx.set_output(0, identity ? in : TransposeTensor(in, perm));
+  if (identity) {
+    ctx.set_output(0, in);
+    return OkStatus();
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor out, TransposeOn(ctx, in, perm));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 
@@ -65,7 +70,8 @@ Status TileKernel(KernelContext& ctx) {
   for (int d = 0; d < in.rank(); ++d) {
     for (int64_t o = 0; o < out_shape[d]; ++o) maps[d].push_back(o % in.dim(d));
   }
-  ctx.set_output(0, CopyByAxisMaps(in, maps));
+  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, in, maps));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 
@@ -92,7 +98,12 @@ Status BroadcastToKernel(KernelContext& ctx) {
     }
   }
   KILN_ASSIGN_OR_RETURN(Tensor reshaped, in.Reshaped(padded));
-  ctx.set_output(0, padded == target ? reshaped : CopyByAxisMaps(reshaped, maps));
+  if (padded == target) {
+    ctx.set_output(0, reshaped);
+    return OkStatus();
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, reshaped, maps));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 
@@ -115,7 +126,12 @@ Status ReverseKernel(KernelContext& ctx) {
       any = true;
     }
   }
-  ctx.set_output(0, any ? CopyByAxisMaps(in, maps) : in);
+  if (!any) {
+    ctx.set_output(0, in);
+    return OkStatus();
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, in, maps));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 

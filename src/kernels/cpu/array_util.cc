@@ -1,7 +1,10 @@
 #include "kernels/cpu/array_util.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+
+#include "kernels/cpu/nn_util.h"
 
 namespace kiln::kernels::cpu {
 
@@ -175,7 +178,7 @@ struct AxisMapCopier {
 Tensor TransposeTensor(const Tensor& in, const std::vector<int>& perm) {
   Shape out_shape;
   for (int p : perm) out_shape.push_back(in.dim(p));
-  Tensor out(in.dtype(), out_shape);
+  Tensor out = Tensor::Empty(in.dtype(), out_shape);
   if (out.num_elements() == 0) return out;
   Shape dims;
   std::vector<int> simple_perm;
@@ -190,7 +193,7 @@ Tensor TransposeTensor(const Tensor& in, const std::vector<int>& perm) {
 Tensor CopyByAxisMaps(const Tensor& in, const std::vector<std::vector<int64_t>>& maps, const Tensor* fill) {
   Shape out_shape;
   for (const auto& m : maps) out_shape.push_back(static_cast<int64_t>(m.size()));
-  Tensor out(in.dtype(), out_shape);
+  Tensor out = Tensor::Empty(in.dtype(), out_shape);
   if (out.num_elements() == 0) return out;
   (void)VisitByElementSize(in.dtype(), [&]<typename T>() {
     T* dst = Elements<T>(out);
@@ -239,7 +242,7 @@ std::vector<Tensor> SplitAlong(const Tensor& in, int axis, const std::vector<int
   for (int64_t size : sizes) {
     Shape s = in.shape();
     s[axis] = size;
-    Tensor piece(in.dtype(), s);
+    Tensor piece = Tensor::Empty(in.dtype(), s);
     const int64_t row = size * inner;
     if (piece.num_elements() > 0) {
       (void)VisitByElementSize(in.dtype(), [&]<typename T>() {
@@ -254,6 +257,99 @@ std::vector<Tensor> SplitAlong(const Tensor& in, int axis, const std::vector<int
     out.push_back(std::move(piece));
   }
   return out;
+}
+
+Tensor GatherSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice, const Shape& out_shape) {
+  Tensor out = Tensor::Empty(data.dtype(), out_shape);
+  (void)VisitByElementSize(data.dtype(), [&]<typename T>() {
+    const T* src = Elements<T>(data);
+    T* dst = Elements<T>(out);
+    for (size_t t = 0; t < offsets.size(); ++t) std::copy(src + offsets[t], src + offsets[t] + slice, dst + t * slice);
+    return OkStatus();
+  });
+  return out;
+}
+
+namespace {
+
+template <typename T>
+T Combine(runtime::ScatterReduction r, T a, T b) {
+  using R = runtime::ScatterReduction;
+  if constexpr (std::is_floating_point_v<T>) {
+    if ((r == R::kMax || r == R::kMin) && (std::isnan(a) || std::isnan(b))) return a + b;
+  }
+  switch (r) {
+    case R::kAdd: return static_cast<T>(a + b);
+    case R::kMul: return static_cast<T>(a * b);
+    case R::kMax: return a > b ? a : b;
+    case R::kMin: return a < b ? a : b;
+    default: return b;
+  }
+}
+
+}  // namespace
+
+StatusOr<Tensor> ScatterSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice,
+                               const Tensor& updates, runtime::ScatterReduction reduction) {
+  Tensor out = data.Clone();
+  if (reduction == runtime::ScatterReduction::kNone) {
+    KILN_RETURN_IF_ERROR(VisitByElementSize(data.dtype(), [&]<typename T>() {
+      const T* src = Elements<T>(updates);
+      T* dst = Elements<T>(out);
+      for (size_t u = 0; u < offsets.size(); ++u) std::copy(src + u * slice, src + (u + 1) * slice, dst + offsets[u]);
+      return OkStatus();
+    }));
+    return out;
+  }
+  const unsigned ints = nn::kInt32 | nn::kInt64 | nn::kSmallInts | nn::kUnsignedWide;
+  KILN_RETURN_IF_ERROR(nn::DispatchReal(data.dtype(), ints, "scatter", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* src = updates.data<T>();
+    T* dst = out.data<T>();
+    for (size_t u = 0; u < offsets.size(); ++u) {
+      for (int64_t i = 0; i < slice; ++i) dst[offsets[u] + i] = Combine(reduction, dst[offsets[u] + i], src[u * slice + i]);
+    }
+    return OkStatus();
+  }));
+  return out;
+}
+
+StatusOr<Tensor> GatherSlicesOn(runtime::KernelContext& ctx, const Tensor& data, const std::vector<int64_t>& offsets,
+                                int64_t slice, const Shape& out_shape) {
+  if (ctx.device_context() != nullptr) return ctx.device_context()->GatherSlices(data, offsets, slice, out_shape);
+  return GatherSlices(data, offsets, slice, out_shape);
+}
+
+StatusOr<Tensor> ScatterSlicesOn(runtime::KernelContext& ctx, const Tensor& data, const std::vector<int64_t>& offsets,
+                                 int64_t slice, const Tensor& updates, runtime::ScatterReduction reduction) {
+  if (ctx.device_context() != nullptr) {
+    return ctx.device_context()->ScatterSlices(data, offsets, slice, updates, reduction);
+  }
+  return ScatterSlices(data, offsets, slice, updates, reduction);
+}
+
+StatusOr<Tensor> TransposeOn(runtime::KernelContext& ctx, const Tensor& in, const std::vector<int>& perm) {
+  if (ctx.device_context() != nullptr) return ctx.device_context()->Transpose(in, perm);
+  return TransposeTensor(in, perm);
+}
+
+StatusOr<Tensor> CopyByAxisMapsOn(runtime::KernelContext& ctx, const Tensor& in,
+                                  const std::vector<std::vector<int64_t>>& maps, const Tensor* fill) {
+  if (ctx.device_context() != nullptr) return ctx.device_context()->CopyByAxisMaps(in, maps, fill);
+  return CopyByAxisMaps(in, maps, fill);
+}
+
+Status ConcatOn(runtime::KernelContext& ctx, const std::vector<const Tensor*>& parts, int axis, const Shape& out_shape) {
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, parts[0]->dtype(), out_shape));
+  if (ctx.device_context() != nullptr) return ctx.device_context()->ConcatInto(parts, axis, *out);
+  ConcatInto(parts, axis, *out);
+  return OkStatus();
+}
+
+StatusOr<std::vector<Tensor>> SplitOn(runtime::KernelContext& ctx, const Tensor& in, int axis,
+                                      const std::vector<int64_t>& sizes) {
+  if (ctx.device_context() != nullptr) return ctx.device_context()->SplitAlong(in, axis, sizes);
+  return SplitAlong(in, axis, sizes);
 }
 
 }  // namespace kiln::kernels::cpu

@@ -8,6 +8,7 @@
 
 #include "kiln/status.h"
 #include "kiln/tensor.h"
+#include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu {
 
@@ -63,5 +64,27 @@ Tensor CopyByAxisMaps(const Tensor& in, const std::vector<std::vector<int64_t>>&
 void ConcatInto(const std::vector<const Tensor*>& parts, int axis, Tensor& out);
 // Splits `in` along `axis` into pieces of the given sizes (summing to in.dim(axis)).
 std::vector<Tensor> SplitAlong(const Tensor& in, int axis, const std::vector<int64_t>& sizes);
+
+// out[t * slice + i] = data[offsets[t] + i]: the gathers, with offsets checked by the caller.
+Tensor GatherSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice, const Shape& out_shape);
+// A copy of data with updates[u * slice + i] combined into element offsets[u] + i, in order of u
+// (the last of duplicate offsets wins with kNone). Reductions take numeric dtypes.
+StatusOr<Tensor> ScatterSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice,
+                               const Tensor& updates, runtime::ScatterReduction reduction);
+
+// The same moves where the kernel runs: on the host for CPU kernels, and on the GPU for CUDA
+// kernels that run a CPU kernel's host logic on device tensors (the device context moves the
+// elements). Kernels written with these serve both devices.
+StatusOr<Tensor> TransposeOn(runtime::KernelContext& ctx, const Tensor& in, const std::vector<int>& perm);
+StatusOr<Tensor> CopyByAxisMapsOn(runtime::KernelContext& ctx, const Tensor& in,
+                                  const std::vector<std::vector<int64_t>>& maps, const Tensor* fill = nullptr);
+// Allocates output 0 with `out_shape` and concatenates `parts` into it.
+Status ConcatOn(runtime::KernelContext& ctx, const std::vector<const Tensor*>& parts, int axis, const Shape& out_shape);
+StatusOr<std::vector<Tensor>> SplitOn(runtime::KernelContext& ctx, const Tensor& in, int axis,
+                                      const std::vector<int64_t>& sizes);
+StatusOr<Tensor> GatherSlicesOn(runtime::KernelContext& ctx, const Tensor& data, const std::vector<int64_t>& offsets,
+                                int64_t slice, const Shape& out_shape);
+StatusOr<Tensor> ScatterSlicesOn(runtime::KernelContext& ctx, const Tensor& data, const std::vector<int64_t>& offsets,
+                                 int64_t slice, const Tensor& updates, runtime::ScatterReduction reduction);
 
 }  // namespace kiln::kernels::cpu

@@ -89,7 +89,8 @@ Status ZerosLike(KernelContext& ctx) {
   if (x.dtype() != DType::kString) {
     KILN_RETURN_IF_ERROR(DispatchDType(kCastTypes, x.dtype(), [](auto) { return OkStatus(); }));
   }
-  ctx.allocate_output(0, x.dtype(), x.shape());  // zero-filled; strings start empty
+  Tensor& out = ctx.allocate_output(0, x.dtype(), x.shape());  // strings start empty
+  if (out.byte_size() > 0) std::memset(out.raw_data(), 0, out.byte_size());
   return OkStatus();
 }
 

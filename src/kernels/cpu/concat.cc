@@ -44,8 +44,7 @@ Status ConcatImpl(KernelContext& ctx, int first, int n, int axis_input) {
     ctx.set_output(0, t0);
     return OkStatus();
   }
-  ConcatInto(parts, axis, ctx.allocate_output(0, t0.dtype(), out_shape));
-  return OkStatus();
+  return ConcatOn(ctx, parts, axis, out_shape);
 }
 
 Status ConcatV2Kernel(KernelContext& ctx) { return ConcatImpl(ctx, 0, ctx.num_inputs() - 1, ctx.num_inputs() - 1); }
@@ -72,8 +71,7 @@ Status PackKernel(KernelContext& ctx) {
   for (const Tensor& p : pieces) parts.push_back(&p);
   Shape out_shape = piece_shape;
   out_shape[axis] = ctx.num_inputs();
-  ConcatInto(parts, axis, ctx.allocate_output(0, t0.dtype(), out_shape));
-  return OkStatus();
+  return ConcatOn(ctx, parts, axis, out_shape);
 }
 
 Status UnpackKernel(KernelContext& ctx) {
@@ -89,7 +87,7 @@ Status UnpackKernel(KernelContext& ctx) {
   }
   Shape out_shape = in.shape();
   out_shape.erase(out_shape.begin() + axis);
-  std::vector<Tensor> pieces = SplitAlong(in, axis, std::vector<int64_t>(num, 1));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> pieces, SplitOn(ctx, in, axis, std::vector<int64_t>(num, 1)));
   for (int i = 0; i < num; ++i) {
     KILN_ASSIGN_OR_RETURN(Tensor p, pieces[i].Reshaped(out_shape));
     ctx.set_output(i, std::move(p));
@@ -102,7 +100,7 @@ Status EmitSplit(KernelContext& ctx, const Tensor& in, int axis, const std::vect
     ctx.set_output(0, in);
     return OkStatus();
   }
-  std::vector<Tensor> pieces = SplitAlong(in, axis, sizes);
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> pieces, SplitOn(ctx, in, axis, sizes));
   for (size_t i = 0; i < pieces.size(); ++i) ctx.set_output(static_cast<int>(i), std::move(pieces[i]));
   return OkStatus();
 }

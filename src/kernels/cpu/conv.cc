@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/conv_plan.h"
 #include "kernels/cpu/conv_util.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/kernel_util.h"
@@ -107,9 +108,41 @@ void RunConv(const ConvProblem& p, const T* input, const T* filter, T* output) {
   }
 }
 
-enum class ConvKind { kConv2D, kConv3D, kConv };
-
 Status ConvTensors(KernelContext& ctx, ConvKind kind) {
+  KILN_ASSIGN_OR_RETURN(ConvPlan plan, PlanConv(ctx, kind));
+  KILN_ASSIGN_OR_RETURN(Tensor x, ctx.input(0).Reshaped(plan.flat));
+  if (plan.channels_first) x = ChannelsFirstToLast(x);
+  const Tensor& filter = ctx.input(1);
+  const ConvProblem p = MakeProblem(plan.flat[0], plan.dims, plan.in_c, plan.out_c, plan.groups);
+  if (!FitsBlas(p.patch()) || !FitsBlas(plan.out_c) || !FitsBlas(plan.in_c) || !FitsBlas(p.rows())) {
+    return InvalidArgument(ctx.node().op + " operands are too large: " + ctx.input(0).DebugString() + " and " +
+                           filter.DebugString());
+  }
+  Tensor out(x.dtype(), WindowOutputShape(plan.flat[0], plan.dims, plan.out_c));
+  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), kInt32, ctx.node().op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    RunConv<T>(p, x.data<T>(), filter.data<T>(), out.data<T>());
+    return OkStatus();
+  }));
+  if (plan.channels_first) out = ChannelsLastToFirst(out);
+  KILN_ASSIGN_OR_RETURN(out, out.Reshaped(plan.out_shape));
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
+}
+
+Status Conv2D(KernelContext& ctx) {
+  return RunHalfInFloat32(ctx, [](KernelContext& c) { return ConvTensors(c, ConvKind::kConv2D); });
+}
+Status Conv3D(KernelContext& ctx) {
+  return RunHalfInFloat32(ctx, [](KernelContext& c) { return ConvTensors(c, ConvKind::kConv3D); });
+}
+Status Conv(KernelContext& ctx) {
+  return RunHalfInFloat32(ctx, [](KernelContext& c) { return ConvTensors(c, ConvKind::kConv); });
+}
+
+}  // namespace
+
+StatusOr<ConvPlan> PlanConv(const KernelContext& ctx, ConvKind kind) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
   const Tensor& input = ctx.input(0);
   const Tensor& filter = ctx.input(1);
@@ -134,62 +167,46 @@ Status ConvTensors(KernelContext& ctx, ConvKind kind) {
                            " and filter of rank " + std::to_string(spatial + 2) + ", got " + input.DebugString() +
                            " and " + filter.DebugString());
   }
+  ConvPlan plan;
+  plan.spatial = spatial;
   KILN_ASSIGN_OR_RETURN(ir::WindowSpec spec, ir::ParseWindowSpec(ctx.attrs(), spatial));
+  plan.channels_first = spec.channels_first;
 
-  // Flatten the batch dims and move channels last.
+  // Flatten the batch dims; the windows are computed on the channels-last shape.
   const Shape& full = input.shape();
-  Shape flat = {NumElements(Shape(full.begin(), full.begin() + batch_dims))};
-  flat.insert(flat.end(), full.begin() + batch_dims, full.end());
-  KILN_ASSIGN_OR_RETURN(Tensor x, input.Reshaped(flat));
-  if (spec.channels_first) x = ChannelsFirstToLast(x);
-
-  const int64_t in_c = x.dim(spatial + 1), filter_in = filter.dim(spatial), out_c = filter.dim(spatial + 1);
-  if (in_c == 0) return InvalidArgument(op + " input depth must be positive, got " + input.DebugString());
-  if (filter_in <= 0 || in_c % filter_in != 0) {
-    return InvalidArgument(op + " input depth " + std::to_string(in_c) +
+  plan.flat = {NumElements(Shape(full.begin(), full.begin() + batch_dims))};
+  plan.flat.insert(plan.flat.end(), full.begin() + batch_dims, full.end());
+  Shape last = plan.flat;
+  if (spec.channels_first) {
+    last.erase(last.begin() + 1);
+    last.push_back(plan.flat[1]);
+  }
+  plan.in_c = last[spatial + 1];
+  const int64_t filter_in = filter.dim(spatial);
+  plan.out_c = filter.dim(spatial + 1);
+  if (plan.in_c == 0) return InvalidArgument(op + " input depth must be positive, got " + input.DebugString());
+  if (filter_in <= 0 || plan.in_c % filter_in != 0) {
+    return InvalidArgument(op + " input depth " + std::to_string(plan.in_c) +
                            " is not a multiple of the filter's input depth " + std::to_string(filter_in) + " (input " +
                            input.DebugString() + ", filter " + filter.DebugString() + ")");
   }
-  const int64_t groups = in_c / filter_in;
-  if (groups_attr > 0 && groups != groups_attr) {
-    return InvalidArgument(op + " input depth " + std::to_string(in_c) + " must equal the filter's input depth " +
+  plan.groups = plan.in_c / filter_in;
+  if (groups_attr > 0 && plan.groups != groups_attr) {
+    return InvalidArgument(op + " input depth " + std::to_string(plan.in_c) + " must equal the filter's input depth " +
                            std::to_string(filter_in) + " times groups " + std::to_string(groups_attr));
   }
-  if (out_c % groups != 0) {
-    return InvalidArgument(op + " filter output depth " + std::to_string(out_c) +
-                           " is not a multiple of the group count " + std::to_string(groups));
+  if (plan.out_c % plan.groups != 0) {
+    return InvalidArgument(op + " filter output depth " + std::to_string(plan.out_c) +
+                           " is not a multiple of the group count " + std::to_string(plan.groups));
   }
   std::vector<int64_t> kernel(filter.shape().begin(), filter.shape().begin() + spatial);
-  KILN_ASSIGN_OR_RETURN(std::vector<ir::WindowDim> dims, SpatialWindows(x.shape(), kernel, spec));
-  const ConvProblem p = MakeProblem(flat[0], dims, in_c, out_c, groups);
-  if (!FitsBlas(p.patch()) || !FitsBlas(out_c) || !FitsBlas(in_c) || !FitsBlas(p.rows())) {
-    return InvalidArgument(op + " operands are too large: " + input.DebugString() + " and " + filter.DebugString());
-  }
-  Tensor out(x.dtype(), WindowOutputShape(flat[0], dims, out_c));
-  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), kInt32, op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunConv<T>(p, x.data<T>(), filter.data<T>(), out.data<T>());
-    return OkStatus();
-  }));
-  if (spec.channels_first) out = ChannelsLastToFirst(out);
-  Shape out_shape(full.begin(), full.begin() + batch_dims);
-  out_shape.insert(out_shape.end(), out.shape().begin() + 1, out.shape().end());
-  KILN_ASSIGN_OR_RETURN(out, out.Reshaped(out_shape));
-  ctx.set_output(0, std::move(out));
-  return OkStatus();
+  KILN_ASSIGN_OR_RETURN(plan.dims, SpatialWindows(last, kernel, spec));
+  plan.out_shape = Shape(full.begin(), full.begin() + batch_dims);
+  if (spec.channels_first) plan.out_shape.push_back(plan.out_c);
+  for (const auto& w : plan.dims) plan.out_shape.push_back(w.out);
+  if (!spec.channels_first) plan.out_shape.push_back(plan.out_c);
+  return plan;
 }
-
-Status Conv2D(KernelContext& ctx) {
-  return RunHalfInFloat32(ctx, [](KernelContext& c) { return ConvTensors(c, ConvKind::kConv2D); });
-}
-Status Conv3D(KernelContext& ctx) {
-  return RunHalfInFloat32(ctx, [](KernelContext& c) { return ConvTensors(c, ConvKind::kConv3D); });
-}
-Status Conv(KernelContext& ctx) {
-  return RunHalfInFloat32(ctx, [](KernelContext& c) { return ConvTensors(c, ConvKind::kConv); });
-}
-
-}  // namespace
 
 KILN_REGISTER_CPU_KERNEL("Conv2D", Conv2D);
 KILN_REGISTER_CPU_KERNEL("Conv3D", Conv3D);

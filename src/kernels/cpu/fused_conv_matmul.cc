@@ -83,7 +83,7 @@ StatusOr<Tensor> RunBaseOp(KernelContext& ctx, const std::string& base_op) {
     }
     return nn::BatchMatMulTensors(ctx.input(0), ctx.input(1), transpose_a, transpose_b, false, ctx.node().op);
   }
-  const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(base_op, runtime::Device::kCPU);
+  const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCPU);
   if (kernel == nullptr) return Internal("no CPU kernel for " + base_op);
   KernelContext base_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)});
   KILN_RETURN_IF_ERROR((*kernel)(base_ctx));

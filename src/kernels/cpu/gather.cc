@@ -63,28 +63,18 @@ Status GatherImpl(KernelContext& ctx, int64_t axis_value, int64_t batch_dims) {
   Shape out_shape(params.shape().begin(), params.shape().begin() + axis);
   out_shape.insert(out_shape.end(), indices.shape().begin() + batch_dims, indices.shape().end());
   out_shape.insert(out_shape.end(), params.shape().begin() + axis + 1, params.shape().end());
-  Tensor& out = ctx.allocate_output(0, params.dtype(), out_shape);
-  if (out.num_elements() == 0) return OkStatus();
-  return VisitByElementSize(params.dtype(), [&]<typename T>() {
-    const T* src = Elements<T>(params);
-    T* dst = Elements<T>(out);
-    for (int64_t b = 0; b < batch; ++b) {
-      const int64_t* bidx = idx.data() + b * per_batch;
-      for (int64_t o = 0; o < outer; ++o) {
-        const T* block = src + (b * outer + o) * limit * inner;
-        if (inner == 1) {
-          for (int64_t i = 0; i < per_batch; ++i) dst[i] = block[bidx[i]];
-        } else {
-          for (int64_t i = 0; i < per_batch; ++i) {
-            const T* row = block + bidx[i] * inner;
-            std::copy(row, row + inner, dst + i * inner);
-          }
-        }
-        dst += per_batch * inner;
-      }
+  // One slice of `inner` elements per (batch, outer, index).
+  std::vector<int64_t> offsets;
+  offsets.reserve(static_cast<size_t>(batch * outer * per_batch));
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t block = (b * outer + o) * limit * inner;
+      for (int64_t i = 0; i < per_batch; ++i) offsets.push_back(block + idx[b * per_batch + i] * inner);
     }
-    return OkStatus();
-  });
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor out, GatherSlicesOn(ctx, params, offsets, inner, out_shape));
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
 }
 
 Status GatherV2Kernel(KernelContext& ctx) {

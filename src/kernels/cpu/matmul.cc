@@ -115,18 +115,14 @@ Status BatchMatMulV3Kernel(KernelContext& ctx) {
 
 }  // namespace
 
-StatusOr<Tensor> BatchMatMulTensors(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
-                                    const std::string& op) {
+StatusOr<MatMulPlan> PlanBatchMatMul(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
+                                     const std::string& op) {
   if (x.dtype() != y.dtype()) {
     return InvalidArgument(op + " operands have different dtypes: " + x.DebugString() + " and " + y.DebugString());
   }
   if (x.rank() < 2 || y.rank() < 2) {
     return InvalidArgument(op + " operands must have rank 2 or more, got " + x.DebugString() + " and " +
                            y.DebugString());
-  }
-  if (IsHalfLike(x.dtype())) {
-    KILN_ASSIGN_OR_RETURN(Tensor out, BatchMatMulTensors(ToFloat32(x), ToFloat32(y), adj_x, adj_y, broadcast, op));
-    return FromFloat32(out, x.dtype());
   }
   const int rx = x.rank(), ry = y.rank();
   const int64_t m = x.dim(adj_x ? rx - 1 : rx - 2), k = x.dim(adj_x ? rx - 2 : rx - 1);
@@ -162,10 +158,20 @@ StatusOr<Tensor> BatchMatMulTensors(const Tensor& x, const Tensor& y, bool adj_x
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor out(x.dtype(), out_shape);
+  return MatMulPlan{m, k, n, batch, x_batch, y_batch, out_shape};
+}
+
+StatusOr<Tensor> BatchMatMulTensors(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
+                                    const std::string& op) {
+  KILN_ASSIGN_OR_RETURN(MatMulPlan p, PlanBatchMatMul(x, y, adj_x, adj_y, broadcast, op));
+  if (IsHalfLike(x.dtype())) {
+    KILN_ASSIGN_OR_RETURN(Tensor out, BatchMatMulTensors(ToFloat32(x), ToFloat32(y), adj_x, adj_y, broadcast, op));
+    return FromFloat32(out, x.dtype());
+  }
+  Tensor out(x.dtype(), p.out_shape);  // zeroed: an empty contraction (k = 0) gives zeros
   KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), kMatMulInts, op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    RunBatches<T>(x, y, adj_x, adj_y, m, k, n, batch, x_batch, y_batch, out);
+    RunBatches<T>(x, y, adj_x, adj_y, p.m, p.k, p.n, p.batch, p.x_batch, p.y_batch, out);
     return OkStatus();
   }));
   return out;

@@ -93,13 +93,9 @@ Status GatherElementsKernel(KernelContext& ctx) {
       ir::CheckElementsShapes(PartialShape::Known(data.shape()), PartialShape::Known(indices.shape()), axis));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> idx, Indices(ctx));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> offsets, ElementOffsets(data, indices.shape(), idx, axis));
-  Tensor& out = ctx.allocate_output(0, data.dtype(), indices.shape());
-  return VisitByElementSize(data.dtype(), [&]<typename T>() {
-    const T* src = Elements<T>(data);
-    T* dst = Elements<T>(out);
-    for (size_t j = 0; j < offsets.size(); ++j) dst[j] = src[offsets[j]];
-    return OkStatus();
-  });
+  KILN_ASSIGN_OR_RETURN(Tensor out, GatherSlicesOn(ctx, data, offsets, 1, indices.shape()));
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
 }
 
 Status GatherNDKernel(KernelContext& ctx) {
@@ -114,44 +110,21 @@ Status GatherNDKernel(KernelContext& ctx) {
   int64_t slice = 1;
   for (int d = static_cast<int>(batch_dims + indices.dim(indices.rank() - 1)); d < data.rank(); ++d)
     slice *= data.dim(d);
-  Tensor& out = ctx.allocate_output(0, data.dtype(), out_shape.dims);
-  return VisitByElementSize(data.dtype(), [&]<typename T>() {
-    const T* src = Elements<T>(data);
-    T* dst = Elements<T>(out);
-    for (size_t t = 0; t < offsets.size(); ++t) std::copy(src + offsets[t], src + offsets[t] + slice, dst + t * slice);
-    return OkStatus();
-  });
+  KILN_ASSIGN_OR_RETURN(Tensor out, GatherSlicesOn(ctx, data, offsets, slice, out_shape.dims));
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
 }
 
-enum class Reduction { kNone, kAdd, kMul, kMax, kMin };
+using runtime::ScatterReduction;
 
-StatusOr<Reduction> ParseReduction(const KernelContext& ctx) {
+StatusOr<ScatterReduction> ParseReduction(const KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::string r, ctx.Attr<std::string>("reduction"));
-  if (r == "none") return Reduction::kNone;
-  if (r == "add") return Reduction::kAdd;
-  if (r == "mul") return Reduction::kMul;
-  if (r == "max") return Reduction::kMax;
-  if (r == "min") return Reduction::kMin;
+  if (r == "none") return ScatterReduction::kNone;
+  if (r == "add") return ScatterReduction::kAdd;
+  if (r == "mul") return ScatterReduction::kMul;
+  if (r == "max") return ScatterReduction::kMax;
+  if (r == "min") return ScatterReduction::kMin;
   return InvalidArgument("unknown reduction '" + r + "' (expected none, add, mul, max or min)");
-}
-
-template <typename T>
-T Reduce(Reduction r, T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if ((r == Reduction::kMax || r == Reduction::kMin) && (std::isnan(a) || std::isnan(b))) return a + b;
-  }
-  switch (r) {
-    case Reduction::kAdd:
-      return static_cast<T>(a + b);
-    case Reduction::kMul:
-      return static_cast<T>(a * b);
-    case Reduction::kMax:
-      return a > b ? a : b;
-    case Reduction::kMin:
-      return a < b ? a : b;
-    default:
-      return b;
-  }
 }
 
 // out = data with updates[u * slice + i] combined into out[offsets[u] + i], in order.
@@ -161,29 +134,8 @@ Status ScatterInto(KernelContext& ctx, const std::vector<int64_t>& offsets, int6
   if (updates.dtype() != data.dtype()) {
     return InvalidArgument("updates " + updates.DebugString() + " must have the dtype of data " + data.DebugString());
   }
-  KILN_ASSIGN_OR_RETURN(Reduction reduction, ParseReduction(ctx));
-  Tensor out = data.Clone();
-  if (reduction == Reduction::kNone) {
-    KILN_RETURN_IF_ERROR(VisitByElementSize(data.dtype(), [&]<typename T>() {
-      const T* src = Elements<T>(updates);
-      T* dst = Elements<T>(out);
-      for (size_t u = 0; u < offsets.size(); ++u) std::copy(src + u * slice, src + (u + 1) * slice, dst + offsets[u]);
-      return OkStatus();
-    }));
-    ctx.set_output(0, std::move(out));
-    return OkStatus();
-  }
-  const unsigned ints = nn::kInt32 | nn::kInt64 | nn::kSmallInts | nn::kUnsignedWide;
-  KILN_RETURN_IF_ERROR(nn::DispatchReal(data.dtype(), ints, ctx.node().op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T* src = updates.data<T>();
-    T* dst = out.data<T>();
-    for (size_t u = 0; u < offsets.size(); ++u) {
-      for (int64_t i = 0; i < slice; ++i)
-        dst[offsets[u] + i] = Reduce(reduction, dst[offsets[u] + i], src[u * slice + i]);
-    }
-    return OkStatus();
-  }));
+  KILN_ASSIGN_OR_RETURN(ScatterReduction reduction, ParseReduction(ctx));
+  KILN_ASSIGN_OR_RETURN(Tensor out, ScatterSlicesOn(ctx, data, offsets, slice, updates, reduction));
   ctx.set_output(0, std::move(out));
   return OkStatus();
 }
@@ -220,14 +172,16 @@ Status ScatterElementsImpl(KernelContext& ctx) {
 // Reductions on float16/bfloat16 run in float32 (each result rounded back once at the end).
 Status ScatterNDKernel(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
-  KILN_ASSIGN_OR_RETURN(Reduction r, ParseReduction(ctx));
-  return r == Reduction::kNone ? ScatterNDImpl(ctx) : nn::RunHalfInFloat32(ctx, ScatterNDImpl);
+  KILN_ASSIGN_OR_RETURN(ScatterReduction r, ParseReduction(ctx));
+  if (ctx.device_context() != nullptr) return ScatterNDImpl(ctx);  // the device reduces narrow floats itself
+  return r == ScatterReduction::kNone ? ScatterNDImpl(ctx) : nn::RunHalfInFloat32(ctx, ScatterNDImpl);
 }
 
 Status ScatterElementsKernel(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
-  KILN_ASSIGN_OR_RETURN(Reduction r, ParseReduction(ctx));
-  return r == Reduction::kNone ? ScatterElementsImpl(ctx) : nn::RunHalfInFloat32(ctx, ScatterElementsImpl);
+  KILN_ASSIGN_OR_RETURN(ScatterReduction r, ParseReduction(ctx));
+  if (ctx.device_context() != nullptr) return ScatterElementsImpl(ctx);  // the device reduces narrow floats itself
+  return r == ScatterReduction::kNone ? ScatterElementsImpl(ctx) : nn::RunHalfInFloat32(ctx, ScatterElementsImpl);
 }
 
 }  // namespace

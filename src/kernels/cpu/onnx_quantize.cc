@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "ir/ops/onnx_shape_rules.h"
+#include "kernels/cpu/fake_quant.h"
 #include "kernels/cpu/kernel_util.h"
 #include "runtime/kernel.h"
 
@@ -15,52 +16,22 @@ namespace {
 
 using runtime::KernelContext;
 
-bool IsAbsent(const Tensor& t) { return t.rank() == 1 && t.dim(0) == 0; }
+bool IsAbsent(const Tensor& t) { return IsAbsentInput(t); }
 
 // Maps each element of x to the entry of its scale / zero point.
-struct ParamIndex {
-  ir::QuantLayout layout = ir::QuantLayout::kPerTensor;
-  int64_t axis_dim = 1, inner = 1, block_size = 1, blocks = 1;
-
+struct ParamIndex : QuantParamIndex {
   int64_t operator()(int64_t i) const {
-    if (layout == ir::QuantLayout::kPerTensor) return 0;
+    if (layout == QuantLayoutKind::kPerTensor) return 0;
     const int64_t a = (i / inner) % axis_dim;
-    if (layout == ir::QuantLayout::kPerAxis) return a;
+    if (layout == QuantLayoutKind::kPerAxis) return a;
     const int64_t o = i / (inner * axis_dim);
     return (o * blocks + a / block_size) * inner + i % inner;
   }
 };
 
-// Validates scale (input 1) and zero point (input 2, unless absent) against x (input 0).
 StatusOr<ParamIndex> MakeParamIndex(const KernelContext& ctx, const char* scale_name, const char* zp_name) {
-  const Tensor& x = ctx.input(0);
-  const Tensor& scale = ctx.input(1);
-  const Tensor& zp = ctx.input(2);
-  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
-  KILN_ASSIGN_OR_RETURN(int64_t block_size, ctx.Attr<int64_t>("block_size"));
-  if (!IsFloating(scale.dtype())) {
-    return InvalidArgument(std::string(scale_name) + " must be floating point, got " + scale.DebugString());
-  }
-  const PartialShape xs = PartialShape::Known(x.shape());
-  ParamIndex p;
-  KILN_ASSIGN_OR_RETURN(p.layout,
-                        ir::CheckQuantParam(xs, PartialShape::Known(scale.shape()), axis, block_size, scale_name));
-  if (!IsAbsent(zp)) {
-    KILN_RETURN_IF_ERROR(ir::CheckQuantParam(xs, PartialShape::Known(zp.shape()), axis, block_size, zp_name).status());
-    if (zp.shape() != scale.shape()) {
-      return InvalidArgument(std::string(zp_name) + " " + zp.DebugString() + " must have the shape of " + scale_name +
-                             " " + scale.DebugString());
-    }
-  }
-  if (p.layout == ir::QuantLayout::kPerTensor) return p;
-  const int a = static_cast<int>(axis < 0 ? axis + x.rank() : axis);
-  p.axis_dim = x.dim(a);
-  for (int d = a + 1; d < x.rank(); ++d) p.inner *= x.dim(d);
-  if (p.layout == ir::QuantLayout::kBlocked) {
-    p.block_size = block_size;
-    p.blocks = scale.dim(a);
-  }
-  return p;
+  KILN_ASSIGN_OR_RETURN(QuantParamIndex p, MakeQuantParamIndex(ctx, scale_name, zp_name));
+  return ParamIndex{p};
 }
 
 // Values of an integer tensor (zero point or x) as int64; an absent zero point reads as zeros.
@@ -171,6 +142,38 @@ Status DequantizeLinearKernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<QuantParamIndex> MakeQuantParamIndex(const KernelContext& ctx, const char* scale_name, const char* zp_name) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& scale = ctx.input(1);
+  const Tensor& zp = ctx.input(2);
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t block_size, ctx.Attr<int64_t>("block_size"));
+  if (!IsFloating(scale.dtype())) {
+    return InvalidArgument(std::string(scale_name) + " must be floating point, got " + scale.DebugString());
+  }
+  const PartialShape xs = PartialShape::Known(x.shape());
+  KILN_ASSIGN_OR_RETURN(ir::QuantLayout layout,
+                        ir::CheckQuantParam(xs, PartialShape::Known(scale.shape()), axis, block_size, scale_name));
+  if (!IsAbsentInput(zp)) {
+    KILN_RETURN_IF_ERROR(ir::CheckQuantParam(xs, PartialShape::Known(zp.shape()), axis, block_size, zp_name).status());
+    if (zp.shape() != scale.shape()) {
+      return InvalidArgument(std::string(zp_name) + " " + zp.DebugString() + " must have the shape of " + scale_name +
+                             " " + scale.DebugString());
+    }
+  }
+  QuantParamIndex p;
+  if (layout == ir::QuantLayout::kPerTensor) return p;
+  p.layout = layout == ir::QuantLayout::kPerAxis ? QuantLayoutKind::kPerAxis : QuantLayoutKind::kBlocked;
+  const int a = static_cast<int>(axis < 0 ? axis + x.rank() : axis);
+  p.axis_dim = x.dim(a);
+  for (int d = a + 1; d < x.rank(); ++d) p.inner *= x.dim(d);
+  if (p.layout == QuantLayoutKind::kBlocked) {
+    p.block_size = block_size;
+    p.blocks = scale.dim(a);
+  }
+  return p;
+}
 
 KILN_REGISTER_CPU_KERNEL("QuantizeLinear", QuantizeLinearKernel);
 KILN_REGISTER_CPU_KERNEL("DequantizeLinear", DequantizeLinearKernel);

@@ -48,7 +48,12 @@ Status OnnxSliceKernel(KernelContext& ctx) {
     whole &= s.start == 0 && s.step == 1 && s.count == in.dim(d);
     for (int64_t k = 0; k < s.count; ++k) maps[d].push_back(s.start + k * s.step);
   }
-  ctx.set_output(0, whole ? in : CopyByAxisMaps(in, maps));
+  if (whole) {
+    ctx.set_output(0, in);
+    return OkStatus();
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, in, maps));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 

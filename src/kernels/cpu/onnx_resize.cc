@@ -261,7 +261,8 @@ Status OnnxResizeKernel(KernelContext& ctx) {
     if (any_fill) {
       KILN_ASSIGN_OR_RETURN(fill, FromDoubles(x.dtype(), {}, {spec.extrapolation_value}));
     }
-    ctx.set_output(0, CopyByAxisMaps(x, maps, any_fill ? &fill : nullptr));
+    KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, x, maps, any_fill ? &fill : nullptr));
+    ctx.set_output(0, std::move(out));
     return OkStatus();
   }
   KILN_ASSIGN_OR_RETURN(std::vector<double> values, ToDoubles(x));

@@ -14,7 +14,7 @@ using runtime::KernelContext;
 
 enum class PadMode { kConstant, kReflect, kSymmetric };
 
-StatusOr<Tensor> PadTensor(const KernelContext& ctx, PadMode mode, const Tensor* fill) {
+StatusOr<Tensor> PadTensor(KernelContext& ctx, PadMode mode, const Tensor* fill) {
   const Tensor& in = ctx.input(0);
   const Tensor& pads_t = ctx.input(1);
   if (pads_t.rank() != 2 || pads_t.dim(0) != in.rank() || pads_t.dim(1) != 2) {
@@ -59,7 +59,7 @@ StatusOr<Tensor> PadTensor(const KernelContext& ctx, PadMode mode, const Tensor*
     for (int64_t t = 0; t < after; ++t) m.push_back(mode == PadMode::kConstant ? -1 : dim - 1 - t - skip);
   }
   if (!any) return in;
-  return CopyByAxisMaps(in, maps, fill);
+  return CopyByAxisMapsOn(ctx, in, maps, fill);
 }
 
 Status PadKernel(KernelContext& ctx) {

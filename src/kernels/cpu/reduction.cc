@@ -7,6 +7,7 @@
 #include "ir/ops/array_shape_util.h"
 #include "kernels/cpu/array_util.h"
 #include "kernels/cpu/kernel_util.h"
+#include "kernels/cpu/reduction_plan.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu {
@@ -135,13 +136,9 @@ void ReduceMiddle(const T* in, T* out, int64_t outer, int64_t reduce, int64_t in
   }
 }
 
-struct ReducePlan {
-  Shape out_shape;
-  int64_t outer = 1, reduce = 1, inner = 1;
-  std::vector<int> perm;  // non-empty: transpose the input by it first
-};
+}  // namespace
 
-StatusOr<ReducePlan> PlanReduction(KernelContext& ctx) {
+StatusOr<ReducePlan> PlanReduction(const KernelContext& ctx) {
   const Tensor& in = ctx.input(0);
   if (ctx.input(1).rank() > 1) return InvalidArgument("reduction_indices must be a scalar or vector");
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> axes, InputInt64s(ctx, 1));
@@ -178,6 +175,8 @@ StatusOr<ReducePlan> PlanReduction(KernelContext& ctx) {
     if (mask[d]) plan.perm.push_back(d);
   return plan;
 }
+
+namespace {
 
 // Reducing over nothing (only size-1 dims) leaves the values unchanged, except for the norm.
 template <typename Op>
@@ -237,14 +236,15 @@ Status BoolReduction(KernelContext& ctx) {
   return RunReduction<Op, bool>(ctx, plan);
 }
 
-// [outer, axis, inner] view of `in` around one (validated) axis.
+}  // namespace
+
 void SplitAroundAxis(const Shape& shape, int axis, int64_t& outer, int64_t& inner) {
   outer = inner = 1;
   for (int d = 0; d < axis; ++d) outer *= shape[d];
   for (int d = axis + 1; d < static_cast<int>(shape.size()); ++d) inner *= shape[d];
 }
 
-StatusOr<int> ScalarAxis(KernelContext& ctx, int input, int rank, const char* what) {
+StatusOr<int> ScalarAxis(const KernelContext& ctx, int input, int rank, const char* what) {
   if (ctx.input(input).num_elements() != 1) {
     return InvalidArgument(std::string(what) + " must be a scalar, got " + ctx.input(input).DebugString());
   }
@@ -255,6 +255,8 @@ StatusOr<int> ScalarAxis(KernelContext& ctx, int input, int rank, const char* wh
   }
   return static_cast<int>(v[0] < 0 ? v[0] + rank : v[0]);
 }
+
+namespace {
 
 // True when x should replace the current best. NaNs never win unless the best is NaN (a
 // leading NaN), matching TensorFlow's CPU ArgMax/ArgMin.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/array_util.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "runtime/kernel.h"
@@ -66,19 +67,13 @@ Status ResizeNearestNeighbor(KernelContext& ctx) {
   if (!IsFloating(images.dtype()) && !IsInteger(images.dtype())) {
     return Unimplemented("ResizeNearestNeighbor does not support dtype " + std::string(DTypeName(images.dtype())));
   }
-  const std::vector<int64_t> ys = NearestIndex(a.in_h, a.out_h, a);
-  const std::vector<int64_t> xs = NearestIndex(a.in_w, a.out_w, a);
-  Tensor& out = ctx.allocate_output(0, images.dtype(), {a.batch, a.out_h, a.out_w, a.channels});
-  const size_t pixel = static_cast<size_t>(a.channels) * DTypeSize(images.dtype());
-  const auto* src = static_cast<const uint8_t*>(images.raw_data());
-  auto* dst = static_cast<uint8_t*>(out.raw_data());
-  if (pixel == 0) return OkStatus();
-  for (int64_t n = 0; n < a.batch; ++n) {
-    for (int64_t y = 0; y < a.out_h; ++y) {
-      const uint8_t* row = src + ((n * a.in_h + ys[y]) * a.in_w) * pixel;
-      for (int64_t x = 0; x < a.out_w; ++x, dst += pixel) std::memcpy(dst, row + xs[x] * pixel, pixel);
-    }
-  }
+  std::vector<std::vector<int64_t>> maps(4);
+  for (int64_t n = 0; n < a.batch; ++n) maps[0].push_back(n);
+  maps[1] = NearestIndex(a.in_h, a.out_h, a);
+  maps[2] = NearestIndex(a.in_w, a.out_w, a);
+  for (int64_t c = 0; c < a.channels; ++c) maps[3].push_back(c);
+  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, images, maps));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 

@@ -176,10 +176,10 @@ Status RangeKernel(KernelContext& ctx) {
 
 }  // namespace
 
-KILN_REGISTER_CPU_KERNEL("Shape", ShapeKernel);
-KILN_REGISTER_CPU_KERNEL("ShapeN", ShapeNKernel);
-KILN_REGISTER_CPU_KERNEL("Size", SizeKernel);
-KILN_REGISTER_CPU_KERNEL("Rank", RankKernel);
+KILN_REGISTER_CPU_KERNEL("Shape", ShapeKernel, {.reads_shapes_only = true});
+KILN_REGISTER_CPU_KERNEL("ShapeN", ShapeNKernel, {.reads_shapes_only = true});
+KILN_REGISTER_CPU_KERNEL("Size", SizeKernel, {.reads_shapes_only = true});
+KILN_REGISTER_CPU_KERNEL("Rank", RankKernel, {.reads_shapes_only = true});
 KILN_REGISTER_CPU_KERNEL("Reshape", ReshapeKernel);
 KILN_REGISTER_CPU_KERNEL("ExpandDims", ExpandDimsKernel);
 KILN_REGISTER_CPU_KERNEL("Squeeze", SqueezeKernel);

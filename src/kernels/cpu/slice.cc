@@ -38,7 +38,8 @@ Status StridedSliceKernel(KernelContext& ctx) {
   for (int d = 0; d < in.rank(); ++d) {
     for (int64_t k = 0; k < spec.processing_shape[d]; ++k) maps[d].push_back(spec.begin[d] + k * spec.strides[d]);
   }
-  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMaps(in, maps).Reshaped(spec.final_shape));
+  KILN_ASSIGN_OR_RETURN(Tensor sliced, CopyByAxisMapsOn(ctx, in, maps));
+  KILN_ASSIGN_OR_RETURN(Tensor out, sliced.Reshaped(spec.final_shape));
   ctx.set_output(0, std::move(out));
   return OkStatus();
 }
@@ -68,7 +69,12 @@ Status SliceKernel(KernelContext& ctx) {
     whole &= s == dim;
     for (int64_t k = 0; k < s; ++k) maps[d].push_back(b + k);
   }
-  ctx.set_output(0, whole ? in : CopyByAxisMaps(in, maps));
+  if (whole) {
+    ctx.set_output(0, in);
+    return OkStatus();
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor out, CopyByAxisMapsOn(ctx, in, maps));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 

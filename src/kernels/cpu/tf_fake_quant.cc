@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/fake_quant.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu {
@@ -14,11 +15,16 @@ namespace {
 
 using runtime::KernelContext;
 
-// The nudged range of one (min, max) pair and the level of real zero.
-struct Nudged {
-  float min = 0, max = 0, scale = 0, inv_scale = 0, quant_zero = 0;
-  bool all_zero = false;  // min == max == 0: the output is zero (the Vars ops only)
-};
+}  // namespace
+
+StatusOr<std::pair<int, int>> QuantRange(const KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(int64_t num_bits, ctx.Attr<int64_t>("num_bits"));
+  KILN_ASSIGN_OR_RETURN(bool narrow_range, ctx.Attr<bool>("narrow_range"));
+  if (num_bits < 2 || num_bits > 16) {
+    return InvalidArgument("num_bits must be between 2 and 16, inclusive, got " + std::to_string(num_bits));
+  }
+  return std::make_pair(narrow_range ? 1 : 0, (1 << num_bits) - 1);
+}
 
 Nudged Nudge(float min, float max, int quant_min, int quant_max) {
   Nudged n;
@@ -41,6 +47,8 @@ Nudged Nudge(float min, float max, int quant_min, int quant_max) {
   return n;
 }
 
+namespace {
+
 float Clamp(float x, const Nudged& n) { return std::max(std::min(x, n.max), n.min); }
 
 // The Args and per-channel kernels multiply by the reciprocal scale.
@@ -50,15 +58,6 @@ float QuantizeByInverse(float x, const Nudged& n) {
 // The Vars kernel divides by the scale.
 float QuantizeByDivision(float x, const Nudged& n) {
   return std::floor((Clamp(x, n) - n.min) / n.scale - n.quant_zero + 0.5f) * n.scale;
-}
-
-StatusOr<std::pair<int, int>> QuantRange(const KernelContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(int64_t num_bits, ctx.Attr<int64_t>("num_bits"));
-  KILN_ASSIGN_OR_RETURN(bool narrow_range, ctx.Attr<bool>("narrow_range"));
-  if (num_bits < 2 || num_bits > 16) {
-    return InvalidArgument("num_bits must be between 2 and 16, inclusive, got " + std::to_string(num_bits));
-  }
-  return std::make_pair(narrow_range ? 1 : 0, (1 << num_bits) - 1);
 }
 
 Status CheckFloat32(const Tensor& t, const char* name) {
@@ -100,7 +99,10 @@ Status FakeQuantVarsKernel(KernelContext& ctx) {
   const float min = ctx.input(1).data<float>()[0];
   const float max = ctx.input(2).data<float>()[0];
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, x.shape());
-  if (min == 0.0f && max == 0.0f) return OkStatus();
+  if (min == 0.0f && max == 0.0f) {
+    std::fill(y.data<float>(), y.data<float>() + y.num_elements(), 0.0f);
+    return OkStatus();
+  }
   const Nudged n = Nudge(min, max, range.first, range.second);
   for (int64_t i = 0; i < x.num_elements(); ++i) y.data<float>()[i] = QuantizeByDivision(x.data<float>()[i], n);
   return OkStatus();

@@ -30,7 +30,7 @@ TEST_P(OnnxFixtureTest, MatchesOnnxRuntime) {
   const nlohmann::json meta = ReadMeta(dir);
   const double atol = meta.value("atol", 1e-4), rtol = meta.value("rtol", 1e-4);
 
-  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/model.onnx"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/model.onnx", {.device = testing::TestDevice()}));
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors inputs, io::ReadNpz(dir + "/inputs.npz"));
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors expected, io::ReadNpz(dir + "/outputs.npz"));
   std::map<std::string, Tensor> feed(inputs.begin(), inputs.end());
@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(Torch, OnnxFixtureTest, ::testing::ValuesIn(kFixtures),
 // Dynamic dims really are dynamic: the same loaded model runs other batch and sequence sizes.
 TEST(OnnxDynamicShapeTest, GptDecoderRunsOtherSequenceLengths) {
   const std::string dir = testing::FixturePath("onnx_gpt_decoder");
-  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/model.onnx"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/model.onnx", {.device = testing::TestDevice()}));
   for (auto [batch, seq] : {std::pair<int64_t, int64_t>{1, 1}, {3, 7}}) {
     Tensor ids(DType::kInt64, {batch, seq});
     for (int64_t i = 0; i < ids.num_elements(); ++i) ids.data<int64_t>()[i] = (i * 37) % 1000;
@@ -84,7 +84,7 @@ TEST(OnnxDynamicShapeTest, GptDecoderRunsOtherSequenceLengths) {
 // The causal mask: logits at position t do not depend on tokens after t.
 TEST(OnnxDynamicShapeTest, GptDecoderIsCausal) {
   const std::string dir = testing::FixturePath("onnx_gpt_decoder");
-  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/model.onnx"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/model.onnx", {.device = testing::TestDevice()}));
   Tensor a(DType::kInt64, {1, 6});
   for (int64_t i = 0; i < 6; ++i) a.data<int64_t>()[i] = 10 + i;
   Tensor b = a.Clone();

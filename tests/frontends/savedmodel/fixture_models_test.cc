@@ -32,6 +32,7 @@ TEST_P(FixtureModelTest, MatchesTensorFlow) {
   const double atol = meta.value("atol", 1e-4), rtol = meta.value("rtol", 1e-4);
 
   LoadOptions options;
+  options.device = testing::TestDevice();
   options.signature_key = meta.value("signature_key", "serving_default");
   KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/saved_model", options));
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors inputs, io::ReadNpz(dir + "/inputs.npz"));
@@ -52,7 +53,7 @@ INSTANTIATE_TEST_SUITE_P(SavedModels, FixtureModelTest, ::testing::ValuesIn(kFix
 TEST(MnistFixtureTest, HeldOutAccuracyMatchesEveryWriter) {
   for (const char* name : {"mnist_tfmodule", "mnist_keras3", "mnist_tfkeras"}) {
     const std::string dir = testing::FixturePath(name);
-    KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/saved_model"));
+    KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(dir + "/saved_model", {.device = testing::TestDevice()}));
     KILN_ASSERT_OK_AND_ASSIGN(Tensor images, io::ReadNpy(dir + "/heldout_images.npy"));
     KILN_ASSERT_OK_AND_ASSIGN(Tensor labels, io::ReadNpy(dir + "/heldout_labels.npy"));
     ASSERT_EQ(model->signature().inputs.size(), 1u);

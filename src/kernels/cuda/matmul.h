@@ -1,0 +1,28 @@
+#pragma once
+// Matrix products on cuBLAS for the CUDA kernels: row-major operands, float32 (TF32 only when the
+// run allows it), float16 and bfloat16 (float32 accumulation), float64.
+
+#include <string>
+#include <vector>
+
+#include "cuda/stream_context.h"
+
+namespace kiln::cuda {
+
+// out [batch, m, n] = x [batch, m, k] . y [batch, k, n], row-major, where an adjoint operand is
+// stored transposed ([k, m] or [n, k]) and a batch stride of 0 shares one matrix.
+struct GemmShape {
+  bool adj_x = false, adj_y = false;
+  int64_t m = 0, n = 0, k = 0;
+  int64_t batch = 1;
+  int64_t stride_x = 0, stride_y = 0;  // elements between batch entries
+};
+Status Gemm(StreamContext& ctx, DType dtype, const GemmShape& shape, const void* x, const void* y, void* out);
+std::vector<DType> GemmDTypes();
+
+// The batched product of kernels/cpu/matmul.h (same shape rules and errors) into `out`, which has
+// the product's shape.
+Status BatchMatMulOnDevice(StreamContext& ctx, const Tensor& x, const Tensor& y, bool adj_x, bool adj_y,
+                           bool broadcast, const std::string& op, Tensor& out);
+
+}  // namespace kiln::cuda
