@@ -30,7 +30,7 @@ echo "== kiln (native CUDA runtime, FP32, TF32 off)"
   --json "$out/kiln_mnist.json"
 "$kiln" bench --model "$out/models/resnet50.onnx" --device cuda --batch 128 --iters "$iters" --warmup 10 \
   --json "$out/kiln_resnet50.json"
-"$kiln" bench --model "$out/models/bert_base.onnx" --device cuda --batch 32 --dim seq=128 --iters "$iters" \
+"$kiln" bench --model "$out/models/bert_base.onnx" --device cuda --batch 1,32 --dim seq=128 --iters "$iters" \
   --warmup 10 --json "$out/kiln_bert.json"
 
 echo "== PyTorch eager (FP32, TF32 off)"

@@ -7,6 +7,7 @@
 #include "frontends/onnx/onnx_model.h"
 #include "frontends/savedmodel/saved_model.h"
 #include "ir/op_registry.h"
+#include "passes/fusion.h"
 #include "passes/passes.h"
 #include "runtime/executor.h"
 
@@ -73,6 +74,13 @@ StatusOr<std::unique_ptr<Model::Impl>> LoadModel(const std::string& path, const 
   auto impl = std::make_unique<Model::Impl>();
   impl->signature = std::move(imported.signature);
   impl->graph = std::move(imported.graph);
+  // On a GPU the native runtime runs the engine's fusion passes too (batch norms folded into filters,
+  // conv/matmul epilogues and elementwise chains fused), as TensorFlow's GPU runtime fuses conv +
+  // bias + activation: each fused node is one pass over memory instead of several. The fused ops
+  // compute what the ops they replace compute.
+  if (options.device.is_cuda() && convert::CountEngineOps(impl->graph) == 0) {
+    KILN_RETURN_IF_ERROR(passes::FuseForEngine(impl->graph));
+  }
   if (convert::CountEngineOps(impl->graph) > 0) {
     auto ops = convert::AttachEngineOps(impl->graph, imported.functions, path);
     if (!ops.ok()) {

@@ -5,7 +5,10 @@
 #include <vector>
 
 #include "cuda/check.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/cuda/array_moves.h"
+#include "kernels/cuda/matmul.h"
+#include "kernels/cuda/reduce.h"
 
 namespace kiln::cuda {
 
@@ -171,6 +174,21 @@ StatusOr<Tensor> StreamContext::GatherSlices(const Tensor& data, const std::vect
 StatusOr<Tensor> StreamContext::ScatterSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice,
                                               const Tensor& updates, runtime::ScatterReduction reduction) {
   return ScatterSlicesOnDevice(*this, data, offsets, slice, updates, reduction);
+}
+
+StatusOr<Tensor> StreamContext::SumRows(const Tensor& t, int64_t outer, int64_t inner, const Shape& out_shape) {
+  KILN_ASSIGN_OR_RETURN(Tensor out, Allocate(t.dtype(), out_shape));
+  KILN_CUDA_RETURN_IF_ERROR(LaunchReduce(ReduceOp::kSum, t.dtype(), t.raw_data(), out.raw_data(), outer, inner, 1, stream_));
+  return out;
+}
+
+StatusOr<Tensor> StreamContext::BatchMatMul(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
+                                            const std::string& op) {
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::MatMulPlan p,
+                        kernels::cpu::nn::PlanBatchMatMul(x, y, adj_x, adj_y, broadcast, op));
+  KILN_ASSIGN_OR_RETURN(Tensor out, Allocate(x.dtype(), p.out_shape));
+  KILN_RETURN_IF_ERROR(BatchMatMulOnDevice(*this, x, y, adj_x, adj_y, broadcast, op, out));
+  return out;
 }
 
 }  // namespace kiln::cuda

@@ -36,6 +36,9 @@ class StreamContext final : public runtime::DeviceContext {
                                 const Shape& out_shape) override;
   StatusOr<Tensor> ScatterSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice,
                                  const Tensor& updates, runtime::ScatterReduction reduction) override;
+  StatusOr<Tensor> SumRows(const Tensor& t, int64_t outer, int64_t inner, const Shape& out_shape) override;
+  StatusOr<Tensor> BatchMatMul(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
+                               const std::string& op) override;
 
   cudaStream_t stream() const { return stream_; }
   // Scratch device memory (library workspaces), freed in stream order when the buffer goes.

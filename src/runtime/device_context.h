@@ -2,6 +2,7 @@
 // A run's hold on a device other than the host, as kernels and the executor see it.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kiln/device.h"
@@ -41,6 +42,11 @@ class DeviceContext {
                                         const Shape& out_shape) = 0;
   virtual StatusOr<Tensor> ScatterSlices(const Tensor& data, const std::vector<int64_t>& offsets, int64_t slice,
                                          const Tensor& updates, ScatterReduction reduction) = 0;
+  // Arithmetic that composite kernels (Einsum) are built from: out [outer] = sum over the rows of
+  // t viewed as [outer, inner]; and a batched matrix product (kernels/cpu/matmul.h's rules).
+  virtual StatusOr<Tensor> SumRows(const Tensor& t, int64_t outer, int64_t inner, const Shape& out_shape) = 0;
+  virtual StatusOr<Tensor> BatchMatMul(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
+                                       const std::string& op) = 0;
 };
 
 // A context on `device` for one run, on the caller's `stream` or, when null, on one of kiln's own

@@ -197,8 +197,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
     KILN_RETURN_IF_ERROR(observe(graph_.node(v.node), v.index, values[v.node][v.index]));
   }
 
-  size_t live = 0;
-  peak_live_bytes_ = 0;
+  size_t live = 0, peak = 0;
   std::vector<const Tensor*> args;
   for (const Step& step : steps_) {
     const ir::Node& node = graph_.node(step.node);
@@ -252,7 +251,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       values[node.id][i].value = std::move(out);
       KILN_RETURN_IF_ERROR(observe(node, i, values[node.id][i]));
     }
-    peak_live_bytes_ = std::max(peak_live_bytes_, live);
+    peak = std::max(peak, live);
     for (const auto& v : step.release_after) {
       Slot& slot = values[v.node][v.index];
       live -= std::min(live, slot.value.byte_size());
@@ -260,6 +259,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
     }
   }
 
+  peak_live_bytes_ = peak;
   std::vector<Tensor> outputs;
   for (const auto& out : graph_.outputs()) {
     const auto& produced = values[out.value.node];

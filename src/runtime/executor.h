@@ -1,6 +1,7 @@
 #pragma once
 // Runs an IR graph op by op, on the host or on a device with the host beside it.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -54,7 +55,7 @@ class Executor {
   std::optional<size_t> PlannedPeakBytes() const;
 
   // The largest number of intermediate bytes held at once in the last Run (memory-plan check).
-  size_t peak_live_bytes() const { return peak_live_bytes_; }
+  size_t peak_live_bytes() const { return peak_live_bytes_.load(); }
 
  private:
   struct Step {
@@ -74,7 +75,7 @@ class Executor {
   std::map<int, KernelFn> node_kernels_;
   std::vector<Step> steps_;
   std::map<int, Tensor> device_constants_;  // Const node id -> its value on the device
-  mutable size_t peak_live_bytes_ = 0;
+  mutable std::atomic<size_t> peak_live_bytes_{0};
 };
 
 // Const and Placeholder: values the executor takes as given rather than computes.

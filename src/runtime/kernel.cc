@@ -67,19 +67,18 @@ KernelRegistry& KernelRegistry::Global() {
 }
 
 void KernelRegistry::Register(KernelDef def) {
-  for (auto& e : entries_) {
-    if (e.op == def.op && e.device == def.device) {
-      e = std::move(def);
-      return;
-    }
+  auto key = std::make_pair(def.op, def.device);
+  if (auto it = index_.find(key); it != index_.end()) {
+    *it->second = std::move(def);
+    return;
   }
   entries_.push_back(std::move(def));
+  index_.emplace(std::move(key), &entries_.back());
 }
 
 const KernelDef* KernelRegistry::FindDef(std::string_view op, DeviceType device) const {
-  for (const auto& e : entries_)
-    if (e.op == op && e.device == device) return &e;
-  return nullptr;
+  auto it = index_.find(std::make_pair(std::string(op), device));
+  return it == index_.end() ? nullptr : it->second;
 }
 
 const KernelFn* KernelRegistry::Find(std::string_view op, DeviceType device) const {

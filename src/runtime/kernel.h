@@ -2,7 +2,9 @@
 // Kernels: one function per (op, device), registered from src/kernels/<device>/*.cc with
 // KILN_REGISTER_KERNEL. The executor calls them with a KernelContext.
 
+#include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,7 +93,8 @@ class KernelRegistry {
   std::vector<std::string> Ops(DeviceType device) const;
 
  private:
-  std::vector<KernelDef> entries_;
+  std::deque<KernelDef> entries_;  // a deque: definitions stay put as more are registered
+  std::map<std::pair<std::string, DeviceType>, KernelDef*, std::less<>> index_;
 };
 
 struct KernelRegistration {

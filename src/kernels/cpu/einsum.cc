@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "ir/ops/einsum_equation.h"
+#include "kernels/cpu/array_util.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/nn_util.h"
@@ -49,9 +50,22 @@ Tensor SumInner(const Tensor& t, int64_t outer, int64_t inner, Shape out_shape) 
   return out;
 }
 
+// The sums and products where the kernel runs (a CUDA run of this kernel computes on the GPU).
+template <typename T>
+StatusOr<Tensor> SumInnerOn(KernelContext& ctx, const Tensor& t, int64_t outer, int64_t inner, Shape out_shape) {
+  if (ctx.device_context() != nullptr) return ctx.device_context()->SumRows(t, outer, inner, out_shape);
+  return SumInner<T>(t, outer, inner, std::move(out_shape));
+}
+
+StatusOr<Tensor> BatchMatMulOn(KernelContext& ctx, const Tensor& x, const Tensor& y, bool adj_x, bool adj_y) {
+  if (ctx.device_context() != nullptr) return ctx.device_context()->BatchMatMul(x, y, adj_x, adj_y, false, "Einsum");
+  return BatchMatMulTensors(x, y, adj_x, adj_y, false, "Einsum");
+}
+
 // Drops dims of size 1 that broadcast against a larger size, then sums labels no one else needs.
 template <typename T>
-StatusOr<Operand> Prepare(Operand op, const std::vector<int64_t>& label_size, const Labels& needed) {
+StatusOr<Operand> Prepare(KernelContext& ctx, Operand op, const std::vector<int64_t>& label_size,
+                          const Labels& needed) {
   Labels kept_labels;
   Shape kept_shape;
   for (size_t d = 0; d < op.labels.size(); ++d) {
@@ -69,7 +83,7 @@ StatusOr<Operand> Prepare(Operand op, const std::vector<int64_t>& label_size, co
   if (drop.empty()) return op;
   Labels order = keep;
   order.insert(order.end(), drop.begin(), drop.end());
-  Tensor moved = TransposeTensor(op.t, PermFor(op.labels, order));
+  KILN_ASSIGN_OR_RETURN(Tensor moved, TransposeOn(ctx, op.t, PermFor(op.labels, order)));
   int64_t outer = 1, inner = 1;
   Shape out_shape;
   for (int l : keep) {
@@ -77,7 +91,8 @@ StatusOr<Operand> Prepare(Operand op, const std::vector<int64_t>& label_size, co
     out_shape.push_back(label_size[l]);
   }
   for (int l : drop) inner *= label_size[l];
-  return Operand{SumInner<T>(moved, outer, inner, out_shape), keep};
+  KILN_ASSIGN_OR_RETURN(Tensor summed, SumInnerOn<T>(ctx, moved, outer, inner, out_shape));
+  return Operand{std::move(summed), keep};
 }
 
 Shape SizesOf(const Labels& labels, const std::vector<int64_t>& label_size) {
@@ -100,8 +115,7 @@ struct Plan {
   int64_t cost = 0;  // elements moved by transposes
 };
 
-template <typename T>
-StatusOr<Tensor> Contract(Operand a, Operand b, const Labels& out, const std::vector<int64_t>& ls) {
+StatusOr<Tensor> Contract(KernelContext& ctx, Operand a, Operand b, const Labels& out, const std::vector<int64_t>& ls) {
   Labels batch, free_a, free_b, contract_a, contract_b;
   for (int l : out) {
     const bool in_a = Has(a.labels, l), in_b = Has(b.labels, l);
@@ -149,22 +163,24 @@ StatusOr<Tensor> Contract(Operand a, Operand b, const Labels& out, const std::ve
   const Labels& fy = best.swap ? free_a : free_b;
   const int64_t nb = Product(batch, ls), m = Product(fx, ls), k = Product(best.contract, ls), n = Product(fy, ls);
 
-  auto arrange = [&](const Operand& op, const Labels& first, const Labels& second, int64_t rows, int64_t cols) {
+  auto arrange = [&](const Operand& op, const Labels& first, const Labels& second, int64_t rows,
+                     int64_t cols) -> StatusOr<Tensor> {
     Labels order = batch;
     order.insert(order.end(), first.begin(), first.end());
     order.insert(order.end(), second.begin(), second.end());
-    return TransposeTensor(op.t, PermFor(op.labels, order)).Reshaped({nb, rows, cols});
+    KILN_ASSIGN_OR_RETURN(Tensor moved, TransposeOn(ctx, op.t, PermFor(op.labels, order)));
+    return moved.Reshaped({nb, rows, cols});
   };
   KILN_ASSIGN_OR_RETURN(Tensor xm,
                         best.adj_x ? arrange(x, best.contract, fx, k, m) : arrange(x, fx, best.contract, m, k));
   KILN_ASSIGN_OR_RETURN(Tensor ym,
                         best.adj_y ? arrange(y, fy, best.contract, n, k) : arrange(y, best.contract, fy, k, n));
-  KILN_ASSIGN_OR_RETURN(Tensor product, BatchMatMulTensors(xm, ym, best.adj_x, best.adj_y, false, "Einsum"));
+  KILN_ASSIGN_OR_RETURN(Tensor product, BatchMatMulOn(ctx, xm, ym, best.adj_x, best.adj_y));
   Labels produced = batch;
   produced.insert(produced.end(), fx.begin(), fx.end());
   produced.insert(produced.end(), fy.begin(), fy.end());
   KILN_ASSIGN_OR_RETURN(product, product.Reshaped(SizesOf(produced, ls)));
-  return TransposeTensor(product, PermFor(produced, out));
+  return TransposeOn(ctx, product, PermFor(produced, out));
 }
 
 template <typename T>
@@ -177,14 +193,14 @@ Status EinsumTyped(KernelContext& ctx, const ir::EinsumDims& dims) {
     for (int j = 0; j < ctx.num_inputs(); ++j) {
       if (j != i) needed.insert(needed.end(), dims.inputs[j].begin(), dims.inputs[j].end());
     }
-    KILN_ASSIGN_OR_RETURN(Operand op, Prepare<T>({ctx.input(i), dims.inputs[i]}, dims.label_size, needed));
+    KILN_ASSIGN_OR_RETURN(Operand op, Prepare<T>(ctx, {ctx.input(i), dims.inputs[i]}, dims.label_size, needed));
     ops.push_back(std::move(op));
   }
   Tensor result;
   if (ops.size() == 1) {
-    result = TransposeTensor(ops[0].t, PermFor(ops[0].labels, out));
+    KILN_ASSIGN_OR_RETURN(result, TransposeOn(ctx, ops[0].t, PermFor(ops[0].labels, out)));
   } else {
-    KILN_ASSIGN_OR_RETURN(result, Contract<T>(ops[0], ops[1], out, dims.label_size));
+    KILN_ASSIGN_OR_RETURN(result, Contract(ctx, ops[0], ops[1], out, dims.label_size));
   }
   KILN_ASSIGN_OR_RETURN(result, result.Reshaped(SizesOf(out, dims.label_size)));
   ctx.set_output(0, result);
@@ -208,8 +224,11 @@ Status EinsumTensors(KernelContext& ctx) {
                       [&](auto tag) { return EinsumTyped<typename decltype(tag)::type>(ctx, dims); });
 }
 
+// On the CPU float16/bfloat16 compute in float32; the GPU's products and sums accumulate in float32
+// on the narrow values directly.
 Status Einsum(KernelContext& ctx) {
   if (ctx.num_inputs() < 1) return InvalidArgument("Einsum needs at least one input");
+  if (ctx.device_context() != nullptr) return EinsumTensors(ctx);
   return RunHalfInFloat32(ctx, EinsumTensors);
 }
 

@@ -80,9 +80,9 @@ Status BatchMatMulOnDevice(StreamContext& ctx, const Tensor& x, const Tensor& y,
 
 namespace {
 
-Status BatchMatMul(KernelContext& ctx, bool broadcast) {
+// MatMul (transpose_a/b, matrices only; also the base of KilnFusedMatMul) or BatchMatMul (adj_x/y).
+Status BatchMatMul(KernelContext& ctx, bool broadcast, bool is_matmul) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
-  const bool is_matmul = ctx.node().op == "MatMul";
   KILN_ASSIGN_OR_RETURN(bool adj_x, ctx.Attr<bool>(is_matmul ? "transpose_a" : "adj_x"));
   KILN_ASSIGN_OR_RETURN(bool adj_y, ctx.Attr<bool>(is_matmul ? "transpose_b" : "adj_y"));
   const Tensor &x = ctx.input(0), &y = ctx.input(1);
@@ -108,7 +108,7 @@ Status BatchMatMulV3(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
   KILN_ASSIGN_OR_RETURN(DType tout, ctx.Attr<DType>("Tout"));
   const Tensor &x = ctx.input(0), &y = ctx.input(1);
-  if (x.dtype() == tout && y.dtype() == tout) return BatchMatMul(ctx, true);
+  if (x.dtype() == tout && y.dtype() == tout) return BatchMatMul(ctx, true, false);
   if (!IsFloating(tout) || !IsFloating(x.dtype()) || !IsFloating(y.dtype())) {
     return Unimplemented("BatchMatMulV3 from " + std::string(DTypeName(x.dtype())) + " and " +
                          std::string(DTypeName(y.dtype())) + " to " + std::string(DTypeName(tout)) + " on the GPU");
@@ -131,10 +131,11 @@ KernelOptions MatMulOptions() { return {.dtypes = GemmDTypes()}; }
 
 }  // namespace
 
-KILN_REGISTER_CUDA_KERNEL("MatMul", [](KernelContext& ctx) { return BatchMatMul(ctx, false); }, MatMulOptions());
-KILN_REGISTER_CUDA_KERNEL("BatchMatMul", [](KernelContext& ctx) { return BatchMatMul(ctx, false); },
+KILN_REGISTER_CUDA_KERNEL("MatMul", [](KernelContext& ctx) { return BatchMatMul(ctx, false, true); },
                           MatMulOptions());
-KILN_REGISTER_CUDA_KERNEL("BatchMatMulV2", [](KernelContext& ctx) { return BatchMatMul(ctx, true); },
+KILN_REGISTER_CUDA_KERNEL("BatchMatMul", [](KernelContext& ctx) { return BatchMatMul(ctx, false, false); },
+                          MatMulOptions());
+KILN_REGISTER_CUDA_KERNEL("BatchMatMulV2", [](KernelContext& ctx) { return BatchMatMul(ctx, true, false); },
                           MatMulOptions());
 KILN_REGISTER_CUDA_KERNEL("BatchMatMulV3", BatchMatMulV3, MatMulOptions());
 

@@ -1,6 +1,7 @@
-// Array kernels whose CPU kernels move elements only through the primitives of
-// kernels/cpu/array_util.h: on the GPU they run the same host logic (validation, index maps) and the
-// device context moves the elements, so the two devices cannot disagree about shapes or errors.
+// Kernels whose CPU kernels move and combine elements only through the primitives of
+// kernels/cpu/array_util.h (and, for Einsum, the device context's row sums and products): on the
+// GPU they run the same host logic (validation, index maps, contraction plans) and the device
+// context does the work, so the two devices cannot disagree about shapes or errors.
 #include "kernels/cuda/kernel_util.h"
 
 namespace kiln::cuda {
@@ -9,10 +10,10 @@ namespace {
 using runtime::KernelOptions;
 
 void Register(const char* op, std::vector<int> host_inputs,
-              std::function<Status(const ir::Node&)> supports = nullptr) {
+              std::function<Status(const ir::Node&)> supports = nullptr, std::vector<DType> dtypes = AllDTypes()) {
   runtime::KernelRegistry::Global().Register(
       {op, DeviceType::kCUDA, CpuKernelOnDevice(op),
-       KernelOptions{.host_inputs = std::move(host_inputs), .dtypes = AllDTypes(), .supports = std::move(supports)}});
+       KernelOptions{.host_inputs = std::move(host_inputs), .dtypes = std::move(dtypes), .supports = std::move(supports)}});
 }
 
 [[maybe_unused]] const bool kRegistered = [] {
@@ -46,6 +47,8 @@ void Register(const char* op, std::vector<int> host_inputs,
   Register("BatchToSpace", {1});
   Register("SpaceToDepth", {});
   Register("DepthToSpace", {});
+  // Transposes, row sums and one batched product (cuBLAS), in float32 and float64.
+  Register("Einsum", {}, nullptr, {DType::kFloat32, DType::kFloat64});
   // Nearest-neighbour resizing moves elements; the interpolating modes stay on the host.
   Register("OnnxResize", {1, 2, 3}, [](const ir::Node& node) -> Status {
     auto mode = node.attrs.GetOr<std::string>("mode", "nearest");

@@ -1,0 +1,142 @@
+// Registrations of the fused ops the fusion passes make (src/passes/fusion.h): a conv or matmul by
+// its own CUDA kernel followed by one epilogue pass, and elementwise chains in one pass.
+#include <map>
+
+#include "ir/ops/fused_ops.h"
+#include "kernels/cuda/fused.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace kiln::cuda {
+namespace {
+
+using runtime::KernelContext;
+using runtime::KernelOptions;
+
+Status CheckFloat32(const KernelContext& ctx) {
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    if (ctx.input(i).dtype() != DType::kFloat32) {
+      return InvalidArgument(ctx.node().op + " supports float32 only, input " + std::to_string(i) + " is " +
+                             ctx.input(i).DebugString());
+    }
+  }
+  return OkStatus();
+}
+
+Status FusedConvMatMul(KernelContext& ctx) {
+  const std::string base_op = ir::EpilogueBaseOp(ctx.node().op);
+  KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParseEpilogue(ctx.attrs()));
+  const int expected = 2 + (e.bias ? 1 : 0) + (e.residual ? 1 : 0);
+  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(expected, expected));
+  KILN_RETURN_IF_ERROR(CheckFloat32(ctx));
+  const runtime::KernelFn* base = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCUDA);
+  if (base == nullptr) return Internal("no CUDA kernel for " + base_op);
+  KernelContext base_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
+  KILN_RETURN_IF_ERROR((*base)(base_ctx));
+  Tensor out = std::move(base_ctx.outputs()[0]);
+  KILN_ASSIGN_OR_RETURN(int axis, ir::EpilogueChannelAxis(ctx.node().op, ctx.attrs(), out.rank()));
+  const int64_t channels = out.dim(axis);
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= out.dim(i);
+  for (int i = axis + 1; i < out.rank(); ++i) inner *= out.dim(i);
+  int next = 2;
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  if (e.bias) {
+    const Tensor& b = ctx.input(next++);
+    if (b.rank() != 1 || b.dim(0) != channels) {
+      return InvalidArgument("bias " + b.DebugString() + " does not match the " + std::to_string(channels) +
+                             " channels of the output " + out.DebugString());
+    }
+    bias = b.data<float>();
+  }
+  if (e.residual) {
+    const Tensor& r = ctx.input(next++);
+    if (r.shape() != out.shape()) {
+      return InvalidArgument("residual " + r.DebugString() + " does not have the output's shape " + out.DebugString());
+    }
+    residual = r.data<float>();
+  }
+  KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(static_cast<int>(e.activation), e.leakyrelu_alpha, out.data<float>(), bias,
+                                           residual, outer, channels, inner, StreamOf(ctx)));
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
+}
+
+// An operand broadcast over `out` as a single value, a contiguous run of its dims, or its whole
+// shape; anything else is an error (as on the CPU).
+StatusOr<ChainOperand> DescribeOperand(const Tensor& t, const Shape& out, int input) {
+  const int rank = static_cast<int>(out.size()), offset = rank - t.rank();
+  auto refuse = [&]() {
+    return InvalidArgument("input " + std::to_string(input) + " " + t.DebugString() + " does not broadcast onto " +
+                           ShapeToString(out) + " as a scalar, a per-axis vector or a tensor of that shape");
+  };
+  if (offset < 0) return refuse();
+  int first = -1, last = -1;
+  for (int d = 0; d < t.rank(); ++d) {
+    if (t.dim(d) != 1) {
+      if (first < 0) first = d + offset;
+      last = d + offset;
+    }
+  }
+  ChainOperand op;
+  op.data = t.data<float>();
+  if (first < 0) return op;
+  for (int d = first; d <= last; ++d) {
+    if (t.dim(d - offset) != out[d]) return refuse();
+    op.mid *= out[d];
+  }
+  for (int d = last + 1; d < rank; ++d) op.inner *= out[d];
+  return op;
+}
+
+// Runs the program in passes of at most kMaxChainSteps steps and kMaxChainOperands operands.
+Status FusedElementwise(KernelContext& ctx) {
+  if (ctx.num_inputs() < 1) return InvalidArgument("KilnFusedElementwise expects at least 1 input");
+  KILN_ASSIGN_OR_RETURN(std::vector<ir::ElementwiseStep> steps,
+                        ir::ParseElementwiseProgram(ctx.attrs(), ctx.num_inputs()));
+  KILN_RETURN_IF_ERROR(CheckFloat32(ctx));
+  const Tensor& x = ctx.input(0);
+  std::vector<ChainOperand> operands(static_cast<size_t>(ctx.num_inputs()));
+  for (int i = 1; i < ctx.num_inputs(); ++i) {
+    KILN_ASSIGN_OR_RETURN(operands[i], DescribeOperand(ctx.input(i), x.shape(), i));
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, x.shape()));
+  const float* in = x.data<float>();
+  size_t s = 0;
+  do {
+    ChainProgram p;
+    std::map<int, int> slot;  // input -> operand slot of this pass
+    for (; s < steps.size() && p.steps < kMaxChainSteps; ++s) {
+      const ir::ElementwiseStep& st = steps[s];
+      ChainStep& cs = p.step[p.steps];
+      cs.op = static_cast<int>(st.op);
+      cs.param = st.param;
+      cs.chain_is_lhs = st.chain_is_lhs;
+      if (ir::IsBinaryElementwise(st.op)) {
+        auto it = slot.find(st.operand);
+        if (it == slot.end()) {
+          if (static_cast<int>(slot.size()) == kMaxChainOperands) break;
+          it = slot.emplace(st.operand, static_cast<int>(slot.size())).first;
+          p.operand[it->second] = operands[st.operand];
+        }
+        cs.operand = it->second;
+      }
+      ++p.steps;
+    }
+    KILN_CUDA_RETURN_IF_ERROR(LaunchElementwiseChain(p, in, out->data<float>(), x.num_elements(), StreamOf(ctx)));
+    in = out->data<float>();  // later passes continue in place
+  } while (s < steps.size());
+  return OkStatus();
+}
+
+KernelOptions Float32() { return {.dtypes = {DType::kFloat32}}; }
+
+}  // namespace
+
+KILN_REGISTER_CUDA_KERNEL("KilnFusedConv2D", FusedConvMatMul, Float32());
+KILN_REGISTER_CUDA_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul, Float32());
+KILN_REGISTER_CUDA_KERNEL("KilnFusedConv", FusedConvMatMul, Float32());
+KILN_REGISTER_CUDA_KERNEL("KilnFusedMatMul", FusedConvMatMul, Float32());
+KILN_REGISTER_CUDA_KERNEL(ir::kFusedElementwiseOp, FusedElementwise, Float32());
+
+}  // namespace kiln::cuda

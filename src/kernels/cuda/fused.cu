@@ -1,0 +1,129 @@
+// The fused ops' device code, computing exactly what the CPU's fused kernels compute
+// (src/kernels/cpu/fused_math.h), which is what the unfused ops compute.
+#include "ir/ops/fused_ops.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/fused.h"
+
+namespace kiln::cuda {
+namespace {
+
+using ir::Activation;
+using ir::ElementwiseOp;
+
+__device__ __forceinline__ float Relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
+
+__device__ __forceinline__ float Activate(int act, float x, float alpha) {
+  switch (static_cast<Activation>(act)) {
+    case Activation::kNone: return x;
+    case Activation::kRelu: return Relu(x);
+    case Activation::kRelu6: {
+      const float r = Relu(x);
+      return r > 6.0f ? 6.0f : r;
+    }
+    case Activation::kElu: return x < 0 ? expm1f(x) : x;
+    case Activation::kSelu:
+      return x > 0 ? static_cast<float>(1.0507009873554804934193349852946) * x
+                   : static_cast<float>(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717) *
+                         expm1f(x);
+    case Activation::kLeakyRelu: return x > 0.0f ? x : x * alpha;
+    case Activation::kSigmoid: return 1 / (1 + expf(-x));
+    case Activation::kTanh: return tanhf(x);
+  }
+  return x;
+}
+
+__global__ void EpilogueKernel(int act, float alpha, float* __restrict__ out, const float* __restrict__ bias,
+                               const float* __restrict__ residual, int64_t channels, int64_t inner, int64_t n) {
+  KILN_GRID_STRIDE_LOOP(i, n) {
+    float v = out[i];
+    if (bias != nullptr) v = v + bias[(i / inner) % channels];
+    if (residual != nullptr) v = v + residual[i];
+    out[i] = Activate(act, v, alpha);
+  }
+}
+
+__device__ __forceinline__ float Unary(int op, float x, float param) {
+  switch (static_cast<ElementwiseOp>(op)) {
+    case ElementwiseOp::kRelu: return Relu(x);
+    case ElementwiseOp::kRelu6: return Activate(static_cast<int>(Activation::kRelu6), x, 0);
+    case ElementwiseOp::kElu: return Activate(static_cast<int>(Activation::kElu), x, 0);
+    case ElementwiseOp::kSelu: return Activate(static_cast<int>(Activation::kSelu), x, 0);
+    case ElementwiseOp::kLeakyRelu: return x > 0.0f ? x : x * param;
+    case ElementwiseOp::kSoftplus: {
+      const float threshold = logf(1.1920928955078125e-07f) + 2.0f;
+      if (x > -threshold) return x;
+      if (x < threshold) return expf(x);
+      return log1pf(expf(x));
+    }
+    case ElementwiseOp::kSoftsign: return x / (1 + fabsf(x));
+    case ElementwiseOp::kSigmoid: return 1 / (1 + expf(-x));
+    case ElementwiseOp::kTanh: return tanhf(x);
+    case ElementwiseOp::kErf: return erff(x);
+    case ElementwiseOp::kExp: return expf(x);
+    case ElementwiseOp::kExpm1: return expm1f(x);
+    case ElementwiseOp::kLog: return logf(x);
+    case ElementwiseOp::kLog1p: return log1pf(x);
+    case ElementwiseOp::kSqrt: return sqrtf(x);
+    case ElementwiseOp::kRsqrt: return 1 / sqrtf(x);
+    case ElementwiseOp::kReciprocal: return 1 / x;
+    case ElementwiseOp::kNeg: return -x;
+    case ElementwiseOp::kAbs: return fabsf(x);
+    case ElementwiseOp::kSquare: return x * x;
+    case ElementwiseOp::kFloor: return floorf(x);
+    case ElementwiseOp::kCeil: return ceilf(x);
+    default: return x;
+  }
+}
+
+__device__ __forceinline__ float Binary(int op, float x, float y) {
+  switch (static_cast<ElementwiseOp>(op)) {
+    case ElementwiseOp::kAdd: return x + y;
+    case ElementwiseOp::kSub: return x - y;
+    case ElementwiseOp::kMul: return x * y;
+    case ElementwiseOp::kDiv: return x / y;
+    case ElementwiseOp::kMaximum: return x != x ? x : y != y ? y : (x > y ? x : y);
+    case ElementwiseOp::kMinimum: return x != x ? x : y != y ? y : (x < y ? x : y);
+    case ElementwiseOp::kPow: return powf(x, y);
+    case ElementwiseOp::kSquaredDifference: {
+      const float d = x - y;
+      return d * d;
+    }
+    default: return x;
+  }
+}
+
+__global__ void ChainKernel(ChainProgram p, const float* __restrict__ x, float* __restrict__ out, int64_t n) {
+  KILN_GRID_STRIDE_LOOP(i, n) {
+    float v = x[i];
+    for (int s = 0; s < p.steps; ++s) {
+      const ChainStep& st = p.step[s];
+      if (st.operand < 0) {
+        v = Unary(st.op, v, st.param);
+        continue;
+      }
+      const ChainOperand& o = p.operand[st.operand];
+      const float w = o.data[o.mid == 1 ? 0 : (i / o.inner) % o.mid];
+      v = st.chain_is_lhs ? Binary(st.op, v, w) : Binary(st.op, w, v);
+    }
+    out[i] = v;
+  }
+}
+
+}  // namespace
+
+cudaError_t LaunchEpilogue(int activation, float alpha, float* out, const float* bias, const float* residual,
+                           int64_t outer, int64_t channels, int64_t inner, cudaStream_t stream) {
+  const int64_t n = outer * channels * inner;
+  if (n == 0) return cudaSuccess;
+  EpilogueKernel<<<BlocksFor(n), kThreads, 0, stream>>>(activation, alpha, out, bias, residual, channels, inner, n);
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, float* out, int64_t n,
+                                   cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  ChainKernel<<<BlocksFor(n), kThreads, 0, stream>>>(program, x, out, n);
+  return cudaGetLastError();
+}
+
+}  // namespace kiln::cuda

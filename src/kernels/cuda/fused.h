@@ -1,0 +1,40 @@
+#pragma once
+// Launchers of the fused ops' device code (float32): the conv/matmul epilogue (bias, residual,
+// activation in one pass over the base op's output) and the elementwise-chain program.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace kiln::cuda {
+
+// out[o, c, i] = act(out[o, c, i] + bias[c] + residual[o, c, i]); bias and residual may be null.
+// `activation` is an ir::Activation.
+cudaError_t LaunchEpilogue(int activation, float alpha, float* out, const float* bias, const float* residual,
+                           int64_t outer, int64_t channels, int64_t inner, cudaStream_t stream);
+
+constexpr int kMaxChainSteps = 24;
+constexpr int kMaxChainOperands = 8;
+
+// A broadcast operand of a chain: element i of the output reads data[(i / inner) % mid].
+struct ChainOperand {
+  const float* data = nullptr;
+  int64_t inner = 1, mid = 1;
+};
+// One step: an ir::ElementwiseOp, its parameter, and for binary ops the operand and its side.
+struct ChainStep {
+  int op = 0;
+  int operand = -1;
+  bool chain_is_lhs = true;
+  float param = 0.0f;
+};
+struct ChainProgram {
+  int steps = 0;
+  ChainStep step[kMaxChainSteps];
+  ChainOperand operand[kMaxChainOperands];
+};
+// out[i] = the program applied to x[i] for n elements.
+cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, float* out, int64_t n,
+                                   cudaStream_t stream);
+
+}  // namespace kiln::cuda
