@@ -11,6 +11,7 @@ peers=$(realpath "$1")
 out=$(realpath -m "$2")
 kiln=${KILN:-kiln}
 iters=${ITERS:-50}
+profile=${PROFILE:+--profile}  # PROFILE=1: also print where one run's time goes, by op type
 mkdir -p "$out/models"
 # The ONNX files, a sample input and PyTorch's output for it (no cuDNN override: PyTorch's own).
 env -u LD_LIBRARY_PATH python3 "$peers" export "$out/models" 2>&1 | grep -v Warning | tail -4
@@ -27,11 +28,11 @@ done
 
 echo "== kiln (native CUDA runtime, FP32, TF32 off)"
 "$kiln" bench --dir fixtures/mnist/saved_model --device cuda --batch 512 --iters "$iters" --warmup 10 \
-  --json "$out/kiln_mnist.json"
+  --json "$out/kiln_mnist.json" $profile
 "$kiln" bench --model "$out/models/resnet50.onnx" --device cuda --batch 128 --iters "$iters" --warmup 10 \
-  --json "$out/kiln_resnet50.json"
+  --json "$out/kiln_resnet50.json" $profile
 "$kiln" bench --model "$out/models/bert_base.onnx" --device cuda --batch 1,32 --dim seq=128 --iters "$iters" \
-  --warmup 10 --json "$out/kiln_bert.json"
+  --warmup 10 --json "$out/kiln_bert.json" $profile
 
 echo "== PyTorch eager (FP32, TF32 off)"
 sed -E 's/\["fp32", "fp(32-graph|16)[^]]*\]/["fp32"]/' "$peers" > "$out/peers_fp32.py"

@@ -192,6 +192,7 @@ StatusOr<std::map<std::string, Tensor>> Model::Impl::Run(const std::map<std::str
   runtime::RunOptions run;
   run.stream = options.stream;
   run.outputs_on_device = options.outputs_on_device;
+  run.op_times = options.op_times;
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outs, executor->Run(feeds, run));
   std::map<std::string, Tensor> result;
   for (size_t i = 0; i < outs.size(); ++i) result[graph.outputs()[i].name] = std::move(outs[i]);

@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -230,7 +231,13 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
     }
     const DeviceType on = placement_.node_on[node.id];
     KernelContext ctx(node, args, on == DeviceType::kCPU ? nullptr : device.get());
+    const auto started = std::chrono::steady_clock::now();
     Status s = (*step.kernel)(ctx);
+    if (s.ok() && options.op_times != nullptr) {
+      if (on != DeviceType::kCPU) s = device->Synchronize();
+      (*options.op_times)[node.op] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    }
     if (!s.ok()) return s.AtNode(node.name, node.op);
     values[node.id].resize(static_cast<size_t>(ctx.num_outputs()));
     for (int i = 0; i < ctx.num_outputs(); ++i) {

@@ -21,6 +21,8 @@ struct RunOptions {
   CudaStream stream = nullptr;
   // Outputs stay on the run's device (no copy to the host, no wait on the caller's stream).
   bool outputs_on_device = false;
+  // When set: each step's time in ms (device steps wait for their work) added to its op type.
+  std::map<std::string, double>* op_times = nullptr;
 };
 
 struct ExecutorOptions {

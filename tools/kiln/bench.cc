@@ -33,6 +33,7 @@ struct BenchOptions {
   std::string json;
   std::string device = "cpu";
   bool allow_tf32 = false;
+  bool profile = false;
 };
 
 // The first `batch` samples of `samples`, repeating them when there are fewer.
@@ -186,6 +187,23 @@ void RunBench(const BenchOptions& o) {
       modes.push_back({"on device", [&, stay] { OrDie(model->Run(on_device, stay)); }});
     }
     modes.push_back({device.is_cuda() ? "host copies" : "host", [&] { OrDie(model->Run(feed)); }});
+    if (o.profile) {
+      std::map<std::string, double> times;
+      RunOptions profiled;
+      profiled.op_times = &times;
+      for (int i = 0; i < 3; ++i) OrDie(model->Run(feed, profiled));  // the first runs pick algorithms
+      times.clear();
+      OrDie(model->Run(feed, profiled));
+      std::vector<std::pair<double, std::string>> sorted;
+      double total = 0;
+      for (const auto& [op, ms] : times) {
+        sorted.push_back({ms, op});
+        total += ms;
+      }
+      std::sort(sorted.rbegin(), sorted.rend());
+      fmt::print("profile of one run at batch {} (each op waited for): {:.3f} ms\n", batch, total);
+      for (const auto& [ms, op] : sorted) fmt::print("  {:<28} {:>9.3f} ms {:>5.1f}%\n", op, ms, 100 * ms / total);
+    }
     for (const auto& [mode, step] : modes) {
       const Timing t = TimeSteps(o, device, step);
       const double throughput = 1000.0 * static_cast<double>(batch) / t.median;
@@ -240,6 +258,7 @@ void AddBenchCommand(CLI::App& app) {
   cmd->add_option("--json", opts->json, "also write the results to this JSON file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--allow-tf32", opts->allow_tf32, "let FP32 matrix products and convolutions on the GPU use TF32");
+  cmd->add_flag("--profile", opts->profile, "also print where one run's time goes, by op type");
   cmd->callback([opts] { RunBench(*opts); });
 }
 
