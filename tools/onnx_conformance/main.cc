@@ -179,8 +179,9 @@ void WriteReport(std::ostream& out, const std::vector<TestResult>& results, cons
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   out << "# ONNX backend node tests on kiln" << (device.is_cpu() ? "" : " (" + device.ToString() + ")") << "\n\n";
-  out << "Written by `bash scripts/onnx_conformance.sh` (kiln_onnx_conformance" << (device.is_cpu() ? "" : " --device cuda")
-      << ") on " << date << ", from " << (source.empty() ? "the node tests in the data directory" : source)
+  out << (device.is_cpu() ? "Written by `bash scripts/onnx_conformance.sh` (kiln_onnx_conformance)"
+                           : "Written by `kiln_onnx_conformance --device cuda` (as `ctest -L gpu` runs it)")
+      << " on " << date << ", from " << (source.empty() ? "the node tests in the data directory" : source)
       << ".\n\n";
   out << fmt::format(
       "{} tests: {} use only ops kiln claims ({} pass, {} fail, {} refused with a reason); {} use an "
