@@ -1,41 +1,42 @@
 #!/usr/bin/env bash
 # On a GPU machine, from the repository root: unpacks a bundle made by scripts/gpu/pack.sh and runs
-# kiln's GPU tests (what `ctest -L gpu` runs) and, with --bench, the GPU benchmarks.
-# Usage: scripts/gpu/run.sh BUNDLE.tar.xz [--bench] [--out DIR]
+# what `ctest -L gpu` runs (the runtime's GPU tests, the op tests and fixtures on the GPU, the ONNX
+# node tests on the GPU) and, with --bench, bench/gpu/native_vs_pytorch.sh beside PyTorch.
+# Usage: scripts/gpu/run.sh BUNDLE.tar.xz OUT_DIR [--bench PYTORCH_PEERS.py]
 set -uo pipefail
-bundle=$(realpath "$1"); shift
-bench=0; out=${OUT:-/tmp/kiln-gpu-out}
-while (($#)); do
-  case $1 in
-    --bench) bench=1 ;;
-    --out) out=$2; shift ;;
-  esac
-  shift
-done
-root=$(pwd)
+bundle=$(realpath "$1")
+out=$(realpath -m "$2")
+peers=${4:+$(realpath "$4")}
 k=$(mktemp -d)
 tar -C "$k" -xJf "$bundle"
 mkdir -p "$out"
 # cuDNN and cuBLAS matching the headers kiln was built with, where PyTorch's wheels keep them.
-for lib in /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn/lib /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib; do
+for lib in /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn/lib \
+           /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib; do
   [ -d "$lib" ] && export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
 done
-export LD_LIBRARY_PATH="$k/bin:${LD_LIBRARY_PATH:-}"
-export KILN_FIXTURE_DIR="$k/fixtures" KILN_SOURCE_DIR="$root"
+export LD_LIBRARY_PATH="$k/bin:${LD_LIBRARY_PATH:-}" PATH="$k/bin:$PATH"
+export KILN_FIXTURE_DIR="$k/fixtures" KILN_SOURCE_DIR=$(pwd)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 status=0
-step() { echo "== $*"; "$@" || status=1; }
-step "$k/bin/kiln_gpu_tests" --gtest_brief=1
-filter=$(grep -ohE "^TEST(_F|_P)?\((\w+)," tests/kernels/*_test.cc tests/passes/*_test.cc tests/frontends/onnx/onnx_conv_test.cc \
-  | sed -E 's/TEST(_F|_P)?\(//; s/,//' | sort -u | awk '{printf "%s.*:*/%s.*:", $1, $1}')
-KILN_TEST_DEVICE=cuda KILN_TEST_DEVICE_COVERAGE=1 step "$k/bin/kiln_tests" --gtest_brief=1 --gtest_filter="$filter" 2>&1 | tee "$out/ops_on_cuda.txt"
-KILN_TEST_DEVICE=cuda step "$k/bin/kiln_tests" --gtest_brief=1 \
+check() {  # check NAME COMMAND...: runs it, its output to OUT/NAME.txt, and prints the verdict lines
+  local name=$1; shift
+  "$@" > "$out/$name.txt" 2>&1 || status=1
+  echo "== $name"; grep -E "FAILED|PASSED|differs|never compared|onnx node tests" "$out/$name.txt" | head -40
+}
+check gpu_tests kiln_gpu_tests --gtest_brief=1
+filter=$(grep -ohE "^TEST(_F|_P)?\((\w+)," tests/kernels/*_test.cc tests/passes/*_test.cc \
+           tests/frontends/onnx/onnx_conv_test.cc | sed -E 's/TEST(_F|_P)?\(//; s/,//' | sort -u |
+         awk '{printf "%s.*:*/%s.*:", $1, $1}')
+KILN_TEST_DEVICE=cuda KILN_TEST_DEVICE_COVERAGE=1 check ops_on_cuda kiln_tests --gtest_brief=1 --gtest_filter="$filter"
+KILN_TEST_DEVICE=cuda check fixtures_on_cuda kiln_tests --gtest_brief=1 \
   --gtest_filter='SavedModels/FixtureModelTest.*:MnistFixtureTest.*:Torch/OnnxFixtureTest.*:OnnxDynamicShapeTest.*'
 if [ -d "$k/onnx-node-tests" ]; then
-  step "$k/bin/kiln_onnx_conformance" --device cuda --data "$k/onnx-node-tests" --report "$out/onnx_conformance_cuda.md"
+  check onnx_conformance_cuda kiln_onnx_conformance --device cuda --data "$k/onnx-node-tests" \
+    --report "$out/onnx_conformance_cuda.md"
 fi
-if ((bench)); then
-  step "$k/bin/kiln" bench --dir fixtures/mnist/saved_model --device cuda --batch 1,512 --iters 200 \
-    --json "$out/bench_mnist_cuda.json"
+if [ -n "$peers" ]; then
+  PROFILE=1 KILN=kiln bash bench/gpu/native_vs_pytorch.sh "$peers" "$out/bench" 2>&1 | tee "$out/bench.txt" |
+    grep -v "^on the host"
 fi
 exit $status
