@@ -5,6 +5,7 @@
 #include "ir/ops/array_shape_util.h"
 #include "ir/shape_fns.h"
 #include "kernels/cpu/array_util.h"
+#include "kernels/cpu/index_plans.h"
 #include "kernels/cpu/kernel_util.h"
 #include "runtime/kernel.h"
 
@@ -136,43 +137,17 @@ Status ReverseKernel(KernelContext& ctx) {
 }
 
 Status OneHotKernel(KernelContext& ctx) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(4, 4));
-  const Tensor& indices = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(OneHotPlan p, PlanOneHot(ctx));
   const Tensor &on = ctx.input(2), &off = ctx.input(3);
-  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
-  if (ctx.input(1).num_elements() != 1 || ctx.input(1).rank() != 0) return InvalidArgument("depth must be a scalar");
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> depth_v, InputInt64s(ctx, 1));
-  const int64_t depth = depth_v[0];
-  if (depth < 0) return InvalidArgument("depth must be non-negative, got " + std::to_string(depth));
-  if (on.rank() != 0 || off.rank() != 0 || on.dtype() != off.dtype()) {
-    return InvalidArgument("on_value and off_value must be scalars of one dtype, got " + on.DebugString() + " and " +
-                           off.DebugString());
-  }
-  const DType idt = indices.dtype();
-  if (idt != DType::kInt32 && idt != DType::kInt64 && idt != DType::kUInt8 && idt != DType::kInt8) {
-    return InvalidArgument("indices must be uint8, int8, int32 or int64, got " + indices.DebugString());
-  }
-  if (axis < -1 || axis > indices.rank()) {
-    return InvalidArgument("axis must be -1 or in [0, " + std::to_string(indices.rank()) + "], got " +
-                           std::to_string(axis));
-  }
-  const int a = axis == -1 ? indices.rank() : static_cast<int>(axis);
-  Shape out_shape = indices.shape();
-  out_shape.insert(out_shape.begin() + a, depth);
-  KILN_RETURN_IF_ERROR(ir::CheckedNumElements(out_shape).status());
-  int64_t prefix = 1, suffix = 1;
-  for (int d = 0; d < a; ++d) prefix *= indices.dim(d);
-  for (int d = a; d < indices.rank(); ++d) suffix *= indices.dim(d);
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> idx, indices.ToInt64Vector());
-  Tensor& out = ctx.allocate_output(0, on.dtype(), out_shape);
+  Tensor& out = ctx.allocate_output(0, on.dtype(), p.out_shape);
   return VisitByElementSize(on.dtype(), [&]<typename T>() {
     T* dst = Elements<T>(out);
     std::fill(dst, dst + out.num_elements(), Elements<T>(off)[0]);
     const T on_value = Elements<T>(on)[0];
-    for (int64_t p = 0; p < prefix; ++p) {
-      for (int64_t s = 0; s < suffix; ++s) {
-        const int64_t i = idx[p * suffix + s];
-        if (i >= 0 && i < depth) dst[(p * depth + i) * suffix + s] = on_value;
+    for (int64_t i0 = 0; i0 < p.prefix; ++i0) {
+      for (int64_t s = 0; s < p.suffix; ++s) {
+        const int64_t i = p.indices[i0 * p.suffix + s];
+        if (i >= 0 && i < p.depth) dst[(i0 * p.depth + i) * p.suffix + s] = on_value;
       }
     }
     return OkStatus();
@@ -229,6 +204,38 @@ Status WhereKernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<OneHotPlan> PlanOneHot(const KernelContext& ctx) {
+  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(4, 4));
+  const Tensor& indices = ctx.input(0);
+  const Tensor &on = ctx.input(2), &off = ctx.input(3);
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
+  if (ctx.input(1).num_elements() != 1 || ctx.input(1).rank() != 0) return InvalidArgument("depth must be a scalar");
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> depth_v, InputInt64s(ctx, 1));
+  OneHotPlan p;
+  p.depth = depth_v[0];
+  if (p.depth < 0) return InvalidArgument("depth must be non-negative, got " + std::to_string(p.depth));
+  if (on.rank() != 0 || off.rank() != 0 || on.dtype() != off.dtype()) {
+    return InvalidArgument("on_value and off_value must be scalars of one dtype, got " + on.DebugString() + " and " +
+                           off.DebugString());
+  }
+  const DType idt = indices.dtype();
+  if (idt != DType::kInt32 && idt != DType::kInt64 && idt != DType::kUInt8 && idt != DType::kInt8) {
+    return InvalidArgument("indices must be uint8, int8, int32 or int64, got " + indices.DebugString());
+  }
+  if (axis < -1 || axis > indices.rank()) {
+    return InvalidArgument("axis must be -1 or in [0, " + std::to_string(indices.rank()) + "], got " +
+                           std::to_string(axis));
+  }
+  const int a = axis == -1 ? indices.rank() : static_cast<int>(axis);
+  p.out_shape = indices.shape();
+  p.out_shape.insert(p.out_shape.begin() + a, p.depth);
+  KILN_RETURN_IF_ERROR(ir::CheckedNumElements(p.out_shape).status());
+  for (int d = 0; d < a; ++d) p.prefix *= indices.dim(d);
+  for (int d = a; d < indices.rank(); ++d) p.suffix *= indices.dim(d);
+  KILN_ASSIGN_OR_RETURN(p.indices, indices.ToInt64Vector());
+  return p;
+}
 
 KILN_REGISTER_CPU_KERNEL("Transpose", TransposeKernel);
 KILN_REGISTER_CPU_KERNEL("Tile", TileKernel);

@@ -23,4 +23,25 @@ struct ConvPlan {
 };
 StatusOr<ConvPlan> PlanConv(const runtime::KernelContext& ctx, ConvKind kind);
 
+// DepthwiseConv2dNative of input 0 [N, H, W, C] (or NCHW) by filter input 1 [kh, kw, C, multiplier].
+struct DepthwisePlan {
+  bool channels_first = false;
+  Shape last;  // the input's shape, channels last
+  int64_t channels = 0, multiplier = 1;
+  std::vector<ir::WindowDim> dims;  // height, width
+  Shape out_shape;                  // in the input's layout
+};
+StatusOr<DepthwisePlan> PlanDepthwise(const runtime::KernelContext& ctx);
+
+// Conv2DBackpropInput: input_sizes (input 0, read on the host), filter (input 1) [kh, kw, in, out]
+// and out_backprop (input 2): the gradient of a Conv2D with respect to its input.
+struct ConvTransposePlan {
+  bool channels_first = false;
+  Shape in_shape;  // the result's shape, channels last
+  int64_t in_c = 0, out_c = 0;
+  std::vector<ir::WindowDim> dims;  // height, width of the forward convolution
+  Shape dx_shape;                   // the result's shape in its layout
+};
+StatusOr<ConvTransposePlan> PlanConvTranspose(const runtime::KernelContext& ctx);
+
 }  // namespace kiln::kernels::cpu::nn

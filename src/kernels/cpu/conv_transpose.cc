@@ -2,6 +2,7 @@
 // each out_backprop pixel into its patch contributions, and col2im scatters them into the input.
 #include <algorithm>
 
+#include "kernels/cpu/conv_plan.h"
 #include "kernels/cpu/conv_util.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/kernel_util.h"
@@ -46,51 +47,39 @@ void RunConvTranspose(const T* grad, const T* filter, T* dx, int64_t batch, cons
   }
 }
 
-StatusOr<Tensor> ConvTransposeTensors(const KernelContext& ctx, const Shape& sizes, const Tensor& filter,
-                                      const Tensor& grad_in) {
-  KILN_ASSIGN_OR_RETURN(ir::WindowSpec spec, ir::ParseWindowSpec(ctx.attrs(), 2));
-  const Tensor grad = spec.channels_first ? ChannelsFirstToLast(grad_in) : grad_in;
-  // The input shape, channels last.
-  Shape in_shape;
-  if (sizes.size() == 4) {
-    in_shape = spec.channels_first ? Shape{sizes[0], sizes[2], sizes[3], sizes[1]} : sizes;
-  } else {
-    in_shape = {grad.dim(0), sizes[0], sizes[1], filter.dim(2)};
-  }
-  for (int64_t d : in_shape) {
-    if (d < 0) return InvalidArgument("input_sizes must be non-negative, got " + ShapeToString(sizes));
-  }
-  const int64_t in_c = in_shape[3], out_c = filter.dim(3);
-  if (filter.dim(2) != in_c) {
-    return InvalidArgument("input depth " + std::to_string(in_c) + " from input_sizes does not match the filter's " +
-                           "input depth " + std::to_string(filter.dim(2)) +
-                           " (grouped transposed convolution is not supported)");
-  }
-  if (grad.dim(3) != out_c) {
-    return InvalidArgument("out_backprop depth " + std::to_string(grad.dim(3)) + " does not match the filter's " +
-                           "output depth " + std::to_string(out_c));
-  }
-  KILN_ASSIGN_OR_RETURN(std::vector<ir::WindowDim> dims,
-                        SpatialWindows(in_shape, {filter.dim(0), filter.dim(1)}, spec));
-  if (grad.dim(0) != in_shape[0] || grad.dim(1) != dims[0].out || grad.dim(2) != dims[1].out) {
-    return InvalidArgument("out_backprop " + grad_in.DebugString() + " does not match the convolution of input " +
-                           ShapeToString(sizes) + " with filter " + filter.DebugString() + " (expected spatial size " +
-                           std::to_string(dims[0].out) + "x" + std::to_string(dims[1].out) + ")");
-  }
-  if (!FitsBlas(filter.dim(0) * filter.dim(1) * in_c) || !FitsBlas(out_c) ||
-      !FitsBlas(grad.num_elements() / std::max<int64_t>(out_c, 1))) {
+StatusOr<Tensor> ConvTransposeTensors(const ConvTransposePlan& p, const Tensor& filter, const Tensor& grad_in) {
+  const Tensor grad = p.channels_first ? ChannelsFirstToLast(grad_in) : grad_in;
+  if (!FitsBlas(filter.dim(0) * filter.dim(1) * p.in_c) || !FitsBlas(p.out_c) ||
+      !FitsBlas(grad.num_elements() / std::max<int64_t>(p.out_c, 1))) {
     return InvalidArgument("Conv2DBackpropInput operands are too large");
   }
-  Tensor dx(grad.dtype(), in_shape);
+  Tensor dx(grad.dtype(), p.in_shape);
   KILN_RETURN_IF_ERROR(DispatchReal(grad.dtype(), kInt32, "Conv2DBackpropInput", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    RunConvTranspose<T>(grad.data<T>(), filter.data<T>(), dx.data<T>(), in_shape[0], dims[0], dims[1], in_c, out_c);
+    RunConvTranspose<T>(grad.data<T>(), filter.data<T>(), dx.data<T>(), p.in_shape[0], p.dims[0], p.dims[1], p.in_c,
+                        p.out_c);
     return OkStatus();
   }));
-  return spec.channels_first ? ChannelsLastToFirst(dx) : dx;
+  return p.channels_first ? ChannelsLastToFirst(dx) : dx;
 }
 
 Status Conv2DBackpropInput(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(ConvTransposePlan p, PlanConvTranspose(ctx));
+  const Tensor& filter = ctx.input(1);
+  const Tensor& grad = ctx.input(2);
+  if (IsHalfLike(filter.dtype())) {
+    KILN_ASSIGN_OR_RETURN(Tensor dx, ConvTransposeTensors(p, ToFloat32(filter), ToFloat32(grad)));
+    ctx.set_output(0, FromFloat32(dx, filter.dtype()));
+    return OkStatus();
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor dx, ConvTransposeTensors(p, filter, grad));
+  ctx.set_output(0, std::move(dx));
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<ConvTransposePlan> PlanConvTranspose(const KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
   const Tensor& filter = ctx.input(1);
   const Tensor& grad = ctx.input(2);
@@ -106,17 +95,40 @@ Status Conv2DBackpropInput(KernelContext& ctx) {
     return InvalidArgument("filter and out_backprop dtypes differ: " + filter.DebugString() + " and " +
                            grad.DebugString());
   }
-  if (IsHalfLike(filter.dtype())) {
-    KILN_ASSIGN_OR_RETURN(Tensor dx, ConvTransposeTensors(ctx, sizes, ToFloat32(filter), ToFloat32(grad)));
-    ctx.set_output(0, FromFloat32(dx, filter.dtype()));
-    return OkStatus();
+  KILN_ASSIGN_OR_RETURN(ir::WindowSpec spec, ir::ParseWindowSpec(ctx.attrs(), 2));
+  ConvTransposePlan p;
+  p.channels_first = spec.channels_first;
+  const Shape& g = grad.shape();
+  const Shape grad_last = spec.channels_first ? Shape{g[0], g[2], g[3], g[1]} : g;
+  if (sizes.size() == 4) {
+    p.in_shape = spec.channels_first ? Shape{sizes[0], sizes[2], sizes[3], sizes[1]} : sizes;
+  } else {
+    p.in_shape = {grad_last[0], sizes[0], sizes[1], filter.dim(2)};
   }
-  KILN_ASSIGN_OR_RETURN(Tensor dx, ConvTransposeTensors(ctx, sizes, filter, grad));
-  ctx.set_output(0, std::move(dx));
-  return OkStatus();
+  for (int64_t d : p.in_shape) {
+    if (d < 0) return InvalidArgument("input_sizes must be non-negative, got " + ShapeToString(sizes));
+  }
+  p.in_c = p.in_shape[3];
+  p.out_c = filter.dim(3);
+  if (filter.dim(2) != p.in_c) {
+    return InvalidArgument("input depth " + std::to_string(p.in_c) + " from input_sizes does not match the filter's " +
+                           "input depth " + std::to_string(filter.dim(2)) +
+                           " (grouped transposed convolution is not supported)");
+  }
+  if (grad_last[3] != p.out_c) {
+    return InvalidArgument("out_backprop depth " + std::to_string(grad_last[3]) + " does not match the filter's " +
+                           "output depth " + std::to_string(p.out_c));
+  }
+  KILN_ASSIGN_OR_RETURN(p.dims, SpatialWindows(p.in_shape, {filter.dim(0), filter.dim(1)}, spec));
+  if (grad_last[0] != p.in_shape[0] || grad_last[1] != p.dims[0].out || grad_last[2] != p.dims[1].out) {
+    return InvalidArgument("out_backprop " + grad.DebugString() + " does not match the convolution of input " +
+                           ShapeToString(sizes) + " with filter " + filter.DebugString() + " (expected spatial size " +
+                           std::to_string(p.dims[0].out) + "x" + std::to_string(p.dims[1].out) + ")");
+  }
+  const Shape& in = p.in_shape;
+  p.dx_shape = spec.channels_first ? Shape{in[0], in[3], in[1], in[2]} : in;
+  return p;
 }
-
-}  // namespace
 
 KILN_REGISTER_CPU_KERNEL("Conv2DBackpropInput", Conv2DBackpropInput);
 

@@ -1,5 +1,6 @@
 // DepthwiseConv2dNative: a direct loop over output pixels; the innermost loop runs over the
 // contiguous channel (x multiplier) vector of one input pixel and one filter tap.
+#include "kernels/cpu/conv_plan.h"
 #include "kernels/cpu/conv_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "runtime/kernel.h"
@@ -42,6 +43,23 @@ void RunDepthwise(const T* input, const T* filter, T* output, int64_t batch, con
 }
 
 Status DepthwiseTensors(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(DepthwisePlan p, PlanDepthwise(ctx));
+  const Tensor x = p.channels_first ? ChannelsFirstToLast(ctx.input(0)) : ctx.input(0);
+  const Tensor& filter = ctx.input(1);
+  Tensor out(x.dtype(), WindowOutputShape(x.dim(0), p.dims, p.channels * p.multiplier));
+  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), kNoInts, "DepthwiseConv2dNative", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    RunDepthwise<T>(x.data<T>(), filter.data<T>(), out.data<T>(), x.dim(0), p.dims[0], p.dims[1], p.channels,
+                    p.multiplier);
+    return OkStatus();
+  }));
+  ctx.set_output(0, p.channels_first ? ChannelsLastToFirst(out) : out);
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<DepthwisePlan> PlanDepthwise(const KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
   const Tensor& input = ctx.input(0);
   const Tensor& filter = ctx.input(1);
@@ -53,26 +71,22 @@ Status DepthwiseTensors(KernelContext& ctx) {
                            filter.DebugString());
   }
   KILN_ASSIGN_OR_RETURN(ir::WindowSpec spec, ir::ParseWindowSpec(ctx.attrs(), 2));
-  const Tensor x = spec.channels_first ? ChannelsFirstToLast(input) : input;
-  const int64_t channels = x.dim(3), multiplier = filter.dim(3);
-  if (filter.dim(2) != channels) {
-    return InvalidArgument("input depth " + std::to_string(channels) + " does not match the filter's depth " +
+  DepthwisePlan p;
+  p.channels_first = spec.channels_first;
+  const Shape& s = input.shape();
+  p.last = spec.channels_first ? Shape{s[0], s[2], s[3], s[1]} : s;
+  p.channels = p.last[3];
+  p.multiplier = filter.dim(3);
+  if (filter.dim(2) != p.channels) {
+    return InvalidArgument("input depth " + std::to_string(p.channels) + " does not match the filter's depth " +
                            std::to_string(filter.dim(2)) + " (input " + input.DebugString() + ", filter " +
                            filter.DebugString() + ")");
   }
-  KILN_ASSIGN_OR_RETURN(std::vector<ir::WindowDim> dims,
-                        SpatialWindows(x.shape(), {filter.dim(0), filter.dim(1)}, spec));
-  Tensor out(x.dtype(), WindowOutputShape(x.dim(0), dims, channels * multiplier));
-  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), kNoInts, "DepthwiseConv2dNative", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunDepthwise<T>(x.data<T>(), filter.data<T>(), out.data<T>(), x.dim(0), dims[0], dims[1], channels, multiplier);
-    return OkStatus();
-  }));
-  ctx.set_output(0, spec.channels_first ? ChannelsLastToFirst(out) : out);
-  return OkStatus();
+  KILN_ASSIGN_OR_RETURN(p.dims, SpatialWindows(p.last, {filter.dim(0), filter.dim(1)}, spec));
+  p.out_shape = WindowOutputShape(p.last[0], p.dims, p.channels * p.multiplier);
+  if (spec.channels_first) p.out_shape = {p.out_shape[0], p.out_shape[3], p.out_shape[1], p.out_shape[2]};
+  return p;
 }
-
-}  // namespace
 
 KILN_REGISTER_CPU_KERNEL("DepthwiseConv2dNative",
                          [](KernelContext& ctx) { return RunHalfInFloat32(ctx, DepthwiseTensors); });

@@ -102,35 +102,43 @@ Status FusedConvMatMul(KernelContext& ctx) {
     }
   }
   KILN_ASSIGN_OR_RETURN(Tensor out, RunBaseOp(ctx, base_op));
+  KILN_ASSIGN_OR_RETURN(fused::EpilogueOperands p, fused::PlanEpilogue(ctx, e, out));
+  ApplyEpilogue(e, p.bias ? p.bias->data<float>() : nullptr, p.residual ? p.residual->data<float>() : nullptr,
+                out.data<float>(), p.outer, p.channels, p.inner);
+  ctx.set_output(0, std::move(out));
+  return OkStatus();
+}
+
+}  // namespace
+
+namespace fused {
+
+StatusOr<EpilogueOperands> PlanEpilogue(const KernelContext& ctx, const ir::Epilogue& e, const Tensor& out) {
   KILN_ASSIGN_OR_RETURN(int axis, ir::EpilogueChannelAxis(ctx.node().op, ctx.attrs(), out.rank()));
-  const int64_t channels = out.dim(axis);
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= out.dim(i);
-  for (int i = axis + 1; i < out.rank(); ++i) inner *= out.dim(i);
+  EpilogueOperands p;
+  p.channels = out.dim(axis);
+  for (int i = 0; i < axis; ++i) p.outer *= out.dim(i);
+  for (int i = axis + 1; i < out.rank(); ++i) p.inner *= out.dim(i);
   int next = 2;
-  const float* bias = nullptr;
-  const float* residual = nullptr;
   if (e.bias) {
     const Tensor& b = ctx.input(next++);
-    if (b.rank() != 1 || b.dim(0) != channels) {
-      return InvalidArgument("bias " + b.DebugString() + " does not match the " + std::to_string(channels) +
+    if (b.rank() != 1 || b.dim(0) != p.channels) {
+      return InvalidArgument("bias " + b.DebugString() + " does not match the " + std::to_string(p.channels) +
                              " channels of the output " + out.DebugString());
     }
-    bias = b.data<float>();
+    p.bias = &b;
   }
   if (e.residual) {
     const Tensor& r = ctx.input(next++);
     if (r.shape() != out.shape()) {
       return InvalidArgument("residual " + r.DebugString() + " does not have the output's shape " + out.DebugString());
     }
-    residual = r.data<float>();
+    p.residual = &r;
   }
-  ApplyEpilogue(e, bias, residual, out.data<float>(), outer, channels, inner);
-  ctx.set_output(0, std::move(out));
-  return OkStatus();
+  return p;
 }
 
-}  // namespace
+}  // namespace fused
 
 KILN_REGISTER_CPU_KERNEL("KilnFusedConv2D", FusedConvMatMul);
 KILN_REGISTER_CPU_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul);

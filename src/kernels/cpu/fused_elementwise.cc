@@ -21,30 +21,12 @@ struct Operand {
   bool full = false;  // inner == 1 and mid == the output's size: element i reads data[i]
 };
 
-// Describes `t` broadcast over `out` as a contiguous run of the output's dims; anything else
-// (an operand that would grow the output, or non-1 dims that are not contiguous) is an error.
 StatusOr<Operand> DescribeOperand(const Tensor& t, const Shape& out, int input) {
-  const int rank = static_cast<int>(out.size()), offset = rank - t.rank();
-  auto refuse = [&]() {
-    return InvalidArgument("input " + std::to_string(input) + " " + t.DebugString() + " does not broadcast onto " +
-                           ShapeToString(out) + " as a scalar, a per-axis vector or a tensor of that shape");
-  };
-  if (offset < 0) return refuse();
-  int first = -1, last = -1;
-  for (int d = 0; d < t.rank(); ++d) {
-    if (t.dim(d) != 1) {
-      if (first < 0) first = d + offset;
-      last = d + offset;
-    }
-  }
+  KILN_ASSIGN_OR_RETURN(fused::ChainBroadcast b, fused::DescribeChainOperand(t, out, input));
   Operand op;
   op.data = t.data<float>();
-  if (first < 0) return op;  // a single value
-  for (int d = first; d <= last; ++d) {
-    if (t.dim(d - offset) != out[d]) return refuse();
-    op.mid *= out[d];
-  }
-  for (int d = last + 1; d < rank; ++d) op.inner *= out[d];
+  op.inner = b.inner;
+  op.mid = b.mid;
   op.full = op.inner == 1 && op.mid == NumElements(out);
   return op;
 }
@@ -108,6 +90,34 @@ Status FusedElementwise(KernelContext& ctx) {
 }
 
 }  // namespace
+
+namespace fused {
+
+StatusOr<ChainBroadcast> DescribeChainOperand(const Tensor& t, const Shape& out, int input) {
+  const int rank = static_cast<int>(out.size()), offset = rank - t.rank();
+  auto refuse = [&]() {
+    return InvalidArgument("input " + std::to_string(input) + " " + t.DebugString() + " does not broadcast onto " +
+                           ShapeToString(out) + " as a scalar, a per-axis vector or a tensor of that shape");
+  };
+  if (offset < 0) return refuse();
+  int first = -1, last = -1;
+  for (int d = 0; d < t.rank(); ++d) {
+    if (t.dim(d) != 1) {
+      if (first < 0) first = d + offset;
+      last = d + offset;
+    }
+  }
+  ChainBroadcast b;
+  if (first < 0) return b;  // a single value
+  for (int d = first; d <= last; ++d) {
+    if (t.dim(d - offset) != out[d]) return refuse();
+    b.mid *= out[d];
+  }
+  for (int d = last + 1; d < rank; ++d) b.inner *= out[d];
+  return b;
+}
+
+}  // namespace fused
 
 KILN_REGISTER_CPU_KERNEL(ir::kFusedElementwiseOp, FusedElementwise);
 

@@ -6,8 +6,28 @@
 #include <limits>
 
 #include "ir/ops/fused_ops.h"
+#include "kiln/tensor.h"
+#include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu::fused {
+
+// How operand `input` of a fused elementwise chain broadcasts onto the chain's shape `out`: element
+// i of the output reads the operand's element (i / inner) % mid. A scalar, a tensor of `out`'s
+// shape, or one whose non-1 dims are a contiguous run of `out`'s; anything else is an error.
+struct ChainBroadcast {
+  int64_t inner = 1, mid = 1;
+};
+StatusOr<ChainBroadcast> DescribeChainOperand(const Tensor& t, const Shape& out, int input);
+
+// A fused conv/matmul's epilogue over its base op's output `out`, viewed as [outer, channels,
+// inner] around the channel axis, with the bias (a vector of the channels) and the residual (the
+// output's shape) taken from the node's inputs after its two base inputs, and checked.
+struct EpilogueOperands {
+  int64_t outer = 1, channels = 1, inner = 1;
+  const Tensor* bias = nullptr;
+  const Tensor* residual = nullptr;
+};
+StatusOr<EpilogueOperands> PlanEpilogue(const runtime::KernelContext& ctx, const ir::Epilogue& e, const Tensor& out);
 
 inline float Relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
 

@@ -5,6 +5,7 @@
 
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
+#include "kernels/cpu/normalization_plan.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu::nn {
@@ -49,47 +50,16 @@ Tensor Vector(const std::vector<float>& v, DType dtype) {
 }
 
 Status FusedBatchNorm(KernelContext& ctx) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(5, 5));
-  KILN_ASSIGN_OR_RETURN(float epsilon, ctx.Attr<float>("epsilon"));
-  KILN_ASSIGN_OR_RETURN(float factor, ctx.Attr<float>("exponential_avg_factor"));
-  KILN_ASSIGN_OR_RETURN(bool is_training, ctx.Attr<bool>("is_training"));
-  KILN_ASSIGN_OR_RETURN(std::string format, ctx.attrs().GetOr<std::string>("data_format", "NHWC"));
+  KILN_ASSIGN_OR_RETURN(BatchNormPlan plan, PlanBatchNorm(ctx));
   const Tensor& x_in = ctx.input(0);
   const DType t = x_in.dtype(), u = ctx.input(1).dtype();
-  if (t != DType::kFloat32 && !IsHalfLike(t)) {
-    return Unimplemented(ctx.node().op + " does not support x of dtype " + std::string(DTypeName(t)));
-  }
-  if (u != DType::kFloat32 && u != DType::kBFloat16) {
-    return Unimplemented(ctx.node().op + " does not support scale of dtype " + std::string(DTypeName(u)));
-  }
-  const bool channels_first = format == "NCHW" || format == "NCDHW";
-  const int rank = format == "NDHWC" || format == "NCDHW" ? 5 : 4;
-  if (format != "NHWC" && format != "NCHW" && rank != 5) return InvalidArgument("unsupported data_format " + format);
-  if (x_in.rank() != rank) {
-    return InvalidArgument("x must have rank " + std::to_string(rank) + " for data_format " + format + ", got " +
-                           x_in.DebugString());
-  }
-  Layout l;
-  const int c_axis = channels_first ? 1 : rank - 1;
-  l.channels = x_in.dim(c_axis);
-  l.outer = channels_first ? x_in.dim(0) : x_in.num_elements() / std::max<int64_t>(l.channels, 1);
-  l.inner = channels_first ? x_in.num_elements() / std::max<int64_t>(l.outer * l.channels, 1) : 1;
-  if (l.channels == 0) l.outer = l.inner = 0;
-
-  const bool stats_needed = !is_training || factor != 1.0f;
-  static const char* kNames[] = {"x", "scale", "offset", "mean", "variance"};
+  Layout l{plan.outer, plan.channels, plan.inner};
+  const bool is_training = plan.training;
+  const float epsilon = plan.epsilon, factor = plan.factor;
   std::vector<std::vector<float>> params(5);
   for (int i = 1; i < 5; ++i) {
-    const Tensor& p = ctx.input(i);
-    if (p.dtype() != u)
-      return InvalidArgument(std::string(kNames[i]) + " dtype differs from scale's: " + p.DebugString());
-    if (p.rank() != 1) return InvalidArgument(std::string(kNames[i]) + " must be a vector, got " + p.DebugString());
-    if (i >= 3 && !stats_needed && p.dim(0) == 0) continue;
-    if (p.dim(0) != l.channels) {
-      return InvalidArgument(std::string(kNames[i]) + " has " + std::to_string(p.dim(0)) + " elements but x " +
-                             x_in.DebugString() + " has " + std::to_string(l.channels) + " channels");
-    }
-    params[i] = p.ToFloatVector();
+    if (i >= 3 && !plan.stats_needed && ctx.input(i).dim(0) == 0) continue;
+    params[i] = ctx.input(i).ToFloatVector();
   }
   const std::vector<float>& scale = params[1];
   const std::vector<float>& offset = params[2];
@@ -147,6 +117,49 @@ Status FusedBatchNorm(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<BatchNormPlan> PlanBatchNorm(const KernelContext& ctx) {
+  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(5, 5));
+  BatchNormPlan p;
+  KILN_ASSIGN_OR_RETURN(p.epsilon, ctx.Attr<float>("epsilon"));
+  KILN_ASSIGN_OR_RETURN(p.factor, ctx.Attr<float>("exponential_avg_factor"));
+  KILN_ASSIGN_OR_RETURN(p.training, ctx.Attr<bool>("is_training"));
+  KILN_ASSIGN_OR_RETURN(std::string format, ctx.attrs().GetOr<std::string>("data_format", "NHWC"));
+  const Tensor& x = ctx.input(0);
+  const DType t = x.dtype(), u = ctx.input(1).dtype();
+  if (t != DType::kFloat32 && !IsHalfLike(t)) {
+    return Unimplemented(ctx.node().op + " does not support x of dtype " + std::string(DTypeName(t)));
+  }
+  if (u != DType::kFloat32 && u != DType::kBFloat16) {
+    return Unimplemented(ctx.node().op + " does not support scale of dtype " + std::string(DTypeName(u)));
+  }
+  const bool channels_first = format == "NCHW" || format == "NCDHW";
+  const int rank = format == "NDHWC" || format == "NCDHW" ? 5 : 4;
+  if (format != "NHWC" && format != "NCHW" && rank != 5) return InvalidArgument("unsupported data_format " + format);
+  if (x.rank() != rank) {
+    return InvalidArgument("x must have rank " + std::to_string(rank) + " for data_format " + format + ", got " +
+                           x.DebugString());
+  }
+  p.channels = x.dim(channels_first ? 1 : rank - 1);
+  p.outer = channels_first ? x.dim(0) : x.num_elements() / std::max<int64_t>(p.channels, 1);
+  p.inner = channels_first ? x.num_elements() / std::max<int64_t>(p.outer * p.channels, 1) : 1;
+  if (p.channels == 0) p.outer = p.inner = 0;
+  p.stats_needed = !p.training || p.factor != 1.0f;
+  static const char* kNames[] = {"x", "scale", "offset", "mean", "variance"};
+  for (int i = 1; i < 5; ++i) {
+    const Tensor& param = ctx.input(i);
+    if (param.dtype() != u) {
+      return InvalidArgument(std::string(kNames[i]) + " dtype differs from scale's: " + param.DebugString());
+    }
+    if (param.rank() != 1) return InvalidArgument(std::string(kNames[i]) + " must be a vector, got " + param.DebugString());
+    if (i >= 3 && !p.stats_needed && param.dim(0) == 0) continue;
+    if (param.dim(0) != p.channels) {
+      return InvalidArgument(std::string(kNames[i]) + " has " + std::to_string(param.dim(0)) + " elements but x " +
+                             x.DebugString() + " has " + std::to_string(p.channels) + " channels");
+    }
+  }
+  return p;
+}
 
 KILN_REGISTER_CPU_KERNEL("FusedBatchNorm", FusedBatchNorm);
 KILN_REGISTER_CPU_KERNEL("FusedBatchNormV2", FusedBatchNorm);

@@ -9,6 +9,7 @@
 #include "ir/ops/onnx_window_rules.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
+#include "kernels/cpu/pool_plan.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu::nn {
@@ -98,20 +99,14 @@ std::string ModeName(ir::OnnxPoolMode mode) {
 }
 
 Status OnnxPoolImpl(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(OnnxPoolPlan p, PlanOnnxPool(ctx));
   const Tensor& x = ctx.input(0);
-  KILN_ASSIGN_OR_RETURN(ir::OnnxPoolSpec spec, ir::ParseOnnxPoolSpec(ctx.attrs()));
-  const int spatial = static_cast<int>(spec.kernel.size());
-  if (x.rank() != spatial + 2) {
-    return InvalidArgument("X must have rank " + std::to_string(spatial + 2) +
-                           " ([N, C, spatial...]) for kernel_shape " + ShapeToString(spec.kernel) + ", got " +
-                           x.DebugString());
-  }
-  Shape out_shape = {x.dim(0), x.dim(1)};
+  const ir::OnnxPoolSpec& spec = p.spec;
+  const Shape& out_shape = p.out_shape;
   std::vector<DimTaps> taps;
-  for (int i = 0; i < spatial; ++i) {
-    KILN_ASSIGN_OR_RETURN(ir::OnnxPoolDim w, ir::ComputeOnnxPoolDim(spec, i, x.dim(2 + i)));
-    out_shape.push_back(w.out);
-    taps.push_back(ComputeTaps(x.dim(2 + i), w, spec.kernel[i], spec.strides[i], spec.dilations[i]));
+  for (size_t i = 0; i < p.dims.size(); ++i) {
+    taps.push_back(ComputeTaps(x.dim(2 + static_cast<int>(i)), p.dims[i], spec.kernel[i], spec.strides[i],
+                               spec.dilations[i]));
   }
   Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
   const unsigned ints = spec.mode == ir::OnnxPoolMode::kMax ? kSmallInts : kNoInts;
@@ -128,6 +123,25 @@ Status OnnxPoolKernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<OnnxPoolPlan> PlanOnnxPool(const KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  OnnxPoolPlan p;
+  KILN_ASSIGN_OR_RETURN(p.spec, ir::ParseOnnxPoolSpec(ctx.attrs()));
+  const int spatial = static_cast<int>(p.spec.kernel.size());
+  if (x.rank() != spatial + 2) {
+    return InvalidArgument("X must have rank " + std::to_string(spatial + 2) +
+                           " ([N, C, spatial...]) for kernel_shape " + ShapeToString(p.spec.kernel) + ", got " +
+                           x.DebugString());
+  }
+  p.out_shape = {x.dim(0), x.dim(1)};
+  for (int i = 0; i < spatial; ++i) {
+    KILN_ASSIGN_OR_RETURN(ir::OnnxPoolDim w, ir::ComputeOnnxPoolDim(p.spec, i, x.dim(2 + i)));
+    p.out_shape.push_back(w.out);
+    p.dims.push_back(w);
+  }
+  return p;
+}
 
 KILN_REGISTER_CPU_KERNEL("OnnxPool", OnnxPoolKernel);
 

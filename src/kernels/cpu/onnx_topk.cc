@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ir/shape_fns.h"
+#include "kernels/cpu/index_plans.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "runtime/kernel.h"
@@ -23,27 +24,12 @@ bool IsNan(T v) {
 }
 
 Status TopKImpl(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(TopKPlan p, PlanTopK(ctx));
   const Tensor& x = ctx.input(0);
-  const Tensor& k_input = ctx.input(1);
-  if (k_input.rank() > 1 || k_input.num_elements() != 1) {
-    return InvalidArgument("K must be a 1-element vector, got " + k_input.DebugString());
-  }
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> k_values, InputInt64s(ctx, 1));
-  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.Attr<int64_t>("axis"));
-  KILN_ASSIGN_OR_RETURN(int64_t largest, ctx.Attr<int64_t>("largest"));
-  KILN_ASSIGN_OR_RETURN(int axis, ir::NormalizeAxis(axis_attr, x.rank()));
-  const int64_t n = x.dim(axis), k = k_values[0];
-  if (k < 0 || k > n) {
-    return InvalidArgument("K = " + std::to_string(k) + " is not in [0, " + std::to_string(n) + "] for axis " +
-                           std::to_string(axis) + " of " + x.DebugString());
-  }
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= x.dim(d);
-  for (int d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
-  Shape out_shape = x.shape();
-  out_shape[axis] = k;
-  Tensor& values = ctx.allocate_output(0, x.dtype(), out_shape);
-  Tensor& indices = ctx.allocate_output(1, DType::kInt64, out_shape);
+  const int64_t outer = p.outer, inner = p.inner, n = p.n, k = p.k;
+  const bool largest = p.largest;
+  Tensor& values = ctx.allocate_output(0, x.dtype(), p.out_shape);
+  Tensor& indices = ctx.allocate_output(1, DType::kInt64, p.out_shape);
   const unsigned ints = nn::kInt32 | nn::kInt64 | nn::kSmallInts | nn::kUnsignedWide;
   return nn::DispatchReal(x.dtype(), ints, "OnnxTopK", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -82,6 +68,31 @@ Status OnnxTopKKernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<TopKPlan> PlanTopK(const KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& k_input = ctx.input(1);
+  if (k_input.rank() > 1 || k_input.num_elements() != 1) {
+    return InvalidArgument("K must be a 1-element vector, got " + k_input.DebugString());
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> k_values, InputInt64s(ctx, 1));
+  KILN_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.Attr<int64_t>("axis"));
+  KILN_ASSIGN_OR_RETURN(int64_t largest, ctx.Attr<int64_t>("largest"));
+  KILN_ASSIGN_OR_RETURN(int axis, ir::NormalizeAxis(axis_attr, x.rank()));
+  TopKPlan p;
+  p.n = x.dim(axis);
+  p.k = k_values[0];
+  p.largest = largest != 0;
+  if (p.k < 0 || p.k > p.n) {
+    return InvalidArgument("K = " + std::to_string(p.k) + " is not in [0, " + std::to_string(p.n) + "] for axis " +
+                           std::to_string(axis) + " of " + x.DebugString());
+  }
+  for (int d = 0; d < axis; ++d) p.outer *= x.dim(d);
+  for (int d = axis + 1; d < x.rank(); ++d) p.inner *= x.dim(d);
+  p.out_shape = x.shape();
+  p.out_shape[axis] = p.k;
+  return p;
+}
 
 KILN_REGISTER_CPU_KERNEL("OnnxTopK", OnnxTopKKernel);
 

@@ -6,6 +6,7 @@
 #include "kernels/cpu/conv_util.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
+#include "kernels/cpu/pool_plan.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu::nn {
@@ -47,6 +48,34 @@ void RunPool(const T* input, T* output, int64_t batch, const ir::WindowDim& h, c
 }
 
 Status PoolTensors(KernelContext& ctx, bool is_max) {
+  KILN_ASSIGN_OR_RETURN(TfPoolPlan p, PlanTfPool(ctx));
+  const Tensor x = p.channels_first ? ChannelsFirstToLast(ctx.input(0)) : ctx.input(0);
+  const std::vector<ir::WindowDim>& dims = p.dims;
+  Tensor out(x.dtype(), WindowOutputShape(x.dim(0), dims, x.dim(3)));
+  const unsigned ints = is_max ? (kInt32 | kInt64 | kSmallInts) : kNoInts;
+  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), ints, ctx.node().op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (is_max) {
+      RunPool<T, true>(x.data<T>(), out.data<T>(), x.dim(0), dims[0], dims[1], x.dim(3));
+    } else {
+      RunPool<T, false>(x.data<T>(), out.data<T>(), x.dim(0), dims[0], dims[1], x.dim(3));
+    }
+    return OkStatus();
+  }));
+  ctx.set_output(0, p.channels_first ? ChannelsLastToFirst(out) : out);
+  return OkStatus();
+}
+
+Status MaxPool(KernelContext& ctx) {
+  return RunHalfInFloat32(ctx, [](KernelContext& c) { return PoolTensors(c, true); });
+}
+Status AvgPool(KernelContext& ctx) {
+  return RunHalfInFloat32(ctx, [](KernelContext& c) { return PoolTensors(c, false); });
+}
+
+}  // namespace
+
+StatusOr<TfPoolPlan> PlanTfPool(const KernelContext& ctx) {
   const bool window_inputs = ctx.node().op == "MaxPoolV2";
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(window_inputs ? 3 : 1, window_inputs ? 3 : 1));
   const Tensor& input = ctx.input(0);
@@ -61,37 +90,21 @@ Status PoolTensors(KernelContext& ctx, bool is_max) {
   KILN_ASSIGN_OR_RETURN(ir::WindowSpec spec, ir::ParseWindowSpec(attrs, 2));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ksize_full, attrs.Get<std::vector<int64_t>>("ksize"));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ksize, ir::SpatialEntries(ksize_full, 2, spec.channels_first, "ksize"));
-  const Tensor x = spec.channels_first ? ChannelsFirstToLast(input) : input;
-  KILN_ASSIGN_OR_RETURN(std::vector<ir::WindowDim> dims, SpatialWindows(x.shape(), ksize, spec));
-  for (const auto& d : dims) {
+  TfPoolPlan p;
+  p.channels_first = spec.channels_first;
+  const Shape& s = input.shape();
+  p.last = spec.channels_first ? Shape{s[0], s[2], s[3], s[1]} : s;
+  KILN_ASSIGN_OR_RETURN(p.dims, SpatialWindows(p.last, ksize, spec));
+  for (const auto& d : p.dims) {
     if (d.pad_before >= d.kernel || d.pad_after >= d.kernel) {
       return InvalidArgument("padding " + std::to_string(std::max(d.pad_before, d.pad_after)) +
                              " must be smaller than the pooling window " + std::to_string(d.kernel));
     }
   }
-  Tensor out(x.dtype(), WindowOutputShape(x.dim(0), dims, x.dim(3)));
-  const unsigned ints = is_max ? (kInt32 | kInt64 | kSmallInts) : kNoInts;
-  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), ints, ctx.node().op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if (is_max) {
-      RunPool<T, true>(x.data<T>(), out.data<T>(), x.dim(0), dims[0], dims[1], x.dim(3));
-    } else {
-      RunPool<T, false>(x.data<T>(), out.data<T>(), x.dim(0), dims[0], dims[1], x.dim(3));
-    }
-    return OkStatus();
-  }));
-  ctx.set_output(0, spec.channels_first ? ChannelsLastToFirst(out) : out);
-  return OkStatus();
+  p.out_shape = WindowOutputShape(p.last[0], p.dims, p.last[3]);
+  if (spec.channels_first) p.out_shape = {p.out_shape[0], p.out_shape[3], p.out_shape[1], p.out_shape[2]};
+  return p;
 }
-
-Status MaxPool(KernelContext& ctx) {
-  return RunHalfInFloat32(ctx, [](KernelContext& c) { return PoolTensors(c, true); });
-}
-Status AvgPool(KernelContext& ctx) {
-  return RunHalfInFloat32(ctx, [](KernelContext& c) { return PoolTensors(c, false); });
-}
-
-}  // namespace
 
 KILN_REGISTER_CPU_KERNEL("MaxPool", MaxPool);
 KILN_REGISTER_CPU_KERNEL("MaxPoolV2", MaxPool);

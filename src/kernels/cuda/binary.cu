@@ -86,11 +86,6 @@ auto TypesOf() {
   }
 }
 
-template <typename... Ts>
-std::vector<DType> DTypeList(Types<Ts...>) {
-  return {DTypeOfDevice<Ts>()...};
-}
-
 template <BinaryOp op>
 cudaError_t Launch(DType dtype, const void* a, const void* b, void* out, const StridedMap<3>& map,
                    cudaStream_t stream) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "kiln/dtype.h"
 
@@ -89,6 +90,25 @@ cudaError_t Dispatch(Types<Ts...>, DType dtype, Fn&& fn) {
   cudaError_t result = cudaErrorNotSupported;
   ((DTypeOfDevice<Ts>() == dtype ? (result = fn(Ts{}), true) : false) || ...);
   return result;
+}
+
+// The dtypes of a type list, for the registrations' dtype lists.
+template <typename... Ts>
+std::vector<DType> DTypeList(Types<Ts...>) {
+  return {DTypeOfDevice<Ts>()...};
+}
+
+// Calls fn(T{}) with T the unsigned integer of `size` bytes (1, 2, 4 or 8): for kernels that only
+// move elements, one instantiation per element size serves every dtype.
+template <typename Fn>
+cudaError_t DispatchBySize(size_t size, Fn&& fn) {
+  switch (size) {
+    case 1: return fn(uint8_t{});
+    case 2: return fn(uint16_t{});
+    case 4: return fn(uint32_t{});
+    case 8: return fn(uint64_t{});
+    default: return cudaErrorNotSupported;
+  }
 }
 
 using FloatTypes = Types<float, __half, __nv_bfloat16, double>;

@@ -69,24 +69,13 @@ __global__ void ScatterSlicesKernel(T* __restrict__ out, const int64_t* __restri
   }
 }
 
-template <typename Fn>
-cudaError_t BySize(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1: return fn(uint8_t{});
-    case 2: return fn(uint16_t{});
-    case 4: return fn(uint32_t{});
-    case 8: return fn(uint64_t{});
-    default: return cudaErrorNotSupported;
-  }
-}
-
 }  // namespace
 
 cudaError_t LaunchStridedCopy(size_t element_size, const void* in, void* out, const StridedMap<2>& map,
                               cudaStream_t stream) {
   const int64_t n = map.size();
   if (n == 0) return cudaSuccess;
-  return BySize(element_size, [&](auto tag) {
+  return DispatchBySize(element_size, [&](auto tag) {
     using T = decltype(tag);
     StridedCopyKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out), map,
                                                                  n);
@@ -99,7 +88,7 @@ cudaError_t LaunchAxisMapCopy(size_t element_size, const void* in, void* out, co
   int64_t n = 1;
   for (int d = 0; d < copy.rank; ++d) n *= copy.out_dims[d];
   if (n == 0) return cudaSuccess;
-  return BySize(element_size, [&](auto tag) {
+  return DispatchBySize(element_size, [&](auto tag) {
     using T = decltype(tag);
     AxisMapCopyKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out), copy,
                                                                  static_cast<T>(fill_bits), n);
@@ -111,7 +100,7 @@ cudaError_t LaunchGatherSlices(size_t element_size, const void* in, void* out, c
                                int64_t slice, cudaStream_t stream) {
   const int64_t n = count * slice;
   if (n == 0) return cudaSuccess;
-  return BySize(element_size, [&](auto tag) {
+  return DispatchBySize(element_size, [&](auto tag) {
     using T = decltype(tag);
     GatherSlicesKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out),
                                                                   offsets, slice, n);
@@ -128,10 +117,7 @@ cudaError_t LaunchScatterSlices(DType dtype, int reduction, void* out, const int
                                                                        static_cast<const T*>(updates), reduction);
     return cudaGetLastError();
   };
-  if (reduction == 0) {
-    if (DTypeSize(dtype) == 1) return launch(uint8_t{});  // bytes move as uint8 (no reduction branch for 1 byte)
-    return BySize(DTypeSize(dtype), launch);
-  }
+  if (reduction == 0) return DispatchBySize(DTypeSize(dtype), launch);
   return Dispatch(Types<float, __half, __nv_bfloat16, double, int8_t, int16_t, int32_t, int64_t, uint8_t>{}, dtype,
                   launch);
 }

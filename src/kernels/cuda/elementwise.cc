@@ -2,6 +2,7 @@
 // clipping, BiasAdd, AddN, casts, fills and the ops that only relabel their input.
 #include <cstring>
 
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/kernel_util.h"
@@ -12,17 +13,6 @@ namespace {
 using runtime::KernelContext;
 using runtime::KernelFn;
 using runtime::KernelOptions;
-
-Status SameDTypes(const KernelContext& ctx, int first, int last) {
-  for (int i = first + 1; i <= last; ++i) {
-    if (ctx.input(i).dtype() != ctx.input(first).dtype()) {
-      return InvalidArgument("input " + std::to_string(i) + " has dtype " +
-                             std::string(DTypeName(ctx.input(i).dtype())) + " but input " + std::to_string(first) +
-                             " has " + std::string(DTypeName(ctx.input(first).dtype())));
-    }
-  }
-  return OkStatus();
-}
 
 KernelFn Unary(UnaryOp op) {
   return [op](KernelContext& ctx) -> Status {
@@ -55,7 +45,7 @@ Status RunBinary(KernelContext& ctx, BinaryOp op, const Tensor& a, const Tensor&
 KernelFn Binary(BinaryOp op) {
   return [op](KernelContext& ctx) -> Status {
     KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
-    KILN_RETURN_IF_ERROR(SameDTypes(ctx, 0, 1));
+    KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 0, 1));
     return RunBinary(ctx, op, ctx.input(0), ctx.input(1));
   };
 }
@@ -83,7 +73,7 @@ Status FillOutput(KernelContext& ctx, DType dtype, const Shape& shape, const Ten
 template <bool kEqual>
 Status Equality(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
-  KILN_RETURN_IF_ERROR(SameDTypes(ctx, 0, 1));
+  KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 0, 1));
   KILN_ASSIGN_OR_RETURN(bool strict, ctx.attrs().GetOr<bool>("incompatible_shape_error", true));
   if (!strict && !BroadcastShapes({ctx.input(0).shape(), ctx.input(1).shape()}).ok()) {
     return FillOutput(ctx, DType::kBool, {}, Tensor::Scalar<bool>(!kEqual));
@@ -110,7 +100,7 @@ Status Select(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
   const Tensor &cond = ctx.input(0), &t = ctx.input(1), &e = ctx.input(2);
   KILN_RETURN_IF_ERROR(CheckBool(cond));
-  KILN_RETURN_IF_ERROR(SameDTypes(ctx, 1, 2));
+  KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 1, 2));
   if (t.shape() != e.shape()) {
     return InvalidArgument("'then' and 'else' must have the same shape, but got " + ShapeToString(t.shape()) + " vs. " +
                            ShapeToString(e.shape()));
@@ -132,7 +122,7 @@ Status Select(KernelContext& ctx) {
 Status SelectV2(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
   KILN_RETURN_IF_ERROR(CheckBool(ctx.input(0)));
-  KILN_RETURN_IF_ERROR(SameDTypes(ctx, 1, 2));
+  KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 1, 2));
   KILN_ASSIGN_OR_RETURN(Shape shape,
                         BroadcastShapes({ctx.input(0).shape(), ctx.input(1).shape(), ctx.input(2).shape()}));
   return RunSelect(ctx, shape, ctx.input(0).shape());
@@ -140,7 +130,7 @@ Status SelectV2(KernelContext& ctx) {
 
 Status ClipByValue(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
-  KILN_RETURN_IF_ERROR(SameDTypes(ctx, 0, 2));
+  KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 0, 2));
   const Tensor &x = ctx.input(0), &lo = ctx.input(1), &hi = ctx.input(2);
   for (const Tensor* bound : {&lo, &hi}) {
     if (bound->rank() != 0 && bound->shape() != x.shape()) {
@@ -158,7 +148,7 @@ Status ClipByValue(KernelContext& ctx) {
 
 Status BiasAdd(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
-  KILN_RETURN_IF_ERROR(SameDTypes(ctx, 0, 1));
+  KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 0, 1));
   const Tensor &x = ctx.input(0), &bias = ctx.input(1);
   KILN_ASSIGN_OR_RETURN(std::string format, ctx.attrs().GetOr<std::string>("data_format", "NHWC"));
   if (x.rank() < 2) return InvalidArgument("input must be at least 2-D, got " + ShapeToString(x.shape()));
@@ -179,7 +169,7 @@ Status BiasAdd(KernelContext& ctx) {
 Status AddN(KernelContext& ctx) {
   const int n = ctx.num_inputs();
   if (n < 1) return InvalidArgument("AddN needs at least one input");
-  KILN_RETURN_IF_ERROR(SameDTypes(ctx, 0, n - 1));
+  KILN_RETURN_IF_ERROR(kernels::cpu::CheckSameDTypes(ctx, 0, n - 1));
   const Tensor& first = ctx.input(0);
   std::vector<const void*> inputs;
   for (int i = 0; i < n; ++i) {

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "ir/ops/fused_ops.h"
+#include "kernels/cpu/fused_math.h"
 #include "kernels/cuda/fused.h"
 #include "kernels/cuda/kernel_util.h"
 
@@ -33,60 +34,13 @@ Status FusedConvMatMul(KernelContext& ctx) {
   KernelContext base_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
   KILN_RETURN_IF_ERROR((*base)(base_ctx));
   Tensor out = std::move(base_ctx.outputs()[0]);
-  KILN_ASSIGN_OR_RETURN(int axis, ir::EpilogueChannelAxis(ctx.node().op, ctx.attrs(), out.rank()));
-  const int64_t channels = out.dim(axis);
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= out.dim(i);
-  for (int i = axis + 1; i < out.rank(); ++i) inner *= out.dim(i);
-  int next = 2;
-  const float* bias = nullptr;
-  const float* residual = nullptr;
-  if (e.bias) {
-    const Tensor& b = ctx.input(next++);
-    if (b.rank() != 1 || b.dim(0) != channels) {
-      return InvalidArgument("bias " + b.DebugString() + " does not match the " + std::to_string(channels) +
-                             " channels of the output " + out.DebugString());
-    }
-    bias = b.data<float>();
-  }
-  if (e.residual) {
-    const Tensor& r = ctx.input(next++);
-    if (r.shape() != out.shape()) {
-      return InvalidArgument("residual " + r.DebugString() + " does not have the output's shape " + out.DebugString());
-    }
-    residual = r.data<float>();
-  }
-  KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(static_cast<int>(e.activation), e.leakyrelu_alpha, out.data<float>(), bias,
-                                           residual, outer, channels, inner, StreamOf(ctx)));
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands p, kernels::cpu::fused::PlanEpilogue(ctx, e, out));
+  KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(static_cast<int>(e.activation), e.leakyrelu_alpha, out.data<float>(),
+                                           p.bias ? p.bias->data<float>() : nullptr,
+                                           p.residual ? p.residual->data<float>() : nullptr, p.outer, p.channels,
+                                           p.inner, StreamOf(ctx)));
   ctx.set_output(0, std::move(out));
   return OkStatus();
-}
-
-// An operand broadcast over `out` as a single value, a contiguous run of its dims, or its whole
-// shape; anything else is an error (as on the CPU).
-StatusOr<ChainOperand> DescribeOperand(const Tensor& t, const Shape& out, int input) {
-  const int rank = static_cast<int>(out.size()), offset = rank - t.rank();
-  auto refuse = [&]() {
-    return InvalidArgument("input " + std::to_string(input) + " " + t.DebugString() + " does not broadcast onto " +
-                           ShapeToString(out) + " as a scalar, a per-axis vector or a tensor of that shape");
-  };
-  if (offset < 0) return refuse();
-  int first = -1, last = -1;
-  for (int d = 0; d < t.rank(); ++d) {
-    if (t.dim(d) != 1) {
-      if (first < 0) first = d + offset;
-      last = d + offset;
-    }
-  }
-  ChainOperand op;
-  op.data = t.data<float>();
-  if (first < 0) return op;
-  for (int d = first; d <= last; ++d) {
-    if (t.dim(d - offset) != out[d]) return refuse();
-    op.mid *= out[d];
-  }
-  for (int d = last + 1; d < rank; ++d) op.inner *= out[d];
-  return op;
 }
 
 // Runs the program in passes of at most kMaxChainSteps steps and kMaxChainOperands operands.
@@ -98,7 +52,9 @@ Status FusedElementwise(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   std::vector<ChainOperand> operands(static_cast<size_t>(ctx.num_inputs()));
   for (int i = 1; i < ctx.num_inputs(); ++i) {
-    KILN_ASSIGN_OR_RETURN(operands[i], DescribeOperand(ctx.input(i), x.shape(), i));
+    KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::ChainBroadcast b,
+                          kernels::cpu::fused::DescribeChainOperand(ctx.input(i), x.shape(), i));
+    operands[i] = {ctx.input(i).data<float>(), b.inner, b.mid};
   }
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, x.shape()));
   const float* in = x.data<float>();

@@ -40,30 +40,18 @@ __global__ void TopKKernel(const T* __restrict__ in, T* __restrict__ values, int
 
 using TopKTypes = Types<float, __half, __nv_bfloat16, double, int8_t, int16_t, int32_t, int64_t, uint8_t>;
 
-template <typename... Ts>
-std::vector<DType> DTypeList(Types<Ts...>) {
-  return {DTypeOfDevice<Ts>()...};
-}
-
 }  // namespace
 
 cudaError_t LaunchOneHot(size_t element_size, const int64_t* indices, int64_t prefix, int64_t depth, int64_t suffix,
                          uint64_t on, uint64_t off, void* out, cudaStream_t stream) {
   const int64_t n = prefix * depth * suffix;
   if (n == 0) return cudaSuccess;
-  auto launch = [&](auto tag) {
+  return DispatchBySize(element_size, [&](auto tag) {
     using T = decltype(tag);
     OneHotKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(indices, depth, suffix, static_cast<T>(on),
                                                             static_cast<T>(off), static_cast<T*>(out), n);
     return cudaGetLastError();
-  };
-  switch (element_size) {
-    case 1: return launch(uint8_t{});
-    case 2: return launch(uint16_t{});
-    case 4: return launch(uint32_t{});
-    case 8: return launch(uint64_t{});
-    default: return cudaErrorNotSupported;
-  }
+  });
 }
 
 std::vector<DType> TopKDTypes() { return DTypeList(TopKTypes{}); }

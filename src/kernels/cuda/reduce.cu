@@ -147,11 +147,6 @@ auto ReduceTypes() {
   }
 }
 
-template <typename... Ts>
-std::vector<DType> DTypeList(Types<Ts...>) {
-  return {DTypeOfDevice<Ts>()...};
-}
-
 template <ReduceOp op>
 cudaError_t Reduce(DType dtype, const void* in, void* out, int64_t outer, int64_t reduce, int64_t inner,
                    cudaStream_t stream) {

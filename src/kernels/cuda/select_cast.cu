@@ -110,31 +110,13 @@ __global__ void FillKernel(T value, T* __restrict__ out, int64_t n) {
 
 using CastTypes = Types<float, __half, __nv_bfloat16, double, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
                         uint32_t, uint64_t, bool>;
-using ElementTypes = Types<uint8_t, uint16_t, uint32_t, uint64_t>;
-
-template <typename Fn>
-cudaError_t DispatchSize(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1: return fn(uint8_t{});
-    case 2: return fn(uint16_t{});
-    case 4: return fn(uint32_t{});
-    case 8: return fn(uint64_t{});
-    default: return cudaErrorNotSupported;
-  }
-}
-
-template <typename... Ts>
-std::vector<DType> DTypeList(Types<Ts...>) {
-  return {DTypeOfDevice<Ts>()...};
-}
-
 }  // namespace
 
 cudaError_t LaunchSelect(size_t element_size, const bool* cond, const void* a, const void* b, void* out,
                          const StridedMap<4>& map, cudaStream_t stream) {
   const int64_t n = map.size();
   if (n == 0) return cudaSuccess;
-  return DispatchSize(element_size, [&](auto tag) {
+  return DispatchBySize(element_size, [&](auto tag) {
     using T = decltype(tag);
     SelectKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(cond, static_cast<const T*>(a), static_cast<const T*>(b),
                                                             static_cast<T*>(out), map, n);
@@ -191,7 +173,7 @@ cudaError_t LaunchCast(DType from, DType to, const void* in, void* out, int64_t 
 
 cudaError_t LaunchFill(size_t element_size, uint64_t bits, void* out, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  return DispatchSize(element_size, [&](auto tag) {
+  return DispatchBySize(element_size, [&](auto tag) {
     using T = decltype(tag);
     FillKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<T>(bits), static_cast<T*>(out), n);
     return cudaGetLastError();

@@ -121,11 +121,6 @@ auto TypesOf() {
   }
 }
 
-template <typename... Ts>
-std::vector<DType> DTypeList(Types<Ts...>) {
-  return {DTypeOfDevice<Ts>()...};
-}
-
 template <UnaryOp op>
 cudaError_t Launch(DType dtype, const void* in, void* out, int64_t n, float alpha, cudaStream_t stream) {
   return Dispatch(TypesOf<op>(), dtype, [&](auto tag) {
