@@ -125,6 +125,7 @@ Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(FoldConstants(graph));
   KILN_RETURN_IF_ERROR(FoldBatchNorms(graph));
   KILN_RETURN_IF_ERROR(FoldConstants(graph));
+  KILN_RETURN_IF_ERROR(FuseLayerNorms(graph));
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
   graph.RemoveDeadNodes();

@@ -10,14 +10,10 @@ namespace kiln::passes {
 namespace {
 
 using fusion::ConstTensor;
+using fusion::OtherInput;
 
 bool IsFloat32(const ir::Graph& graph, ir::ValueRef v) { return graph.output_info(v).dtype == DType::kFloat32; }
 
-// The input of binary node `u` that is not `cur`, when exactly one of its two inputs is `cur`.
-std::optional<ir::ValueRef> OtherInput(const ir::Node& u, ir::ValueRef cur) {
-  if (u.inputs.size() != 2 || (u.inputs[0] == cur) == (u.inputs[1] == cur)) return std::nullopt;
-  return u.inputs[u.inputs[0] == cur ? 1 : 0];
-}
 
 // Whether `v` is a float32 constant holding the single value `value` that broadcasts onto `shape`
 // without changing it.

@@ -15,12 +15,19 @@ namespace kiln::passes {
 // a constant bias. Every intermediate value must have no other user. float32 only.
 Status FoldBatchNorms(ir::Graph& graph);
 
-// Fuses a float32 Conv2D / DepthwiseConv2dNative / Conv / MatMul with what follows it: an optional
-// bias (BiasAdd, or Add/AddV2 of a constant per-channel vector), an optional residual Add/AddV2 of
-// a tensor of the output's shape, and an optional activation (Relu, Relu6, Elu, Selu, LeakyRelu,
-// Sigmoid, Tanh; Maximum with 0, then optionally Minimum with 6, as ONNX's Clip imports, counts as
-// Relu or Relu6) into one KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul} node.
+// Fuses a float32 Conv2D / DepthwiseConv2dNative / Conv / MatMul / BatchMatMulV2 with what follows
+// it: an optional bias (BiasAdd, or Add/AddV2 of a constant per-channel vector), an optional
+// residual Add/AddV2 of a tensor of the output's shape, and an optional activation (Relu, Relu6,
+// Elu, Selu, LeakyRelu, Sigmoid, Tanh; Maximum with 0, then optionally Minimum with 6, as ONNX's
+// Clip imports, counts as Relu or Relu6) into one
+// KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul,BatchMatMulV2} node.
 Status FuseConvMatMulEpilogues(ir::Graph& graph);
+
+// Fuses layer normalization written out as ops (a keep_dims Mean over trailing axes, the mean
+// subtracted, the mean of its squares, plus epsilon, Rsqrt and Mul or Sqrt and RealDiv, then an
+// optional Mul by a scale and Add of an offset shaped like the normalized dims) into one
+// KilnLayerNorm node. float32 only.
+Status FuseLayerNorms(ir::Graph& graph);
 
 // Fuses maximal chains (two or more ops) of float32 unary and binary elementwise ops, whose other
 // operands are scalars, per-axis vectors or tensors of the chain's shape, into one
@@ -28,7 +35,7 @@ Status FuseConvMatMulEpilogues(ir::Graph& graph);
 Status FuseElementwiseChains(ir::Graph& graph);
 
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
-// epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
+// layer-norm fusion, epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
 Status FuseForEngine(ir::Graph& graph);
 
 }  // namespace kiln::passes

@@ -11,6 +11,11 @@ const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v) {
   return value ? std::get_if<Tensor>(value) : nullptr;
 }
 
+std::optional<ir::ValueRef> OtherInput(const ir::Node& n, ir::ValueRef v) {
+  if (n.inputs.size() != 2 || (n.inputs[0] == v) == (n.inputs[1] == v)) return std::nullopt;
+  return n.inputs[n.inputs[0] == v ? 1 : 0];
+}
+
 ValueUses::ValueUses(const ir::Graph& graph) {
   for (int id = 0; id < graph.num_nodes(); ++id) {
     for (const ir::ValueRef& in : graph.node(id).inputs) {

@@ -15,6 +15,9 @@ namespace kiln::passes::fusion {
 // The value of a Const node's output, or nullptr.
 const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v);
 
+// The input of binary node `n` that is not `v`, when exactly one of its two inputs is `v`.
+std::optional<ir::ValueRef> OtherInput(const ir::Node& n, ir::ValueRef v);
+
 // How often each value is read: one use per node input slot, one per graph output.
 class ValueUses {
  public:

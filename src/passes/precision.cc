@@ -38,7 +38,7 @@ bool IsQuantizableLayer(const std::string& op) {
   static const std::set<std::string> kOps = {"Conv2D",        "DepthwiseConv2dNative", "Conv",
                                              "MatMul",        "BatchMatMul",           "BatchMatMulV2",
                                              "BatchMatMulV3", "KilnFusedConv2D",       "KilnFusedDepthwiseConv2D",
-                                             "KilnFusedConv", "KilnFusedMatMul"};
+                                             "KilnFusedConv", "KilnFusedMatMul",      "KilnFusedBatchMatMulV2"};
   return kOps.count(op) != 0;
 }
 
@@ -77,7 +77,7 @@ StatusOr<int> WeightChannelAxis(const Node& layer, const Tensor& w) {
     KILN_ASSIGN_OR_RETURN(bool transpose_b, layer.attrs.GetOr<bool>("transpose_b", false));
     return transpose_b ? 0 : 1;
   }
-  if (op.rfind("BatchMatMul", 0) == 0 && rank >= 2) {
+  if ((op.rfind("BatchMatMul", 0) == 0 || op == "KilnFusedBatchMatMulV2") && rank >= 2) {
     KILN_ASSIGN_OR_RETURN(bool adj_y, layer.attrs.GetOr<bool>("adj_y", false));
     return adj_y ? rank - 2 : rank - 1;
   }

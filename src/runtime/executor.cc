@@ -83,6 +83,26 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Exe
     if (pinned.count(value) || graph.node(value.node).op == "Const") continue;
     ex->steps_[step].release_after.push_back(value);
   }
+  // In-place kernels: an input read for the last time, on the kernel's own device, that the
+  // executor allocated (not a caller's input) may become the output.
+  for (size_t step = 0; step < order.size(); ++step) {
+    Step& s = ex->steps_[step];
+    const ir::Node& n = graph.node(s.node);
+    const DeviceType on = ex->placement_.node_on[n.id];
+    const KernelDef* def = ex->node_kernels_.count(n.id) ? nullptr : KernelRegistry::Global().FindDef(n.op, on);
+    if (def == nullptr || s.kernel == nullptr) continue;
+    for (int k : def->options.forwardable_inputs) {
+      if (k >= static_cast<int>(n.inputs.size()) || s.input_at[k] != on) continue;
+      const ir::ValueRef v = n.inputs[k];
+      const std::string& producer = graph.node(v.node).op;
+      if (last_use[v] != step || pinned.count(v) || producer == "Const" || producer == "Placeholder") continue;
+      // Prefer the input shaped like the output (the other may broadcast onto it).
+      const ir::OutputInfo& in = graph.output_info(v);
+      const bool like_output = !n.outputs.empty() && in.dtype == n.outputs[0].dtype && in.shape == n.outputs[0].shape;
+      if (s.forwardable_input < 0 || like_output) s.forwardable_input = k;
+      if (like_output) break;
+    }
+  }
   if (!device.is_cpu()) KILN_RETURN_IF_ERROR(ex->UploadConstants());
   return ex;
 }
@@ -231,6 +251,9 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
     }
     const DeviceType on = placement_.node_on[node.id];
     KernelContext ctx(node, args, on == DeviceType::kCPU ? nullptr : device.get());
+    if (step.forwardable_input >= 0 && args[step.forwardable_input]->buffer().use_count() == 1) {
+      ctx.forward_input(step.forwardable_input);
+    }
     const auto started = std::chrono::steady_clock::now();
     Status s = (*step.kernel)(ctx);
     if (s.ok() && options.op_times != nullptr) {
@@ -258,10 +281,14 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       values[node.id][i].value = std::move(out);
       KILN_RETURN_IF_ERROR(observe(node, i, values[node.id][i]));
     }
+    // An input whose buffer output 0 took over is counted once, as the output.
+    const std::optional<ir::ValueRef> forwarded =
+        ctx.forwarded() ? std::optional(node.inputs[step.forwardable_input]) : std::nullopt;
+    if (forwarded) live -= std::min(live, values[node.id][0].value.byte_size());
     peak = std::max(peak, live);
     for (const auto& v : step.release_after) {
       Slot& slot = values[v.node][v.index];
-      live -= std::min(live, slot.value.byte_size());
+      if (v != forwarded) live -= std::min(live, slot.value.byte_size());
       slot = Slot();
     }
   }

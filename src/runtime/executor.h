@@ -66,6 +66,9 @@ class Executor {
     // Where each input is read: kCPU, the device, or nullopt for inputs whose shape alone is read.
     std::vector<std::optional<DeviceType>> input_at;
     std::vector<ir::ValueRef> release_after;  // values whose last use is this step
+    // An input whose buffer the kernel's output 0 may take over (its last use, not a constant or a
+    // graph input or output); -1 for none.
+    int forwardable_input = -1;
   };
   struct Slot;
   explicit Executor(const ir::Graph& graph) : graph_(graph) {}

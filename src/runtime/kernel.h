@@ -41,8 +41,14 @@ class KernelContext {
   // KILN_POISON_OUTPUTS=1 in the environment the bytes are 0xff, so a kernel that leaves elements
   // unwritten shows up in tests as NaNs and -1s.
   Tensor& allocate_output(int i, DType dtype, Shape shape);
-  // Allocates output i, uninitialised, where the kernel runs (the host, or its device).
+  // Allocates output i, uninitialised, where the kernel runs (the host, or its device). Output 0
+  // takes over the buffer of the input the executor forwards, when it has the same bytes.
   StatusOr<Tensor*> AllocateOutput(int i, DType dtype, Shape shape);
+  // Lets output 0 take over input i's buffer (the executor's call: no one reads the input after
+  // this kernel, and no other tensor shares its buffer).
+  void forward_input(int i) { forward_input_ = i; }
+  // Whether output 0 took over an input's buffer.
+  bool forwarded() const { return forwarded_; }
   // Fails unless the op has between min and max inputs.
   Status ExpectInputs(int min, int max) const;
 
@@ -53,6 +59,8 @@ class KernelContext {
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
   DeviceContext* device_;
+  int forward_input_ = -1;
+  bool forwarded_ = false;
 };
 
 using KernelFn = std::function<Status(KernelContext&)>;
@@ -69,6 +77,10 @@ struct KernelOptions {
   // For a device kernel that takes only some attribute values: OK when it takes `node`, else why
   // not (the node then stays on the host). Null: every node.
   std::function<Status(const ir::Node& node)> supports;
+  // Inputs whose buffer output 0 may take over when nothing else reads them: the kernel reads each
+  // element of such an input only before it writes the same element of output 0 (elementwise and
+  // row-wise kernels), so it can run in place.
+  std::vector<int> forwardable_inputs;
 };
 
 struct KernelDef {

@@ -147,6 +147,34 @@ TEST_F(CudaRuntimeTest, SteadyRunsReuseThePool) {
               static_cast<long long>(after.reserved_bytes));
 }
 
+// Elementwise kernels run in place on values nothing reads after them: x -> Exp -> Neg, then
+// Mul with x (still live). With forwarding two x-sized buffers are live at once, not three.
+TEST_F(CudaRuntimeTest, ElementwiseKernelsReuseDeadInputs) {
+  ir::Graph g;
+  ir::AttrMap pa;
+  pa.Set("dtype", DType::kFloat32);
+  pa.Set("shape", PartialShape::Known({1024, 1024}));
+  ir::Node* x = g.AddNode("x", "Placeholder", {}, pa, 1);
+  g.inputs().push_back({"x", {x->id, 0}});
+  ir::Node* a = g.AddNode("a", "Exp", {{x->id, 0}}, {}, 1);
+  ir::Node* b = g.AddNode("b", "Neg", {{a->id, 0}}, {}, 1);
+  ir::Node* c = g.AddNode("c", "Mul", {{b->id, 0}, {x->id, 0}}, {}, 1);
+  g.outputs().push_back({"y", {c->id, 0}});
+  for (int i = 0; i < g.num_nodes(); ++i) KILN_ASSERT_OK(ir::OpRegistry::Global().ApplyDefaults(g.node(i)));
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto gpu, runtime::Executor::Create(g, {.device = Device::CUDA()}));
+  KILN_ASSERT_OK_AND_ASSIGN(auto cpu, runtime::Executor::Create(g));
+  const Tensor in = testing::RandomTensor(DType::kFloat32, {1024, 1024}, 5, -2, 2);
+  KILN_ASSERT_OK_AND_ASSIGN(auto want, cpu->Run({in}));
+  KILN_ASSERT_OK_AND_ASSIGN(DeviceMemoryStats before, GetDeviceMemoryStats(Device::CUDA()));
+  KILN_ASSERT_OK(ResetPeakDeviceMemory(Device::CUDA()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto got, gpu->Run({in}));
+  KILN_ASSERT_OK_AND_ASSIGN(DeviceMemoryStats after, GetDeviceMemoryStats(Device::CUDA()));
+  EXPECT_TRUE(testing::TensorsNear(got[0], want[0], 1e-6, 1e-6));
+  const int64_t run_peak = after.peak_bytes - before.in_use_bytes;
+  EXPECT_LE(run_peak, 2 * static_cast<int64_t>(in.byte_size()) + (int64_t{1} << 20)) << run_peak << " bytes";
+}
+
 TEST_F(CudaRuntimeTest, ThreadsShareOneModel) {
   KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Mnist(), {.device = Device::CUDA()}));
   const std::string input = model->signature().inputs[0].name;

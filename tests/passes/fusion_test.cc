@@ -341,6 +341,46 @@ TEST(FusionEpilogueTest, FusesMatMulWithEachActivation) {
   ExpectFusedNode(residual_only, "add", "KilnFusedMatMul", {"Add"});
 }
 
+TEST(FusionEpilogueTest, FusesBatchMatMulBiasAndResidual) {
+  // Rows of a batch times one weight matrix (how ONNX's MatMul of a sequence by a weight imports),
+  // with and without transposes; on the GPU these are one GEMM with the addends in its epilogue.
+  for (bool adj_y : {false, true}) {
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+        [adj_y](Builder& b) {
+          ValueRef x = b.Input("x", {2, 3, 24});
+          const Shape w = adj_y ? Shape{40, 24} : Shape{24, 40};
+          ValueRef mm = b.Op("mm", "BatchMatMulV2", {x, b.RandomConst("w", w)}, Attrs({{"adj_y", adj_y}}));
+          ValueRef bias = b.Op("bias", "AddV2", {b.RandomConst("b", {40}), mm});
+          b.Output(b.Op("res", "AddV2", {bias, b.Input("r", {2, 3, 40})}));
+        },
+        passes::FuseConvMatMulEpilogues, g));
+    ExpectFusedNode(g, "res", "KilnFusedBatchMatMulV2", {"BiasAdd", "Add"});
+  }
+  // A batch of products (attention scores) with a residual and an activation: the base kernel and
+  // one epilogue pass.
+  ir::Graph batched;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef q = b.Input("q", {2, 4, 6, 8});
+        ValueRef k = b.Input("k", {2, 4, 6, 8});
+        ValueRef s = b.Op("scores", "BatchMatMulV2", {q, k}, Attrs({{"adj_y", true}}));
+        ValueRef masked = b.Op("masked", "AddV2", {s, b.Input("mask", {2, 4, 6, 6})});
+        b.Output(b.Op("act", "Tanh", {masked}));
+      },
+      passes::FuseConvMatMulEpilogues, batched));
+  ExpectFusedNode(batched, "act", "KilnFusedBatchMatMulV2", {"Add", "Tanh"});
+  // A matrix product with only a bias, as cuBLASLt takes it.
+  ir::Graph bias_only;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef mm = b.Op("mm", "MatMul", {b.Input("x", {7, 33}), b.RandomConst("w", {33, 20})});
+        b.Output(b.Op("bias", "BiasAdd", {mm, b.RandomConst("b", {20})}));
+      },
+      passes::FuseConvMatMulEpilogues, bias_only));
+  ExpectFusedNode(bias_only, "bias", "KilnFusedMatMul", {"BiasAdd"});
+}
+
 TEST(FusionEpilogueTest, FusesOnnxClipAsRelu6AndMaximumAsRelu) {
   ir::Graph g;
   ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
@@ -464,6 +504,116 @@ TEST(FusionElementwiseTest, SplitsAtSharedValuesGraphOutputsAndBroadcasts) {
   EXPECT_EQ(CountFused(g), 2);
 }
 
+// Layer normalization over the dims from `axes` on, written out as the ONNX importer writes it
+// (Mul(d, d), Rsqrt, Mul) or as older exports do (Pow(d, 2), Sqrt, RealDiv); scale and offset
+// are optional.
+struct LayerNormSpelling {
+  bool pow_and_div = false;
+  bool scale = true, offset = true;
+};
+ValueRef WrittenOutLayerNorm(Builder& b, ValueRef x, std::vector<int32_t> axes, Shape normalized,
+                             LayerNormSpelling spelling = {}) {
+  const ir::AttrMap keep = Attrs({{"keep_dims", true}, {"Tidx", DType::kInt32}});
+  const Shape axes_shape = {static_cast<int64_t>(axes.size())};
+  ValueRef mean = b.Op("mean", "Mean", {x, b.Const("axes", Tensor::FromVector<int32_t>(axes_shape, axes))}, keep);
+  ValueRef d = b.Op("d", "Sub", {x, mean});
+  ValueRef sq = spelling.pow_and_div ? b.Op("sq", "Pow", {d, b.Const("two", Tensor::Scalar<float>(2.0f))})
+                                     : b.Op("sq", "Mul", {d, d});
+  ValueRef var = b.Op("var", "Mean", {sq, b.Const("axes2", Tensor::FromVector<int32_t>(axes_shape, axes))}, keep);
+  var = b.Op("var_eps", "AddV2", {var, b.Const("eps", Tensor::Scalar<float>(1e-5f))});
+  ValueRef y = spelling.pow_and_div ? b.Op("y", "RealDiv", {d, b.Op("std", "Sqrt", {var})})
+                                    : b.Op("y", "Mul", {d, b.Op("inv_std", "Rsqrt", {var})});
+  if (spelling.scale) y = b.Op("scaled", "Mul", {y, b.RandomConst("gamma", normalized, 0.5, 1.5)});
+  if (spelling.offset) y = b.Op("shifted", "AddV2", {b.RandomConst("beta", normalized), y});
+  return y;
+}
+
+TEST(FusionLayerNormTest, FusesTheImportersLayerNormalization) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) { b.Output(WrittenOutLayerNorm(b, b.Input("x", {2, 5, 48}), {2}, {48})); },
+      passes::FuseLayerNorms, g));
+  const ir::Node* n = FindNode(g, "shifted");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->op, "KilnLayerNorm");
+  EXPECT_EQ(n->attrs.Get<int64_t>("axis").value(), 2);
+  EXPECT_FLOAT_EQ(n->attrs.Get<float>("epsilon").value(), 1e-5f);
+  EXPECT_EQ(Count(g, "Mean") + Count(g, "Sub") + Count(g, "Mul") + Count(g, "AddV2") + Count(g, "Rsqrt"), 0);
+}
+
+TEST(FusionLayerNormTest, FusesPowSqrtDivOverSeveralAxesWithoutScaleOrOffset) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        b.Output(WrittenOutLayerNorm(b, b.Input("x", {3, 4, 40}), {-1, -2}, {4, 40},
+                                     {.pow_and_div = true, .scale = false, .offset = false}));
+      },
+      passes::FuseLayerNorms, g));
+  EXPECT_EQ(FindNode(g, "y")->op, "KilnLayerNorm");
+  EXPECT_EQ(FindNode(g, "y")->attrs.Get<int64_t>("axis").value(), 1);
+  EXPECT_EQ(g.OpCounts().size(), 3u);  // Placeholder, the filled scale and offset, KilnLayerNorm
+}
+
+TEST(FusionLayerNormTest, LeavesOtherReductionsAndSharedValuesAlone) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        // Normalizing over a leading axis is not a layer norm.
+        b.Output(WrittenOutLayerNorm(b, b.Input("x", {6, 8}), {0}, {6, 1}));
+      },
+      passes::FuseLayerNorms, g));
+  EXPECT_EQ(Count(g, "KilnLayerNorm"), 0);
+  ir::Graph shared;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef y = WrittenOutLayerNorm(b, b.Input("x", {4, 16}), {1}, {16});
+        b.Output(y);
+        b.Output(ValueRef{FindNode(b.graph(), "d")->id, 0});  // the centred input is read outside
+      },
+      passes::FuseLayerNorms, shared));
+  EXPECT_EQ(Count(shared, "KilnLayerNorm"), 0);
+  ir::Graph broadcast_scale;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        // A scale that broadcasts over the normalized dims stays a Mul after the fused node.
+        ValueRef y = WrittenOutLayerNorm(b, b.Input("x", {4, 16}), {1}, {16}, {.scale = false, .offset = false});
+        b.Output(b.Op("scaled", "Mul", {y, b.RandomConst("gamma", {1})}));
+      },
+      passes::FuseLayerNorms, broadcast_scale));
+  EXPECT_EQ(FindNode(broadcast_scale, "y")->op, "KilnLayerNorm");
+  EXPECT_EQ(FindNode(broadcast_scale, "scaled")->op, "Mul");
+}
+
+TEST(FusionKernelTest, LayerNormRejectsMisshapedScaleAndOffset) {
+  const Tensor x = RandomTensor(DType::kFloat32, {3, 8}, 1);
+  const Tensor good = RandomTensor(DType::kFloat32, {8}, 2);
+  const ir::AttrMap attrs = Attrs({{"axis", int64_t{1}}});
+  auto wrong_scale = testing::RunOp("KilnLayerNorm", {x, RandomTensor(DType::kFloat32, {4}, 3), good}, attrs);
+  ASSERT_FALSE(wrong_scale.ok());
+  EXPECT_NE(wrong_scale.status().message().find("scale"), std::string::npos) << wrong_scale.status().ToString();
+  auto wrong_offset = testing::RunOp("KilnLayerNorm", {x, good, RandomTensor(DType::kFloat32, {3, 8}, 3)}, attrs);
+  ASSERT_FALSE(wrong_offset.ok());
+  EXPECT_NE(wrong_offset.status().message().find("offset"), std::string::npos);
+  auto bad_axis = testing::RunOp("KilnLayerNorm", {x, good, good}, Attrs({{"axis", int64_t{2}}}));
+  EXPECT_FALSE(bad_axis.ok());
+  const Tensor scale = RandomTensor(DType::kFloat32, {1, 8}, 4, 0.5, 1.5);
+  auto ok = testing::RunOp("KilnLayerNorm", {x, scale, good}, attrs);
+  KILN_ASSERT_OK(ok.status());
+  ASSERT_EQ((*ok)[0].shape(), x.shape());
+  // Each row of the output, less the offset and divided by the scale, has mean 0 and variance 1.
+  const float* y = (*ok)[0].data<float>();
+  for (int r = 0; r < 3; ++r) {
+    double sum = 0, squares = 0;
+    for (int c = 0; c < 8; ++c) {
+      const double z = (y[r * 8 + c] - good.data<float>()[c]) / scale.data<float>()[c];
+      sum += z;
+      squares += z * z;
+    }
+    EXPECT_NEAR(sum / 8, 0.0, 1e-5) << "row " << r;
+    EXPECT_NEAR(squares / 8, 1.0, 1e-3) << "row " << r;
+  }
+}
+
 TEST(FusionKernelTest, RejectsBadProgramsAndOperands) {
   const Tensor x = RandomTensor(DType::kFloat32, {2, 3}, 1);
   auto grows = testing::RunOp("KilnFusedElementwise", {x, RandomTensor(DType::kFloat32, {4, 2, 3}, 2)},
@@ -536,6 +686,7 @@ struct FixtureCase {
   std::string name;
   bool batch_norms;      // the model's batch norms (FusedBatchNormV3, or Keras 3's Mul/Sub/AddV2) all fold away
   bool all_convs_fused;  // every convolution has a bias or activation after it
+  int layer_norms = 0;   // layer normalizations that fuse into KilnLayerNorm
 };
 
 void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.name; }
@@ -559,6 +710,7 @@ TEST_P(FusionFixtureTest, FusedGraphMatchesUnfusedGraph) {
     EXPECT_EQ(Count(fused, "Mul") + Count(fused, "Sub") + Count(fused, "AddV2"), 0);
   }
   EXPECT_LT(fused.num_nodes(), reference.num_nodes());
+  EXPECT_EQ(Count(fused, "KilnLayerNorm"), c.layer_norms);
 
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors npz, io::ReadNpz(dir + "/inputs.npz"));
   std::vector<Tensor> inputs;
@@ -581,7 +733,7 @@ INSTANTIATE_TEST_SUITE_P(
                       // A separable conv's depthwise half feeds its pointwise conv directly.
                       FixtureCase{"separable_cnn", false, false}, FixtureCase{"mnist_keras3", false, true},
                       FixtureCase{"onnx_resnet18", false, true}, FixtureCase{"onnx_mobilenet_v2", false, true},
-                      FixtureCase{"onnx_efficientnet_b0", false, true}, FixtureCase{"onnx_bert_encoder", false, true},
+                      FixtureCase{"onnx_efficientnet_b0", false, true}, FixtureCase{"onnx_bert_encoder", false, true, 5},
                       FixtureCase{"transformer_keras3", false, true}),
     [](const auto& info) { return info.param.name; });
 

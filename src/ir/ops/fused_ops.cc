@@ -1,6 +1,6 @@
 // The fused ops of the fusion passes: KilnFusedConv2D, KilnFusedDepthwiseConv2D, KilnFusedConv,
-// KilnFusedMatMul (a base op with its epilogue) and KilnFusedElementwise (an elementwise program),
-// with the parsing of their attrs that the passes and kernels share.
+// KilnFusedMatMul, KilnFusedBatchMatMulV2 (a base op with its epilogue), KilnFusedElementwise (an elementwise program) and
+// KilnLayerNorm, with the parsing of their attrs that the passes and kernels share.
 #include "ir/ops/fused_ops.h"
 
 #include <array>
@@ -12,11 +12,12 @@
 namespace kiln::ir {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kEpilogueOps = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kEpilogueOps = {{
     {"Conv2D", "KilnFusedConv2D"},
     {"DepthwiseConv2dNative", "KilnFusedDepthwiseConv2D"},
     {"Conv", "KilnFusedConv"},
     {"MatMul", "KilnFusedMatMul"},
+    {"BatchMatMulV2", "KilnFusedBatchMatMulV2"},
 }};
 
 constexpr std::array<std::pair<std::string_view, Activation>, 7> kActivations = {{
@@ -138,6 +139,23 @@ Status FusedElementwiseShape(InferenceContext& ctx) {
   return OkStatus();
 }
 
+Status LayerNormShape(InferenceContext& ctx) {
+  if (ctx.num_inputs() != 3) return InvalidArgument("expects 3 inputs (x, scale, offset)");
+  for (int i = 0; i < 3; ++i) {
+    if (ctx.input_dtype(i) != DType::kFloat32) {
+      return InvalidArgument("input " + std::to_string(i) + " must be float32, got " +
+                             std::string(DTypeName(ctx.input_dtype(i))));
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.attrs().Get<int64_t>("axis"));
+  const PartialShape& x = ctx.input_shape(0);
+  if (x.rank_known && (axis < 0 || axis >= x.rank())) {
+    return InvalidArgument("axis " + std::to_string(axis) + " is outside input 0 of rank " + std::to_string(x.rank()));
+  }
+  ctx.set_output(0, DType::kFloat32, x);
+  return OkStatus();
+}
+
 const std::vector<int64_t> kUnitDilations4 = {1, 1, 1, 1};
 
 OpDefBuilder WithEpilogueAttrs(OpDefBuilder b) {
@@ -166,7 +184,7 @@ std::string EpilogueBaseOp(std::string_view fused_op) {
 StatusOr<int> EpilogueChannelAxis(std::string_view op, const AttrMap& attrs, int rank) {
   const std::string base = EpilogueBaseOp(op).empty() ? std::string(op) : EpilogueBaseOp(op);
   if (rank < 1) return InvalidArgument("the output of " + base + " must have rank 1 or more");
-  if (base == "MatMul") return rank - 1;
+  if (base == "MatMul" || base == "BatchMatMulV2") return rank - 1;
   KILN_ASSIGN_OR_RETURN(bool channels_first, ParseChannelsFirst(attrs));
   if (!channels_first) return rank - 1;
   int64_t batch_dims = 1;
@@ -285,11 +303,23 @@ KILN_REGISTER_OP(WithEpilogueAttrs(std::move(OpDefBuilder("KilnFusedMatMul")
                                                  .Attr("T", DType::kFloat32)
                                                  .Attr("grad_a", false)
                                                  .Attr("grad_b", false))));
+KILN_REGISTER_OP(WithEpilogueAttrs(std::move(OpDefBuilder("KilnFusedBatchMatMulV2")
+                                                 .Attr("T", DType::kFloat32)
+                                                 .Attr("adj_x", false)
+                                                 .Attr("adj_y", false)
+                                                 .Attr("grad_x", false)
+                                                 .Attr("grad_y", false))));
 KILN_REGISTER_OP(OpDefBuilder(kFusedElementwiseOp)
                      .Attr("T", DType::kFloat32)
                      .Attr("ops")
                      .Attr("params", std::vector<float>{})
                      .Output("y")
                      .Shape(FusedElementwiseShape));
+KILN_REGISTER_OP(OpDefBuilder(kLayerNormOp)
+                     .Attr("T", DType::kFloat32)
+                     .Attr("axis")
+                     .Attr("epsilon", 1e-5f)
+                     .Output("y")
+                     .Shape(LayerNormShape));
 
 }  // namespace kiln::ir

@@ -1,7 +1,8 @@
 #pragma once
 // The fused ops the fusion passes create (src/passes/fusion.h), as the passes, the op
 // definitions and the kernels all read them:
-//  - KilnFusedConv2D / KilnFusedDepthwiseConv2D / KilnFusedConv / KilnFusedMatMul: the base op's
+//  - KilnFusedConv2D / KilnFusedDepthwiseConv2D / KilnFusedConv / KilnFusedMatMul /
+//    KilnFusedBatchMatMulV2: the base op's
 //    inputs and attrs, then the bias [C] when fused_ops has "BiasAdd", then the residual (the
 //    output's shape) when it has "Add"; fused_ops ends with the activation, if any
 //    (e.g. ["BiasAdd", "Add", "Relu"]); leakyrelu_alpha is LeakyRelu's alpha.
@@ -10,6 +11,9 @@
 //    (L) or right (R) operand and whose other operand is input i; params holds each step's
 //    parameter (LeakyRelu's alpha, else 0). Operands are scalars, tensors of the chain's shape,
 //    or tensors whose non-1 dims are one contiguous run of the chain's dims (per-channel vectors).
+//  - KilnLayerNorm: inputs x, scale, offset; normalizes x over its dims from attr axis on
+//    (y = (x - mean) / sqrt(variance + epsilon) * scale + offset, both statistics over those dims);
+//    scale and offset have those dims' shape (after any leading dims of 1).
 
 #include <optional>
 #include <string>
@@ -22,6 +26,7 @@
 namespace kiln::ir {
 
 inline constexpr char kFusedElementwiseOp[] = "KilnFusedElementwise";
+inline constexpr char kLayerNormOp[] = "KilnLayerNorm";
 
 // "Conv2D" -> "KilnFusedConv2D" and so on; empty for an op without a fused form.
 std::string FusedEpilogueOpFor(std::string_view base_op);
@@ -29,7 +34,8 @@ std::string FusedEpilogueOpFor(std::string_view base_op);
 std::string EpilogueBaseOp(std::string_view fused_op);
 
 // The channel axis of a conv/matmul output of rank `rank`: data_format's channel axis for Conv2D and
-// DepthwiseConv2dNative (1 or 3), batch_dims or the last axis for Conv, the last axis for MatMul.
+// DepthwiseConv2dNative (1 or 3), batch_dims or the last axis for Conv, the last axis for MatMul and
+// BatchMatMulV2.
 // Accepts the base op or its fused form.
 StatusOr<int> EpilogueChannelAxis(std::string_view op, const AttrMap& attrs, int rank);
 

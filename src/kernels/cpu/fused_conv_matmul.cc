@@ -1,4 +1,5 @@
-// KilnFusedConv2D, KilnFusedDepthwiseConv2D, KilnFusedConv and KilnFusedMatMul: the base op's own
+// KilnFusedConv2D, KilnFusedDepthwiseConv2D, KilnFusedConv, KilnFusedMatMul and
+// KilnFusedBatchMatMulV2: the base op's own
 // CPU kernel, then bias, residual and activation applied in one pass over its output.
 #include "ir/ops/fused_ops.h"
 #include "kernels/cpu/fused_math.h"
@@ -144,5 +145,6 @@ KILN_REGISTER_CPU_KERNEL("KilnFusedConv2D", FusedConvMatMul);
 KILN_REGISTER_CPU_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul);
 KILN_REGISTER_CPU_KERNEL("KilnFusedConv", FusedConvMatMul);
 KILN_REGISTER_CPU_KERNEL("KilnFusedMatMul", FusedConvMatMul);
+KILN_REGISTER_CPU_KERNEL("KilnFusedBatchMatMulV2", FusedConvMatMul);
 
 }  // namespace kiln::kernels::cpu

@@ -29,6 +29,14 @@ struct EpilogueOperands {
 };
 StatusOr<EpilogueOperands> PlanEpilogue(const runtime::KernelContext& ctx, const ir::Epilogue& e, const Tensor& out);
 
+// KilnLayerNorm's operands, checked: x viewed as [rows, cols] with cols the normalized dims' size,
+// and scale and offset of cols elements each, shaped like those dims.
+struct LayerNormPlan {
+  int64_t rows = 0, cols = 1;
+  float epsilon = 1e-5f;
+};
+StatusOr<LayerNormPlan> PlanLayerNorm(const runtime::KernelContext& ctx);
+
 inline float Relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
 
 inline float Activate(ir::Activation act, float x, float alpha) {

@@ -31,7 +31,7 @@ KernelFn Unary(UnaryOp op) {
 }
 
 KernelOptions UnaryOptions(UnaryOp op) {
-  return {.dtypes = UnaryIsPredicate(op) ? WithBool(UnaryDTypes(op)) : UnaryDTypes(op)};
+  return {.dtypes = UnaryIsPredicate(op) ? WithBool(UnaryDTypes(op)) : UnaryDTypes(op), .forwardable_inputs = {0}};
 }
 
 Status RunBinary(KernelContext& ctx, BinaryOp op, const Tensor& a, const Tensor& b) {
@@ -51,7 +51,8 @@ KernelFn Binary(BinaryOp op) {
 }
 
 KernelOptions BinaryOptions(BinaryOp op) {
-  return {.dtypes = BinaryIsPredicate(op) ? WithBool(BinaryDTypes(op)) : BinaryDTypes(op)};
+  return {.dtypes = BinaryIsPredicate(op) ? WithBool(BinaryDTypes(op)) : BinaryDTypes(op),
+          .forwardable_inputs = {0, 1}};
 }
 
 // Bits of a scalar of `dtype` holding `value`, converted with the CPU's Cast.
@@ -303,7 +304,7 @@ KILN_REGISTER_CUDA_KERNEL("ClipByValue", ClipByValue, KernelOptions{.dtypes = Nu
 KILN_REGISTER_CUDA_KERNEL("BiasAdd", BiasAdd, KernelOptions{.dtypes = NumericDTypes()});
 KILN_REGISTER_CUDA_KERNEL("BiasAddV1", BiasAdd, KernelOptions{.dtypes = NumericDTypes()});
 KILN_REGISTER_CUDA_KERNEL("AddN", AddN, KernelOptions{.dtypes = NumericDTypes()});
-KILN_REGISTER_CUDA_KERNEL("Cast", Cast, KernelOptions{.dtypes = CastDTypes()});
+KILN_REGISTER_CUDA_KERNEL("Cast", Cast, KernelOptions{.dtypes = CastDTypes(), .forwardable_inputs = {0}});
 KILN_REGISTER_CUDA_KERNEL("ZerosLike", FillLike(0), KernelOptions{.dtypes = AllDTypes()});
 KILN_REGISTER_CUDA_KERNEL("OnesLike", FillLike(1), KernelOptions{.dtypes = AllDTypes()});
 KILN_REGISTER_CUDA_KERNEL("Fill", Fill, KernelOptions{.host_inputs = {0, 1}, .dtypes = AllDTypes()});

@@ -1,17 +1,26 @@
 // Registrations of the fused ops the fusion passes make (src/passes/fusion.h): a conv or matmul by
-// its own CUDA kernel followed by one epilogue pass, and elementwise chains in one pass.
+// its own CUDA kernel followed by one epilogue pass (a matmul's bias and residual go inside its
+// GEMM), elementwise chains in one pass, and layer norms.
 #include <map>
 
 #include "ir/ops/fused_ops.h"
 #include "kernels/cpu/fused_math.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/cuda/fused.h"
 #include "kernels/cuda/kernel_util.h"
+#include "kernels/cuda/matmul.h"
 
 namespace kiln::cuda {
 namespace {
 
 using runtime::KernelContext;
 using runtime::KernelOptions;
+
+// `options`, with output 0 allowed to take over input 0's buffer.
+KernelOptions InPlace(KernelOptions options) {
+  options.forwardable_inputs = {0};
+  return options;
+}
 
 Status CheckFloat32(const KernelContext& ctx) {
   for (int i = 0; i < ctx.num_inputs(); ++i) {
@@ -23,12 +32,41 @@ Status CheckFloat32(const KernelContext& ctx) {
   return OkStatus();
 }
 
+// A matmul whose product is one GEMM (matrices, or a batch of x rows times one y) with a bias and
+// residual but no activation: the addends go into cuBLASLt's epilogue. Returns false, having done
+// nothing, for any other case.
+StatusOr<bool> TryGemmWithAddends(KernelContext& ctx, const std::string& base_op, const ir::Epilogue& e) {
+  if (e.activation != ir::Activation::kNone || (base_op != "MatMul" && base_op != "BatchMatMulV2")) return false;
+  const bool is_matmul = base_op == "MatMul";
+  KILN_ASSIGN_OR_RETURN(bool adj_x, ctx.Attr<bool>(is_matmul ? "transpose_a" : "adj_x"));
+  KILN_ASSIGN_OR_RETURN(bool adj_y, ctx.Attr<bool>(is_matmul ? "transpose_b" : "adj_y"));
+  const Tensor &x = ctx.input(0), &y = ctx.input(1);
+  if (is_matmul && (x.rank() != 2 || y.rank() != 2)) return false;
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::MatMulPlan p,
+                        kernels::cpu::nn::PlanBatchMatMul(x, y, adj_x, adj_y, !is_matmul, base_op));
+  const int64_t rows = NumElements(p.batch);
+  if (NumElements(p.y_batch) != 1 || NumElements(p.x_batch) != rows || (adj_x && rows != 1) || p.k == 0) {
+    return false;
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, p.out_shape));
+  if (out->num_elements() == 0) return true;
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands operands,
+                        kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
+  const GemmShape g{.adj_x = adj_x, .adj_y = adj_y, .m = rows * p.m, .n = p.n, .k = p.k};
+  const GemmAddends add{.bias = operands.bias ? operands.bias->data<float>() : nullptr,
+                        .residual = operands.residual ? operands.residual->data<float>() : nullptr};
+  KILN_RETURN_IF_ERROR(GemmWithAddends(Ctx(ctx), g, x.data<float>(), y.data<float>(), out->data<float>(), add));
+  return true;
+}
+
 Status FusedConvMatMul(KernelContext& ctx) {
   const std::string base_op = ir::EpilogueBaseOp(ctx.node().op);
   KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParseEpilogue(ctx.attrs()));
   const int expected = 2 + (e.bias ? 1 : 0) + (e.residual ? 1 : 0);
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(expected, expected));
   KILN_RETURN_IF_ERROR(CheckFloat32(ctx));
+  KILN_ASSIGN_OR_RETURN(bool done, TryGemmWithAddends(ctx, base_op, e));
+  if (done) return OkStatus();
   const runtime::KernelFn* base = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCUDA);
   if (base == nullptr) return Internal("no CUDA kernel for " + base_op);
   KernelContext base_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
@@ -87,12 +125,23 @@ Status FusedElementwise(KernelContext& ctx) {
 
 KernelOptions Float32() { return {.dtypes = {DType::kFloat32}}; }
 
+Status LayerNorm(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::LayerNormPlan p, kernels::cpu::fused::PlanLayerNorm(ctx));
+  const Tensor& x = ctx.input(0);
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, x.shape()));
+  KILN_CUDA_RETURN_IF_ERROR(LaunchLayerNorm(x.data<float>(), ctx.input(1).data<float>(), ctx.input(2).data<float>(),
+                                            out->data<float>(), p.rows, p.cols, p.epsilon, StreamOf(ctx)));
+  return OkStatus();
+}
+
 }  // namespace
 
 KILN_REGISTER_CUDA_KERNEL("KilnFusedConv2D", FusedConvMatMul, Float32());
 KILN_REGISTER_CUDA_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul, Float32());
 KILN_REGISTER_CUDA_KERNEL("KilnFusedConv", FusedConvMatMul, Float32());
 KILN_REGISTER_CUDA_KERNEL("KilnFusedMatMul", FusedConvMatMul, Float32());
-KILN_REGISTER_CUDA_KERNEL(ir::kFusedElementwiseOp, FusedElementwise, Float32());
+KILN_REGISTER_CUDA_KERNEL("KilnFusedBatchMatMulV2", FusedConvMatMul, Float32());
+KILN_REGISTER_CUDA_KERNEL(ir::kFusedElementwiseOp, FusedElementwise, InPlace(Float32()));
+KILN_REGISTER_CUDA_KERNEL(ir::kLayerNormOp, LayerNorm, InPlace(Float32()));
 
 }  // namespace kiln::cuda

@@ -1,5 +1,7 @@
 // The fused ops' device code, computing exactly what the CPU's fused kernels compute
 // (src/kernels/cpu/fused_math.h), which is what the unfused ops compute.
+#include <algorithm>
+
 #include "ir/ops/fused_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/fused.h"
@@ -32,11 +34,21 @@ __device__ __forceinline__ float Activate(int act, float x, float alpha) {
   return x;
 }
 
+// (i / inner) % mid, in 32 bits where i is below 2^31.
+__device__ __forceinline__ int64_t MiddleIndex(int64_t i, int64_t inner, int64_t mid, const FastDivmod& by_inner,
+                                               const FastDivmod& by_mid, bool index32) {
+  if (!index32) return (i / inner) % mid;
+  const uint32_t q = by_inner.Div(static_cast<uint32_t>(i));
+  return q - by_mid.Div(q) * static_cast<uint32_t>(mid);
+}
+
 __global__ void EpilogueKernel(int act, float alpha, float* __restrict__ out, const float* __restrict__ bias,
-                               const float* __restrict__ residual, int64_t channels, int64_t inner, int64_t n) {
+                               const float* __restrict__ residual, int64_t channels, int64_t inner,
+                               FastDivmod by_inner, FastDivmod by_channels, int64_t n) {
+  const bool index32 = n < (int64_t{1} << 31);
   KILN_GRID_STRIDE_LOOP(i, n) {
     float v = out[i];
-    if (bias != nullptr) v = v + bias[(i / inner) % channels];
+    if (bias != nullptr) v = v + bias[MiddleIndex(i, inner, channels, by_inner, by_channels, index32)];
     if (residual != nullptr) v = v + residual[i];
     out[i] = Activate(act, v, alpha);
   }
@@ -93,6 +105,7 @@ __device__ __forceinline__ float Binary(int op, float x, float y) {
 }
 
 __global__ void ChainKernel(ChainProgram p, const float* __restrict__ x, float* __restrict__ out, int64_t n) {
+  const bool index32 = n < (int64_t{1} << 31);
   KILN_GRID_STRIDE_LOOP(i, n) {
     float v = x[i];
     for (int s = 0; s < p.steps; ++s) {
@@ -102,7 +115,7 @@ __global__ void ChainKernel(ChainProgram p, const float* __restrict__ x, float* 
         continue;
       }
       const ChainOperand& o = p.operand[st.operand];
-      const float w = o.data[o.mid == 1 ? 0 : (i / o.inner) % o.mid];
+      const float w = o.data[o.mid == 1 ? 0 : MiddleIndex(i, o.inner, o.mid, o.by_inner, o.by_mid, index32)];
       v = st.chain_is_lhs ? Binary(st.op, v, w) : Binary(st.op, w, v);
     }
     out[i] = v;
@@ -115,14 +128,25 @@ cudaError_t LaunchEpilogue(int activation, float alpha, float* out, const float*
                            int64_t outer, int64_t channels, int64_t inner, cudaStream_t stream) {
   const int64_t n = outer * channels * inner;
   if (n == 0) return cudaSuccess;
-  EpilogueKernel<<<BlocksFor(n), kThreads, 0, stream>>>(activation, alpha, out, bias, residual, channels, inner, n);
+  const bool index32 = n < (int64_t{1} << 31);
+  const FastDivmod by_inner(index32 ? static_cast<uint32_t>(inner) : 1),
+      by_channels(index32 ? static_cast<uint32_t>(channels) : 1);
+  EpilogueKernel<<<BlocksFor(n), kThreads, 0, stream>>>(activation, alpha, out, bias, residual, channels, inner,
+                                                         by_inner, by_channels, n);
   return cudaGetLastError();
 }
 
 cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, float* out, int64_t n,
                                    cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  ChainKernel<<<BlocksFor(n), kThreads, 0, stream>>>(program, x, out, n);
+  ChainProgram p = program;
+  if (n < (int64_t{1} << 31)) {
+    for (ChainOperand& o : p.operand) {
+      o.by_inner = FastDivmod(static_cast<uint32_t>(std::max<int64_t>(o.inner, 1)));
+      o.by_mid = FastDivmod(static_cast<uint32_t>(std::max<int64_t>(o.mid, 1)));
+    }
+  }
+  ChainKernel<<<BlocksFor(n), kThreads, 0, stream>>>(p, x, out, n);
   return cudaGetLastError();
 }
 

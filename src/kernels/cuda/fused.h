@@ -1,10 +1,13 @@
 #pragma once
 // Launchers of the fused ops' device code (float32): the conv/matmul epilogue (bias, residual,
-// activation in one pass over the base op's output) and the elementwise-chain program.
+// activation in one pass over the base op's output), the elementwise-chain program and the layer
+// norm.
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include "kernels/cuda/strided.h"
 
 namespace kiln::cuda {
 
@@ -20,6 +23,7 @@ constexpr int kMaxChainOperands = 8;
 struct ChainOperand {
   const float* data = nullptr;
   int64_t inner = 1, mid = 1;
+  FastDivmod by_inner, by_mid;  // set by the launcher for chains of fewer than 2^31 elements
 };
 // One step: an ir::ElementwiseOp, its parameter, and for binary ops the operand and its side.
 struct ChainStep {
@@ -36,5 +40,10 @@ struct ChainProgram {
 // out[i] = the program applied to x[i] for n elements.
 cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, float* out, int64_t n,
                                    cudaStream_t stream);
+
+// KilnLayerNorm over x viewed as [rows, cols]: each row normalized by its own mean and variance,
+// then y = normalized * scale[c] + offset[c].
+cudaError_t LaunchLayerNorm(const float* x, const float* scale, const float* offset, float* y, int64_t rows,
+                            int64_t cols, float epsilon, cudaStream_t stream);
 
 }  // namespace kiln::cuda

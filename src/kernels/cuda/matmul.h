@@ -20,6 +20,16 @@ struct GemmShape {
 Status Gemm(StreamContext& ctx, DType dtype, const GemmShape& shape, const void* x, const void* y, void* out);
 std::vector<DType> GemmDTypes();
 
+// What a fused matmul adds to its product: a bias per output column and a residual of the output's
+// shape, either may be null.
+struct GemmAddends {
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+};
+// float32 out [m, n] = x . y + bias + residual in one cuBLASLt call (batch 1 only).
+Status GemmWithAddends(StreamContext& ctx, const GemmShape& shape, const float* x, const float* y, float* out,
+                       const GemmAddends& add);
+
 // The batched product of kernels/cpu/matmul.h (same shape rules and errors) into `out`, which has
 // the product's shape.
 Status BatchMatMulOnDevice(StreamContext& ctx, const Tensor& x, const Tensor& y, bool adj_x, bool adj_y,

@@ -1,7 +1,9 @@
 // Pooling with the CPU kernels' semantics (src/kernels/cpu/pooling.cc, onnx_pool.cc): one thread
-// per output element.
+// per output element, with 32-bit index arithmetic wherever the tensors allow it.
 #include <cfloat>
 #include <climits>
+#include <limits>
+#include <algorithm>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/pool.h"
@@ -9,97 +11,138 @@
 namespace kiln::cuda {
 namespace {
 
+// The lowest value of T, in the type max pools compare in (Compute<T>, or T for integers).
 template <typename T>
-__device__ __forceinline__ double LowestOf() {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>) {
+__device__ __forceinline__ Compute<T> LowestOf() {
+  if constexpr (std::is_same_v<Compute<T>, float>) {
     return -FLT_MAX;
   } else if constexpr (std::is_same_v<T, double>) {
     return -DBL_MAX;
-  } else if constexpr (std::is_same_v<T, int8_t>) {
-    return -128.0;
-  } else if constexpr (std::is_same_v<T, uint8_t>) {
-    return 0.0;
-  } else if constexpr (std::is_same_v<T, int16_t>) {
-    return -32768.0;
-  } else if constexpr (std::is_same_v<T, int32_t>) {
-    return static_cast<double>(INT_MIN);
   } else {
-    return static_cast<double>(LLONG_MIN);
+    return std::numeric_limits<T>::lowest();
   }
 }
 
-template <typename T>
-__global__ void PoolKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, int64_t n) {
-  KILN_GRID_STRIDE_LOOP(i, n) {
-    int64_t rest = i, c, o[3];
+// Where output element i's window lies: its batch-and-channel plane (element (i0, i1, i2) of the
+// plane at base + ((i0 * in1 + i1) * in2 + i2) * step) and its output position. Index is int32_t
+// when every element index of both tensors fits, else int64_t.
+template <typename Index>
+struct Window {
+  Index base, step, o[3];
+
+  __device__ __forceinline__ Window(const PoolShape& s, Index i) {
+    Index rest = i, c;
     if (s.channels_first) {
       for (int d = 2; d >= 0; --d) {
-        o[d] = rest % s.out[d];
-        rest /= s.out[d];
+        o[d] = rest % static_cast<Index>(s.out[d]);
+        rest /= static_cast<Index>(s.out[d]);
       }
-      c = rest % s.channels;
-      rest /= s.channels;
+      c = rest % static_cast<Index>(s.channels);
+      rest /= static_cast<Index>(s.channels);
     } else {
-      c = rest % s.channels;
-      rest /= s.channels;
+      c = rest % static_cast<Index>(s.channels);
+      rest /= static_cast<Index>(s.channels);
       for (int d = 2; d >= 0; --d) {
-        o[d] = rest % s.out[d];
-        rest /= s.out[d];
+        o[d] = rest % static_cast<Index>(s.out[d]);
+        rest /= static_cast<Index>(s.out[d]);
       }
     }
-    const int64_t b = rest;
-    const int64_t plane = s.in[0] * s.in[1] * s.in[2];
-    // Element (i0, i1, i2) of this (batch, channel) plane is at base + pos * step.
-    const int64_t base = s.channels_first ? (b * s.channels + c) * plane : b * plane * s.channels + c;
-    const int64_t step = s.channels_first ? 1 : s.channels;
-    const bool max = s.mode == PoolMode::kTfMax || s.mode == PoolMode::kOnnxMax;
-    double acc = s.mode == PoolMode::kTfMax ? LowestOf<T>() : max ? -static_cast<double>(INFINITY) : 0.0;
-    bool nan = false;
-    int64_t valid = 0, padded = 1;
-    for (int d = 0; d < 3; ++d) {
-      int64_t count = 0;
-      for (int64_t j = 0; j < s.kernel[d]; ++j) {
-        const int64_t pos = o[d] * s.stride[d] - s.pad_begin[d] + j * s.dilation[d];
-        count += pos >= -s.pad_begin[d] && pos < s.in[d] + s.pad_end[d];
-      }
-      padded *= count;
-    }
-    for (int64_t j0 = 0; j0 < s.kernel[0]; ++j0) {
-      const int64_t p0 = o[0] * s.stride[0] - s.pad_begin[0] + j0 * s.dilation[0];
-      if (p0 < 0 || p0 >= s.in[0]) continue;
-      for (int64_t j1 = 0; j1 < s.kernel[1]; ++j1) {
-        const int64_t p1 = o[1] * s.stride[1] - s.pad_begin[1] + j1 * s.dilation[1];
-        if (p1 < 0 || p1 >= s.in[1]) continue;
-        for (int64_t j2 = 0; j2 < s.kernel[2]; ++j2) {
-          const int64_t p2 = o[2] * s.stride[2] - s.pad_begin[2] + j2 * s.dilation[2];
-          if (p2 < 0 || p2 >= s.in[2]) continue;
-          const double v = static_cast<double>(Widen(in[base + ((p0 * s.in[1] + p1) * s.in[2] + p2) * step]));
-          ++valid;
-          if (s.mode == PoolMode::kTfMax) {
-            acc = v > acc ? v : acc;
-          } else if (s.mode == PoolMode::kOnnxMax) {
-            nan |= v != v;
-            acc = fmax(acc, v);
-          } else if (s.mode == PoolMode::kOnnxLp) {
-            acc += s.p == 2 ? v * v : pow(fabs(v), static_cast<double>(s.p));
-          } else {
-            acc += v;
-          }
+    const Index plane = static_cast<Index>(s.in[0] * s.in[1] * s.in[2]);
+    const Index channels = static_cast<Index>(s.channels);
+    base = s.channels_first ? (rest * channels + c) * plane : rest * plane * channels + c;
+    step = s.channels_first ? 1 : channels;
+  }
+
+  // Calls fn(value) for each input element under the window, in row-major order; returns how many.
+  template <typename T, typename Fn>
+  __device__ __forceinline__ Index ForEach(const PoolShape& s, const T* __restrict__ in, Fn&& fn) const {
+    Index taps = 0;
+    for (Index j0 = 0; j0 < static_cast<Index>(s.kernel[0]); ++j0) {
+      const Index p0 = o[0] * static_cast<Index>(s.stride[0]) - static_cast<Index>(s.pad_begin[0]) +
+                       j0 * static_cast<Index>(s.dilation[0]);
+      if (p0 < 0 || p0 >= static_cast<Index>(s.in[0])) continue;
+      for (Index j1 = 0; j1 < static_cast<Index>(s.kernel[1]); ++j1) {
+        const Index p1 = o[1] * static_cast<Index>(s.stride[1]) - static_cast<Index>(s.pad_begin[1]) +
+                         j1 * static_cast<Index>(s.dilation[1]);
+        if (p1 < 0 || p1 >= static_cast<Index>(s.in[1])) continue;
+        const Index row = base + (p0 * static_cast<Index>(s.in[1]) + p1) * static_cast<Index>(s.in[2]) * step;
+        for (Index j2 = 0; j2 < static_cast<Index>(s.kernel[2]); ++j2) {
+          const Index p2 = o[2] * static_cast<Index>(s.stride[2]) - static_cast<Index>(s.pad_begin[2]) +
+                           j2 * static_cast<Index>(s.dilation[2]);
+          if (p2 < 0 || p2 >= static_cast<Index>(s.in[2])) continue;
+          fn(Widen(in[row + p2 * step]));
+          ++taps;
         }
       }
     }
+    return taps;
+  }
+
+  // The taps of the window within the padded input (ONNX's count_include_pad divisor).
+  __device__ __forceinline__ Index PaddedTaps(const PoolShape& s) const {
+    Index padded = 1;
+    for (int d = 0; d < 3; ++d) {
+      Index count = 0;
+      for (Index j = 0; j < static_cast<Index>(s.kernel[d]); ++j) {
+        const Index pos = o[d] * static_cast<Index>(s.stride[d]) - static_cast<Index>(s.pad_begin[d]) +
+                          j * static_cast<Index>(s.dilation[d]);
+        count += pos >= -static_cast<Index>(s.pad_begin[d]) && pos < static_cast<Index>(s.in[d] + s.pad_end[d]);
+      }
+      padded *= count;
+    }
+    return padded;
+  }
+};
+
+// Max pools compare in the element's own compute type, which is exact.
+template <typename T, typename Index>
+__global__ void MaxPoolKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, Index n) {
+  using A = Compute<T>;
+  const bool onnx = s.mode == PoolMode::kOnnxMax;
+  for (Index i = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const Window<Index> w(s, i);
+    A acc = LowestOf<T>();
+    if constexpr (kIsFloat<T>) {
+      if (onnx) acc = -static_cast<A>(INFINITY);
+    }
+    bool nan = false;
+    w.ForEach(s, in, [&](A v) {
+      if constexpr (kIsFloat<T>) {
+        if (onnx) {
+          nan |= v != v;
+          acc = fmax(acc, v);
+          return;
+        }
+      }
+      acc = v > acc ? v : acc;
+    });
+    if constexpr (kIsFloat<T>) {
+      if (nan) acc = static_cast<A>(NAN);
+    }
+    out[i] = Narrow<T>(acc);
+  }
+}
+
+// Average and Lp pools sum in double, as the CPU kernels do.
+template <typename T, typename Index>
+__global__ void SumPoolKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, Index n) {
+  for (Index i = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const Window<Index> w(s, i);
+    double acc = 0.0;
+    const double p = static_cast<double>(s.p);
+    const bool lp = s.mode == PoolMode::kOnnxLp;
+    const Index valid = w.ForEach(s, in, [&](auto x) {
+      const double v = static_cast<double>(x);
+      acc += !lp ? v : s.p == 2 ? v * v : pow(fabs(v), p);
+    });
     if (s.mode == PoolMode::kTfAvg) {
       acc /= static_cast<double>(valid > 0 ? valid : 1);
     } else if (s.mode == PoolMode::kOnnxAvg) {
-      acc /= static_cast<double>(s.count_include_pad ? padded : valid);
-    } else if (s.mode == PoolMode::kOnnxLp) {
-      const double p = static_cast<double>(s.p);
+      acc /= static_cast<double>(s.count_include_pad ? w.PaddedTaps(s) : valid);
+    } else {
       acc = p == 1 ? acc : p == 2 ? sqrt(acc) : pow(acc, 1.0 / p);
-    } else if (s.mode == PoolMode::kOnnxMax) {
-      if (nan) acc = NAN;
-      if constexpr (std::is_integral_v<T>) {
-        if (valid == 0) acc = LowestOf<T>();
-      }
     }
     out[i] = Narrow<T>(static_cast<Compute<T>>(acc));
   }
@@ -110,13 +153,23 @@ __global__ void PoolKernel(const T* __restrict__ in, T* __restrict__ out, PoolSh
 cudaError_t LaunchPool(DType dtype, const PoolShape& s, const void* in, void* out, cudaStream_t stream) {
   const int64_t n = s.batch * s.channels * s.out[0] * s.out[1] * s.out[2];
   if (n == 0) return cudaSuccess;
+  const int64_t in_elements = s.batch * s.channels * s.in[0] * s.in[1] * s.in[2];
+  const bool index32 = std::max(n, in_elements) < (int64_t{1} << 31);
+  const bool max = s.mode == PoolMode::kTfMax || s.mode == PoolMode::kOnnxMax;
+  auto launch = [&](auto tag, auto index) {
+    using T = decltype(tag);
+    using Index = decltype(index);
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    if (max) {
+      MaxPoolKernel<T, Index><<<BlocksFor(n), kThreads, 0, stream>>>(x, y, s, static_cast<Index>(n));
+    } else {
+      SumPoolKernel<T, Index><<<BlocksFor(n), kThreads, 0, stream>>>(x, y, s, static_cast<Index>(n));
+    }
+    return cudaGetLastError();
+  };
   return Dispatch(Types<float, __half, __nv_bfloat16, double, int8_t, uint8_t, int16_t, int32_t, int64_t>{}, dtype,
-                  [&](auto tag) {
-                    using T = decltype(tag);
-                    PoolKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const T*>(in),
-                                                                          static_cast<T*>(out), s, n);
-                    return cudaGetLastError();
-                  });
+                  [&](auto tag) { return index32 ? launch(tag, int32_t{}) : launch(tag, int64_t{}); });
 }
 
 }  // namespace kiln::cuda

@@ -36,7 +36,26 @@ StatusOr<StridedMap<N>> MakeStridedMap(const Shape& dims, const std::vector<int6
     for (int k = 0; k < N; ++k) m.strides[k][d] = kept[k][d];
   }
   for (int k = 0; k < N; ++k) m.offsets[k] = offsets[k];
+  m.index32 = FitsIndex32(m);
+  if (m.index32) {
+    for (int d = 0; d < m.rank; ++d) m.divide[d] = FastDivmod(static_cast<uint32_t>(m.dims[d]));
+  }
   return m;
+}
+
+template <int N>
+bool FitsIndex32(const StridedMap<N>& map) {
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  if (map.size() >= kLimit) return false;
+  for (int k = 0; k < N; ++k) {
+    int64_t low = map.offsets[k], high = map.offsets[k];
+    for (int d = 0; d < map.rank; ++d) {
+      const int64_t reach = map.strides[k][d] * (map.dims[d] - 1);
+      (reach < 0 ? low : high) += reach;
+    }
+    if (low <= -kLimit || high >= kLimit) return false;
+  }
+  return true;
 }
 
 StatusOr<Shape> BroadcastShapes(const std::vector<Shape>& shapes) {
@@ -78,6 +97,9 @@ StatusOr<StridedMap<N>> BroadcastMap(const Shape& out, const std::vector<Shape>&
 
 template StatusOr<StridedMap<2>> MakeStridedMap<2>(const Shape&, const std::vector<int64_t> (&)[2],
                                                    const int64_t (&)[2]);
+template bool FitsIndex32<2>(const StridedMap<2>&);
+template bool FitsIndex32<3>(const StridedMap<3>&);
+template bool FitsIndex32<4>(const StridedMap<4>&);
 template StatusOr<StridedMap<2>> BroadcastMap<2>(const Shape&, const std::vector<Shape>&);
 template StatusOr<StridedMap<3>> BroadcastMap<3>(const Shape&, const std::vector<Shape>&);
 template StatusOr<StridedMap<4>> BroadcastMap<4>(const Shape&, const std::vector<Shape>&);

@@ -20,12 +20,36 @@ namespace kiln::cuda {
 
 constexpr int kMaxDims = 8;
 
+// Division by a divisor fixed on the host, as a multiply-high and a shift (Granlund and
+// Montgomery's round-up method), for dividends below 2^31: index arithmetic in the kernels that
+// would otherwise pay for a hardware-less 32- or 64-bit division per element.
+struct FastDivmod {
+  uint32_t divisor = 1, multiplier = 1, shift = 0;
+
+  FastDivmod() = default;
+  explicit FastDivmod(uint32_t d) : divisor(d) {
+    while ((uint64_t{1} << shift) < d) ++shift;
+    multiplier = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d)) / d + 1);
+  }
+  KILN_HOST_DEVICE uint32_t Div(uint32_t n) const {
+#ifdef __CUDA_ARCH__
+    const uint32_t high = __umulhi(n, multiplier);
+#else
+    const uint32_t high = static_cast<uint32_t>((uint64_t{n} * multiplier) >> 32);
+#endif
+    return (high + n) >> shift;
+  }
+};
+
 template <int N>
 struct StridedMap {
   int rank = 0;
+  // Every linear index and every operand offset fits in 31 bits: Locate divides in 32 bits.
+  bool index32 = false;
   int64_t dims[kMaxDims] = {};
   int64_t strides[N][kMaxDims] = {};
   int64_t offsets[N] = {};  // element offset of each operand's first element
+  FastDivmod divide[kMaxDims];  // by dims[d], for index32 maps
 
   KILN_HOST_DEVICE int64_t size() const {
     int64_t n = 1;
@@ -36,6 +60,19 @@ struct StridedMap {
   KILN_HOST_DEVICE void Locate(int64_t i, int64_t (&off)[N]) const {
     if (rank == 1) {  // the common case after merging: no division
       for (int k = 0; k < N; ++k) off[k] = offsets[k] + i * strides[k][0];
+      return;
+    }
+    if (index32) {
+      uint32_t rest = static_cast<uint32_t>(i);
+      int32_t at[N];
+      for (int k = 0; k < N; ++k) at[k] = static_cast<int32_t>(offsets[k]);
+      for (int d = rank - 1; d >= 0; --d) {
+        const uint32_t q = divide[d].Div(rest);
+        const int32_t c = static_cast<int32_t>(rest - q * divide[d].divisor);
+        rest = q;
+        for (int k = 0; k < N; ++k) at[k] += c * static_cast<int32_t>(strides[k][d]);
+      }
+      for (int k = 0; k < N; ++k) off[k] = at[k];
       return;
     }
     for (int k = 0; k < N; ++k) off[k] = offsets[k];
@@ -61,6 +98,10 @@ StatusOr<StridedMap<N>> MakeStridedMap(const Shape& dims, const std::vector<int6
 // numpy-style (operands 1..N-1). `inputs` has N-1 shapes, each broadcastable to `out`.
 template <int N>
 StatusOr<StridedMap<N>> BroadcastMap(const Shape& out, const std::vector<Shape>& inputs);
+
+// Whether every index below `count` and every offset reached from `offsets` fits in 31 bits.
+template <int N>
+bool FitsIndex32(const StridedMap<N>& map);
 
 // numpy broadcasting of shapes; an error names the two that do not broadcast.
 StatusOr<Shape> BroadcastShapes(const std::vector<Shape>& shapes);

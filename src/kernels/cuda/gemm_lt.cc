@@ -1,0 +1,136 @@
+// float32 matrix products with their bias and residual folded into the product through cuBLASLt's
+// epilogue (out = x . y + bias + residual in one kernel), so a fused matmul makes no second pass
+// over its output. Algorithms come from cuBLASLt's heuristic, cached per problem.
+#include <cublasLt.h>
+
+#include <limits>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "cuda/check.h"
+#include "kernels/cuda/matmul.h"
+
+namespace kiln::cuda {
+namespace {
+
+constexpr size_t kWorkspaceBytes = size_t{4} << 20;
+
+// The largest power of two up to 256 that divides the address (what cuBLASLt's alignment
+// preferences describe).
+uint32_t AlignmentOf(const void* p) {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  uint32_t a = 256;
+  while (a > 1 && address % a != 0) a /= 2;
+  return a;
+}
+
+// One cuBLASLt handle per device, created on first use and kept for the process.
+StatusOr<cublasLtHandle_t> LtHandle(int device) {
+  static std::mutex mu;
+  static std::map<int, cublasLtHandle_t> handles;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = handles.find(device);
+  if (it != handles.end()) return it->second;
+  cublasLtHandle_t handle = nullptr;
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtCreate(&handle));
+  handles[device] = handle;
+  return handle;
+}
+
+// Descriptors of one product, destroyed with it.
+struct LtProblem {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  ~LtProblem() {
+    if (c) cublasLtMatrixLayoutDestroy(c);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (desc) cublasLtMatmulDescDestroy(desc);
+  }
+};
+
+using AlgoKey = std::tuple<int, int64_t, int64_t, int64_t, bool, bool, bool, bool, bool, uint32_t, uint32_t, uint32_t,
+                           uint32_t>;
+
+}  // namespace
+
+Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, const float* y, float* out,
+                       const GemmAddends& add) {
+  if (g.batch != 1) return Internal("GemmWithAddends takes one product, not a batch");
+  constexpr int64_t kMax = std::numeric_limits<int>::max();
+  if (g.m > kMax || g.n > kMax || g.k > kMax) {
+    return InvalidArgument("matrix product of [" + std::to_string(g.m) + "x" + std::to_string(g.k) + "] by [" +
+                           std::to_string(g.k) + "x" + std::to_string(g.n) + "] is too large for cuBLAS");
+  }
+  const int device = ctx.device().index;
+  KILN_ASSIGN_OR_RETURN(cublasLtHandle_t handle, LtHandle(device));
+  // Row-major out [m, n] = x . y is column-major out^T [n, m] = y^T . x^T: y is cuBLAS's A.
+  const uint64_t m = g.n, n = g.m, k = g.k;
+  const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
+  LtProblem p;
+  const cublasComputeType_t compute = ctx.allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  const cublasLtEpilogue_t epilogue = add.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+  if (add.bias) {
+    KILN_CUBLAS_RETURN_IF_ERROR(
+        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &add.bias, sizeof(add.bias)));
+  }
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, k, m, k)
+                                      : cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, m, k, m));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_x ? cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, n, k, n)
+                                      : cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, k, n, k));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, m, n, m));
+
+  const float* c = add.residual ? add.residual : out;
+  const uint32_t align_a = AlignmentOf(y), align_b = AlignmentOf(x), align_c = AlignmentOf(c),
+                 align_d = AlignmentOf(out);
+  const AlgoKey key{device, g.m, g.n, g.k, g.adj_x, g.adj_y, add.bias != nullptr, add.residual != nullptr,
+                    ctx.allow_tf32(), align_a, align_b, align_c, align_d};
+  static std::mutex mu;
+  static std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+  cublasLtMatmulAlgo_t algo;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = algos.find(key);
+    if (it != algos.end()) {
+      algo = it->second;
+    } else {
+      cublasLtMatmulPreference_t pref = nullptr;
+      KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref));
+      const uint64_t workspace = kWorkspaceBytes;
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+                                           sizeof(workspace));
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a,
+                                           sizeof(align_a));
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b,
+                                           sizeof(align_b));
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c,
+                                           sizeof(align_c));
+      cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d,
+                                           sizeof(align_d));
+      cublasLtMatmulHeuristicResult_t result = {};
+      int found = 0;
+      const cublasStatus_t status =
+          cublasLtMatmulAlgoGetHeuristic(handle, p.desc, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+      cublasLtMatmulPreferenceDestroy(pref);
+      KILN_CUBLAS_RETURN_IF_ERROR(status);
+      if (found == 0) return Unimplemented("cuBLASLt has no algorithm for this product with its epilogue");
+      algo = result.algo;
+      algos.emplace(key, algo);
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, ctx.Scratch(kWorkspaceBytes));
+  const float alpha = 1.0f, beta = add.residual ? 1.0f : 0.0f;
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmul(handle, p.desc, &alpha, y, p.a, x, p.b, &beta, c, p.c, out, p.c, &algo,
+                                             workspace->data(), kWorkspaceBytes, ctx.stream()));
+  return OkStatus();
+}
+
+}  // namespace kiln::cuda
