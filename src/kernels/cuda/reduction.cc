@@ -108,7 +108,9 @@ KILN_REGISTER_CUDA_KERNEL("ArgMin", ArgReduction<false>,
                           KernelOptions{.host_inputs = {1}, .dtypes = ArgReduceDTypes()});
 KILN_REGISTER_CUDA_KERNEL("Cumsum", Scan<false>, KernelOptions{.host_inputs = {1}, .dtypes = ScanDTypes()});
 KILN_REGISTER_CUDA_KERNEL("Cumprod", Scan<true>, KernelOptions{.host_inputs = {1}, .dtypes = ScanDTypes()});
-KILN_REGISTER_CUDA_KERNEL("Softmax", Softmax<false>, KernelOptions{.dtypes = FloatDTypes()});
-KILN_REGISTER_CUDA_KERNEL("LogSoftmax", Softmax<true>, KernelOptions{.dtypes = FloatDTypes()});
+// Each row is read in full before any of it is written: softmax can run in place.
+KILN_REGISTER_CUDA_KERNEL("Softmax", Softmax<false>, KernelOptions{.dtypes = FloatDTypes(), .forwardable_inputs = {0}});
+KILN_REGISTER_CUDA_KERNEL("LogSoftmax", Softmax<true>,
+                          KernelOptions{.dtypes = FloatDTypes(), .forwardable_inputs = {0}});
 
 }  // namespace kiln::cuda
