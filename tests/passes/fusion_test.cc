@@ -554,6 +554,43 @@ TEST(FusionLayerNormTest, FusesPowSqrtDivOverSeveralAxesWithoutScaleOrOffset) {
   EXPECT_EQ(g.OpCounts().size(), 3u);  // Placeholder, the filled scale and offset, KilnLayerNorm
 }
 
+// The affine spelling: Keras 3's (x * inv + (-mean * inv + offset)) and tf.keras's
+// (x * inv + (offset - mean * inv)), inv = Rsqrt(Mean(SquaredDifference(x, mean)) + eps) * scale.
+ValueRef AffineLayerNorm(Builder& b, ValueRef x, int64_t width, bool keras3, bool scale, bool offset) {
+  const ir::AttrMap keep = Attrs({{"keep_dims", true}, {"Tidx", DType::kInt32}});
+  ValueRef mean = b.Op("mean", "Mean", {x, b.Const("axes", Tensor::FromVector<int32_t>({1}, {-1}))}, keep);
+  ValueRef sq = b.Op("sq", "SquaredDifference", {x, mean});
+  ValueRef var = b.Op("var", "Mean", {sq, b.Const("axes2", Tensor::FromVector<int32_t>({1}, {-1}))}, keep);
+  var = b.Op("var_eps", "AddV2", {var, b.Const("eps", Tensor::Scalar<float>(1e-3f))});
+  ValueRef inv = b.Op("inv", "Rsqrt", {var});
+  if (scale) inv = b.Op("inv_scaled", "Mul", {inv, b.RandomConst("gamma", {width}, 0.5, 1.5)});
+  ValueRef scaled_x = b.Op("scaled_x", "Mul", {x, inv});
+  ValueRef shift;
+  if (keras3) {
+    shift = b.Op("scaled_mean", "Mul", {b.Op("neg_mean", "Neg", {mean}), inv});
+    if (offset) shift = b.Op("shift", "AddV2", {shift, b.RandomConst("beta", {width})});
+  } else {
+    shift = b.Op("shift", "Sub", {b.RandomConst("beta", {width}), b.Op("scaled_mean", "Mul", {mean, inv})});
+  }
+  return b.Op("y", "AddV2", {scaled_x, shift});
+}
+
+TEST(FusionLayerNormTest, FusesKerasAffineSpellings) {
+  struct Case {
+    bool keras3, scale, offset;
+  };
+  for (const Case c : {Case{true, true, true}, Case{true, false, false}, Case{false, true, true}}) {
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+        [c](Builder& b) { b.Output(AffineLayerNorm(b, b.Input("x", {2, 7, 32}), 32, c.keras3, c.scale, c.offset)); },
+        passes::FuseLayerNorms, g));
+    ASSERT_NE(FindNode(g, "y"), nullptr);
+    EXPECT_EQ(FindNode(g, "y")->op, "KilnLayerNorm") << c.keras3 << c.scale << c.offset;
+    EXPECT_EQ(FindNode(g, "y")->attrs.Get<int64_t>("axis").value(), 2);
+    EXPECT_EQ(Count(g, "Mean") + Count(g, "Mul") + Count(g, "AddV2") + Count(g, "Sub") + Count(g, "Neg"), 0);
+  }
+}
+
 TEST(FusionLayerNormTest, LeavesOtherReductionsAndSharedValuesAlone) {
   ir::Graph g;
   ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
@@ -734,7 +771,8 @@ INSTANTIATE_TEST_SUITE_P(
                       FixtureCase{"separable_cnn", false, false}, FixtureCase{"mnist_keras3", false, true},
                       FixtureCase{"onnx_resnet18", false, true}, FixtureCase{"onnx_mobilenet_v2", false, true},
                       FixtureCase{"onnx_efficientnet_b0", false, true}, FixtureCase{"onnx_bert_encoder", false, true, 5},
-                      FixtureCase{"transformer_keras3", false, true}),
+                      FixtureCase{"transformer_keras3", false, true, 4},
+                      FixtureCase{"transformer_tfkeras", false, true, 4}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace
