@@ -55,6 +55,13 @@ TEST(StridedMapTest, TransposeAndBroadcastMapsIndexIn32Bits) {
   ExpectSameOffsets(broadcast);
 }
 
+TEST(StridedMapTest, EmptyMapsBuildWithoutDividing) {
+  KILN_ASSERT_OK_AND_ASSIGN(auto empty, MakeStridedMap<2>({3, 0, 5}, {{0, 5, 1}, {5, 1, 0}}, {0, 0}));
+  EXPECT_EQ(empty.size(), 0);
+  EXPECT_FALSE(empty.index32);
+  EXPECT_EQ(FastDivmod(0).Div(7), 7u);
+}
+
 TEST(StridedMapTest, LargeMapsKeep64BitIndexing) {
   KILN_ASSERT_OK_AND_ASSIGN(auto big, BroadcastMap<2>({int64_t{1} << 16, int64_t{1} << 15}, {{int64_t{1} << 15}}));
   EXPECT_FALSE(big.index32);

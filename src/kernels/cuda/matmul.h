@@ -26,7 +26,8 @@ struct GemmAddends {
   const float* bias = nullptr;
   const float* residual = nullptr;
 };
-// float32 out [m, n] = x . y + bias + residual in one cuBLASLt call (batch 1 only).
+// float32 out [batch, m, n] = x . y + bias + residual in one cuBLASLt call, with the algorithm
+// chosen by timing cuBLASLt's candidates the first time each problem is seen.
 Status GemmWithAddends(StreamContext& ctx, const GemmShape& shape, const float* x, const float* y, float* out,
                        const GemmAddends& add);
 

@@ -36,7 +36,7 @@ StatusOr<StridedMap<N>> MakeStridedMap(const Shape& dims, const std::vector<int6
     for (int k = 0; k < N; ++k) m.strides[k][d] = kept[k][d];
   }
   for (int k = 0; k < N; ++k) m.offsets[k] = offsets[k];
-  m.index32 = FitsIndex32(m);
+  m.index32 = m.size() > 0 && FitsIndex32(m);  // an empty map indexes nothing (and has a dim of 0)
   if (m.index32) {
     for (int d = 0; d < m.rank; ++d) m.divide[d] = FastDivmod(static_cast<uint32_t>(m.dims[d]));
   }

@@ -27,7 +27,8 @@ struct FastDivmod {
   uint32_t divisor = 1, multiplier = 1, shift = 0;
 
   FastDivmod() = default;
-  explicit FastDivmod(uint32_t d) : divisor(d) {
+  explicit FastDivmod(uint32_t d) : divisor(d == 0 ? 1 : d) {  // 0 divides nothing: kept as 1
+    d = divisor;
     while ((uint64_t{1} << shift) < d) ++shift;
     multiplier = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d)) / d + 1);
   }
