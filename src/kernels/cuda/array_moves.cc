@@ -131,6 +131,18 @@ StatusOr<Tensor> GatherSlicesOnDevice(StreamContext& ctx, const Tensor& data, co
   KILN_RETURN_IF_ERROR(CheckOnDevice(ctx, data));
   KILN_ASSIGN_OR_RETURN(Tensor out, ctx.Allocate(data.dtype(), out_shape));
   if (out.num_elements() == 0) return out;
+  // Offsets in arithmetic progression (one slice, consecutive or evenly spaced rows) are a strided
+  // copy: nothing to upload, and contiguous runs move 16 bytes at a time.
+  const int64_t count = static_cast<int64_t>(offsets.size());
+  const int64_t step = count > 1 ? offsets[1] - offsets[0] : 0;
+  bool even = true;
+  for (int64_t t = 0; t < count && even; ++t) even = offsets[t] == offsets[0] + t * step;
+  if (even) {
+    KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>({count, slice}, {{slice, 1}, {step, 1}}, {0, offsets[0]}));
+    KILN_CUDA_RETURN_IF_ERROR(
+        LaunchStridedCopy(DTypeSize(data.dtype()), data.raw_data(), out.raw_data(), map, ctx.stream()));
+    return out;
+  }
   KILN_ASSIGN_OR_RETURN(Tensor where, DeviceOffsets(ctx, offsets));
   KILN_CUDA_RETURN_IF_ERROR(LaunchGatherSlices(DTypeSize(data.dtype()), data.raw_data(), out.raw_data(),
                                                where.data<int64_t>(), static_cast<int64_t>(offsets.size()), slice,

@@ -13,11 +13,6 @@ Status Gemm(StreamContext& ctx, DType dtype, const GemmShape& g, const void* x, 
     return InvalidArgument("matrix product of [" + std::to_string(g.m) + "x" + std::to_string(g.k) + "] by [" +
                            std::to_string(g.k) + "x" + std::to_string(g.n) + "] is too large for cuBLAS");
   }
-  // float32 goes through cuBLASLt, whose algorithm kiln chooses by timing (GemmWithAddends).
-  if (dtype == DType::kFloat32) {
-    return GemmWithAddends(ctx, g, static_cast<const float*>(x), static_cast<const float*>(y), static_cast<float*>(out),
-                           {});
-  }
   cudaDataType_t type;
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
   switch (dtype) {

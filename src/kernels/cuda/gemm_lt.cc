@@ -1,7 +1,6 @@
-// float32 matrix products on cuBLASLt, with a fused matmul's bias and residual
-// folded into the product through its epilogue (out = x . y + bias + residual
-// in one kernel), so the fused op makes no second pass over its output.
-// Algorithms are timed among cuBLASLt's candidates, per problem.
+// A fused matmul's float32 product on cuBLASLt, with its bias and residual folded in through the
+// epilogue (out = x . y + bias + residual in one kernel), so the fused op makes no second pass over
+// its output. Algorithms are timed among cuBLASLt's candidates, once per problem.
 #include <cublasLt.h>
 
 #include <limits>
