@@ -3,10 +3,10 @@
 // its output. Algorithms are timed among cuBLASLt's candidates, once per problem.
 #include <cublasLt.h>
 
+#include <compare>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <tuple>
 
 #include "cuda/check.h"
 #include "kernels/cuda/matmul.h"
@@ -16,25 +16,22 @@ namespace {
 
 constexpr size_t kWorkspaceBytes = size_t{4} << 20;
 
-// The largest power of two up to 256 that divides the address (what cuBLASLt's
-// alignment preferences describe).
-uint32_t AlignmentOf(const void *p) {
+// The largest power of two up to 256 that divides the address (what cuBLASLt's alignment
+// preferences describe).
+uint32_t AlignmentOf(const void* p) {
   const auto address = reinterpret_cast<uintptr_t>(p);
   uint32_t a = 256;
-  while (a > 1 && address % a != 0)
-    a /= 2;
+  while (a > 1 && address % a != 0) a /= 2;
   return a;
 }
 
-// One cuBLASLt handle per device, created on first use and kept for the
-// process.
+// One cuBLASLt handle per device, created on first use and kept for the process.
 StatusOr<cublasLtHandle_t> LtHandle(int device) {
   static std::mutex mu;
   static std::map<int, cublasLtHandle_t> handles;
   std::lock_guard<std::mutex> lock(mu);
   auto it = handles.find(device);
-  if (it != handles.end())
-    return it->second;
+  if (it != handles.end()) return it->second;
   cublasLtHandle_t handle = nullptr;
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtCreate(&handle));
   handles[device] = handle;
@@ -46,56 +43,48 @@ struct LtProblem {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   ~LtProblem() {
-    if (c)
-      cublasLtMatrixLayoutDestroy(c);
-    if (b)
-      cublasLtMatrixLayoutDestroy(b);
-    if (a)
-      cublasLtMatrixLayoutDestroy(a);
-    if (desc)
-      cublasLtMatmulDescDestroy(desc);
+    if (c) cublasLtMatrixLayoutDestroy(c);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (desc) cublasLtMatmulDescDestroy(desc);
   }
 };
 
-using AlgoKey =
-    std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
-               bool, bool, bool, bool, uint32_t, uint32_t, uint32_t, uint32_t>;
+// What an algorithm is chosen for: the problem, its addends, the math mode and the operands'
+// alignments.
+struct AlgoKey {
+  int device;
+  int64_t m, n, k, batch, stride_x, stride_y;
+  bool adj_x, adj_y, bias, residual, tf32;
+  uint32_t align[4];
+  auto operator<=>(const AlgoKey&) const = default;
+};
 
 constexpr int kCandidates = 8;
 
-// The fastest of cuBLASLt's first kCandidates heuristic choices for problem
-// `p`, each timed on the stream (once to warm up, then three runs) the first
-// time a problem is seen: the heuristic's own first choice is often not the
-// fastest. Timing waits for the run's stream, on first use only.
-StatusOr<cublasLtMatmulAlgo_t>
-ChooseAlgo(cublasLtHandle_t handle, const LtProblem &p, cudaStream_t stream,
-           const uint32_t (&align)[4], const void *a, const void *b,
-           const void *c, void *d, const float *beta, void *workspace) {
+// The fastest of cuBLASLt's first kCandidates heuristic choices for problem `p`, each timed on the
+// stream (once to warm up, then three runs) the first time a problem is seen: the heuristic's own
+// first choice is often not the fastest. Timing waits for the run's stream, on first use only.
+StatusOr<cublasLtMatmulAlgo_t> ChooseAlgo(cublasLtHandle_t handle, const LtProblem& p, cudaStream_t stream,
+                                          const uint32_t (&align)[4], const void* a, const void* b, const void* c,
+                                          void* d, const float* beta, void* workspace) {
   cublasLtMatmulPreference_t pref = nullptr;
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref));
   const uint64_t workspace_bytes = kWorkspaceBytes;
-  cublasLtMatmulPreferenceSetAttribute(
-      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
-      sizeof(workspace_bytes));
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
+                                       sizeof(workspace_bytes));
   const cublasLtMatmulPreferenceAttributes_t kAlign[4] = {
-      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
-  for (int i = 0; i < 4; ++i)
-    cublasLtMatmulPreferenceSetAttribute(pref, kAlign[i], &align[i],
-                                         sizeof(align[i]));
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+  for (int i = 0; i < 4; ++i) cublasLtMatmulPreferenceSetAttribute(pref, kAlign[i], &align[i], sizeof(align[i]));
   cublasLtMatmulHeuristicResult_t results[kCandidates] = {};
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-      handle, p.desc, p.a, p.b, p.c, p.c, pref, kCandidates, results, &found);
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoGetHeuristic(handle, p.desc, p.a, p.b, p.c, p.c, pref, kCandidates, results, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   KILN_CUBLAS_RETURN_IF_ERROR(status);
-  if (found == 0)
-    return Unimplemented(
-        "cuBLASLt has no algorithm for this product with its epilogue");
-  if (found == 1)
-    return results[0].algo;
+  if (found == 0) return Unimplemented("cuBLASLt has no algorithm for this product with its epilogue");
+  if (found == 1) return results[0].algo;
 
   cudaEvent_t start = nullptr, stop = nullptr;
   KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
@@ -105,21 +94,17 @@ ChooseAlgo(cublasLtHandle_t handle, const LtProblem &p, cudaStream_t stream,
   float best_ms = std::numeric_limits<float>::infinity();
   for (int i = 0; i < found; ++i) {
     auto run = [&]() {
-      return cublasLtMatmul(handle, p.desc, &alpha, a, p.a, b, p.b, beta, c,
-                            p.c, d, p.c, &results[i].algo, workspace,
+      return cublasLtMatmul(handle, p.desc, &alpha, a, p.a, b, p.b, beta, c, p.c, d, p.c, &results[i].algo, workspace,
                             kWorkspaceBytes, stream);
     };
-    if (results[i].state != CUBLAS_STATUS_SUCCESS ||
-        run() != CUBLAS_STATUS_SUCCESS)
-      continue;
+    if (results[i].state != CUBLAS_STATUS_SUCCESS || run() != CUBLAS_STATUS_SUCCESS) continue;
     cudaEventRecord(start, stream);
     bool ok = true;
-    for (int r = 0; r < 3 && ok; ++r)
-      ok = run() == CUBLAS_STATUS_SUCCESS;
+    for (int r = 0; r < 3 && ok; ++r) ok = run() == CUBLAS_STATUS_SUCCESS;
     cudaEventRecord(stop, stream);
     float ms = 0;
-    if (ok && cudaEventSynchronize(stop) == cudaSuccess &&
-        cudaEventElapsedTime(&ms, start, stop) == cudaSuccess && ms < best_ms) {
+    if (ok && cudaEventSynchronize(stop) == cudaSuccess && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess &&
+        ms < best_ms) {
       best_ms = ms;
       best = i;
     }
@@ -129,90 +114,70 @@ ChooseAlgo(cublasLtHandle_t handle, const LtProblem &p, cudaStream_t stream,
   return results[best].algo;
 }
 
-// Sets the batch count and per-matrix stride (elements) of a layout, for
-// batches of products.
+// Sets the batch count and per-matrix stride (elements) of a layout, for batches of products.
 Status SetBatch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
   const int32_t count = static_cast<int32_t>(batch);
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutSetAttribute(
-      layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutSetAttribute(
-      layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
-      sizeof(stride)));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
   return OkStatus();
 }
 
-} // namespace
+}  // namespace
 
-Status GemmWithAddends(StreamContext &ctx, const GemmShape &g, const float *x,
-                       const float *y, float *out, const GemmAddends &add) {
+Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, const float* y, float* out,
+                       const GemmAddends& add) {
   constexpr int64_t kMax = std::numeric_limits<int>::max();
   if (g.m > kMax || g.n > kMax || g.k > kMax || g.batch > kMax) {
-    return InvalidArgument("matrix product of [" + std::to_string(g.m) + "x" +
-                           std::to_string(g.k) + "] by [" +
-                           std::to_string(g.k) + "x" + std::to_string(g.n) +
-                           "] is too large for cuBLAS");
+    return InvalidArgument("matrix product of [" + std::to_string(g.m) + "x" + std::to_string(g.k) + "] by [" +
+                           std::to_string(g.k) + "x" + std::to_string(g.n) + "] is too large for cuBLAS");
   }
   const int device = ctx.device().index;
   KILN_ASSIGN_OR_RETURN(cublasLtHandle_t handle, LtHandle(device));
-  // Row-major out [m, n] = x . y is column-major out^T [n, m] = y^T . x^T: y is
-  // cuBLAS's A.
+  // Row-major out [m, n] = x . y is column-major out^T [n, m] = y^T . x^T: y is cuBLAS's A.
   const uint64_t m = g.n, n = g.m, k = g.k;
-  const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N,
-                          op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
   LtProblem p;
-  const cublasComputeType_t compute =
-      ctx.allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cublasComputeType_t compute = ctx.allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  const cublasLtEpilogue_t epilogue = add.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
   KILN_CUBLAS_RETURN_IF_ERROR(
-      cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(
-      p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(
-      p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  const cublasLtEpilogue_t epilogue =
-      add.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(
-      p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
   if (add.bias) {
-    KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(
-        p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &add.bias,
-        sizeof(add.bias)));
+    KILN_CUBLAS_RETURN_IF_ERROR(
+        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &add.bias, sizeof(add.bias)));
   }
-  KILN_CUBLAS_RETURN_IF_ERROR(
-      g.adj_y ? cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, k, m, k)
-              : cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, m, k, m));
-  KILN_CUBLAS_RETURN_IF_ERROR(
-      g.adj_x ? cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, n, k, n)
-              : cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, k, n, k));
-  KILN_CUBLAS_RETURN_IF_ERROR(
-      cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, m, n, m));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, k, m, k)
+                                      : cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, m, k, m));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_x ? cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, n, k, n)
+                                      : cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, k, n, k));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, m, n, m));
   if (g.batch > 1) {
     KILN_RETURN_IF_ERROR(SetBatch(p.a, g.batch, g.stride_y));
     KILN_RETURN_IF_ERROR(SetBatch(p.b, g.batch, g.stride_x));
     KILN_RETURN_IF_ERROR(SetBatch(p.c, g.batch, g.m * g.n));
   }
 
-  const float *c = add.residual ? add.residual : out;
-  const uint32_t align[4] = {AlignmentOf(y), AlignmentOf(x), AlignmentOf(c),
-                             AlignmentOf(out)};
-  const AlgoKey key{device,
-                    g.m,
-                    g.n,
-                    g.k,
-                    g.batch,
-                    g.stride_x,
-                    g.stride_y,
-                    g.adj_x,
-                    g.adj_y,
-                    add.bias != nullptr,
-                    add.residual != nullptr,
-                    ctx.allow_tf32(),
-                    align[0],
-                    align[1],
-                    align[2],
-                    align[3]};
+  const float* c = add.residual ? add.residual : out;
+  const uint32_t align[4] = {AlignmentOf(y), AlignmentOf(x), AlignmentOf(c), AlignmentOf(out)};
+  const AlgoKey key{.device = device,
+                    .m = g.m,
+                    .n = g.n,
+                    .k = g.k,
+                    .batch = g.batch,
+                    .stride_x = g.stride_x,
+                    .stride_y = g.stride_y,
+                    .adj_x = g.adj_x,
+                    .adj_y = g.adj_y,
+                    .bias = add.bias != nullptr,
+                    .residual = add.residual != nullptr,
+                    .tf32 = ctx.allow_tf32(),
+                    .align = {align[0], align[1], align[2], align[3]}};
   const float alpha = 1.0f, beta = add.residual ? 1.0f : 0.0f;
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace,
-                        ctx.Scratch(kWorkspaceBytes));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, ctx.Scratch(kWorkspaceBytes));
   static std::mutex mu;
   static std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
   cublasLtMatmulAlgo_t algo;
@@ -221,16 +186,14 @@ Status GemmWithAddends(StreamContext &ctx, const GemmShape &g, const float *x,
     auto it = algos.find(key);
     if (it == algos.end()) {
       KILN_ASSIGN_OR_RETURN(cublasLtMatmulAlgo_t chosen,
-                            ChooseAlgo(handle, p, ctx.stream(), align, y, x, c,
-                                       out, &beta, workspace->data()));
+                            ChooseAlgo(handle, p, ctx.stream(), align, y, x, c, out, &beta, workspace->data()));
       it = algos.emplace(key, chosen).first;
     }
     algo = it->second;
   }
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmul(
-      handle, p.desc, &alpha, y, p.a, x, p.b, &beta, c, p.c, out, p.c, &algo,
-      workspace->data(), kWorkspaceBytes, ctx.stream()));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmul(handle, p.desc, &alpha, y, p.a, x, p.b, &beta, c, p.c, out, p.c, &algo,
+                                             workspace->data(), kWorkspaceBytes, ctx.stream()));
   return OkStatus();
 }
 
-} // namespace kiln::cuda
+}  // namespace kiln::cuda
