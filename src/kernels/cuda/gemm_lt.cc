@@ -62,12 +62,18 @@ struct AlgoKey {
 
 constexpr int kCandidates = 8;
 
+// An algorithm and the workspace it needs.
+struct Chosen {
+  cublasLtMatmulAlgo_t algo;
+  size_t workspace = 0;
+};
+
 // The fastest of cuBLASLt's first kCandidates heuristic choices for problem `p`, each timed on the
 // stream (once to warm up, then three runs) the first time a problem is seen: the heuristic's own
 // first choice is often not the fastest. Timing waits for the run's stream, on first use only.
-StatusOr<cublasLtMatmulAlgo_t> ChooseAlgo(cublasLtHandle_t handle, const LtProblem& p, cudaStream_t stream,
-                                          const uint32_t (&align)[4], const void* a, const void* b, const void* c,
-                                          void* d, const float* beta, void* workspace) {
+StatusOr<Chosen> ChooseAlgo(cublasLtHandle_t handle, const LtProblem& p, cudaStream_t stream,
+                            const uint32_t (&align)[4], const void* a, const void* b, const void* c, void* d,
+                            const float* beta, void* workspace) {
   cublasLtMatmulPreference_t pref = nullptr;
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref));
   const uint64_t workspace_bytes = kWorkspaceBytes;
@@ -84,7 +90,7 @@ StatusOr<cublasLtMatmulAlgo_t> ChooseAlgo(cublasLtHandle_t handle, const LtProbl
   cublasLtMatmulPreferenceDestroy(pref);
   KILN_CUBLAS_RETURN_IF_ERROR(status);
   if (found == 0) return Unimplemented("cuBLASLt has no algorithm for this product with its epilogue");
-  if (found == 1) return results[0].algo;
+  if (found == 1) return Chosen{results[0].algo, results[0].workspaceSize};
 
   cudaEvent_t start = nullptr, stop = nullptr;
   KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
@@ -111,7 +117,7 @@ StatusOr<cublasLtMatmulAlgo_t> ChooseAlgo(cublasLtHandle_t handle, const LtProbl
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  return results[best].algo;
+  return Chosen{results[best].algo, results[best].workspaceSize};
 }
 
 // Sets the batch count and per-matrix stride (elements) of a layout, for batches of products.
@@ -177,22 +183,28 @@ Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, c
                     .tf32 = ctx.allow_tf32(),
                     .align = {align[0], align[1], align[2], align[3]}};
   const float alpha = 1.0f, beta = add.residual ? 1.0f : 0.0f;
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, ctx.Scratch(kWorkspaceBytes));
   static std::mutex mu;
-  static std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
-  cublasLtMatmulAlgo_t algo;
+  static std::map<AlgoKey, Chosen> algos;
+  Chosen chosen;
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = algos.find(key);
     if (it == algos.end()) {
-      KILN_ASSIGN_OR_RETURN(cublasLtMatmulAlgo_t chosen,
-                            ChooseAlgo(handle, p, ctx.stream(), align, y, x, c, out, &beta, workspace->data()));
-      it = algos.emplace(key, chosen).first;
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> tuning, ctx.Scratch(kWorkspaceBytes));
+      KILN_ASSIGN_OR_RETURN(Chosen best,
+                            ChooseAlgo(handle, p, ctx.stream(), align, y, x, c, out, &beta, tuning->data()));
+      it = algos.emplace(key, best).first;
     }
-    algo = it->second;
+    chosen = it->second;
   }
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmul(handle, p.desc, &alpha, y, p.a, x, p.b, &beta, c, p.c, out, p.c, &algo,
-                                             workspace->data(), kWorkspaceBytes, ctx.stream()));
+  // Most algorithms need no workspace: then none is taken from the pool.
+  std::shared_ptr<Buffer> workspace;
+  if (chosen.workspace > 0) {
+    KILN_ASSIGN_OR_RETURN(workspace, ctx.Scratch(chosen.workspace));
+  }
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmul(handle, p.desc, &alpha, y, p.a, x, p.b, &beta, c, p.c, out, p.c,
+                                             &chosen.algo, workspace ? workspace->data() : nullptr, chosen.workspace,
+                                             ctx.stream()));
   return OkStatus();
 }
 
