@@ -8,10 +8,10 @@
 
 namespace kiln {
 
-enum class Precision { kFP32, kFP16, kINT8, kFP8 };
+enum class Precision { kFP32, kFP16, kBF16, kINT8, kFP8 };
 enum class CalibratorKind { kEntropy, kPercentile, kMinMax };
 
-// "fp32", "fp16", "int8", "fp8"; the parser's error lists them.
+// "fp32", "fp16", "bf16", "int8", "fp8"; the parser's error lists them.
 const char* PrecisionName(Precision p);
 StatusOr<Precision> ParsePrecision(const std::string& name);
 // "entropy", "percentile", "minmax".

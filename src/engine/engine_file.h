@@ -25,7 +25,7 @@ struct EngineHeader {
   uint32_t format_version = kEngineFormatVersion;
   std::string kiln_version;
   DeviceInfo device;
-  std::string precision;  // "fp32", "fp16", "int8", "fp8"
+  std::string precision;  // "fp32", "fp16", "bf16", "int8", "fp8"
   std::string segment;    // the KilnEngineOp it belongs to
   std::vector<ShapeProfile> profiles;
   std::vector<std::string> notes;  // what the build decided (Engine::BuildNotes)

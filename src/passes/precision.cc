@@ -1,5 +1,5 @@
-// Reduced-precision emulation: KilnFakeQuant nodes that round float32 values as an FP16, INT8 or
-// FP8 engine does (see precision.h).
+// Reduced-precision emulation: KilnFakeQuant nodes that round float32 values as an FP16, BF16,
+// INT8 or FP8 engine does (see precision.h).
 #include "passes/precision.h"
 
 #include <algorithm>
@@ -190,8 +190,9 @@ class QuantizerInserter {
   std::map<std::tuple<int, int, int>, ValueRef> cache_;
 };
 
-// Rounds every float32 output of nodes [0, num_nodes) to fp16 for its non-quantizer users.
-void InsertHalfRounding(Graph& graph, int num_nodes) {
+// Rounds every float32 output of nodes [0, num_nodes) to 16 bits (`mode` fp16 or bf16) for its
+// non-quantizer users.
+void InsertHalfRounding(Graph& graph, int num_nodes, const std::string& mode) {
   std::map<ValueRef, std::vector<std::pair<int, int>>> users;
   for (int id = 0; id < graph.num_nodes(); ++id) {
     const Node& n = graph.node(id);
@@ -211,7 +212,7 @@ void InsertHalfRounding(Graph& graph, int num_nodes) {
       auto u = users.find(v);
       auto o = graph_outputs.find(v);
       if (u == users.end() && o == graph_outputs.end()) continue;
-      const ValueRef rounded = AddFakeQuant(graph, v, "kiln_fp16", "fp16", {}, -1);
+      const ValueRef rounded = AddFakeQuant(graph, v, "kiln_" + mode, mode, {}, -1);
       if (u != users.end()) {
         for (const auto& [user, k] : u->second) graph.node(user).inputs[k] = rounded;
       }
@@ -253,7 +254,7 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
       if (!s.ok()) return s.AtNode(graph.node(id).name, graph.node(id).op);
     }
   }
-  InsertHalfRounding(graph, num_nodes);
+  InsertHalfRounding(graph, num_nodes, options.precision == Precision::kBF16 ? "bf16" : "fp16");
   return report;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Reduced-precision emulation: rewrites a float32 graph so that the CPU executor computes what an
-// engine built at FP16, INT8 or FP8 computes, by inserting KilnFakeQuant nodes.
+// engine built at FP16, BF16, INT8 or FP8 computes, by inserting KilnFakeQuant nodes.
 
 #include <map>
 #include <string>
@@ -31,6 +31,7 @@ struct PrecisionReport {
 //   ops; users and graph outputs read the rounded value. Quantizers (KilnFakeQuant, TensorFlow's
 //   FakeQuant*, QuantizeLinear, DequantizeLinear) keep reading the unrounded value, as an engine
 //   quantizes in the producer's epilogue or, for weights, at build time.
+// - BF16: the same with KilnFakeQuant(bf16).
 // - INT8 / FP8: FP16 everywhere, plus each Conv2D, DepthwiseConv2dNative, Conv, MatMul,
 //   BatchMatMul{,V2,V3} and KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul} layer whose activation
 //   (input 0) has a calibrated amax reads it through KilnFakeQuant(int8, amax / 127) or

@@ -8,6 +8,8 @@ const char* PrecisionName(Precision p) {
       return "fp32";
     case Precision::kFP16:
       return "fp16";
+    case Precision::kBF16:
+      return "bf16";
     case Precision::kINT8:
       return "int8";
     case Precision::kFP8:
@@ -17,10 +19,10 @@ const char* PrecisionName(Precision p) {
 }
 
 StatusOr<Precision> ParsePrecision(const std::string& name) {
-  for (Precision p : {Precision::kFP32, Precision::kFP16, Precision::kINT8, Precision::kFP8}) {
+  for (Precision p : {Precision::kFP32, Precision::kFP16, Precision::kBF16, Precision::kINT8, Precision::kFP8}) {
     if (name == PrecisionName(p)) return p;
   }
-  return InvalidArgument("unknown precision '" + name + "'; expected fp32, fp16, int8 or fp8");
+  return InvalidArgument("unknown precision '" + name + "'; expected fp32, fp16, bf16, int8 or fp8");
 }
 
 const char* CalibratorName(CalibratorKind c) {

@@ -69,7 +69,7 @@ TEST_F(ConvertCliTest, BadArgumentsFailClearly) {
   const std::string out = tmp_.path("bad");
   auto precision = RunKiln("convert --input " + model_ + " --output " + out + " --precision int4");
   EXPECT_EQ(precision.exit_code, 1);
-  EXPECT_NE(precision.output.find("unknown precision 'int4'; expected fp32, fp16, int8 or fp8"), std::string::npos);
+  EXPECT_NE(precision.output.find("unknown precision 'int4'; expected fp32, fp16, bf16, int8 or fp8"), std::string::npos);
 
   auto calib = RunKiln("convert --input " + model_ + " --output " + out + " --precision int8");
   EXPECT_EQ(calib.exit_code, 1);

@@ -78,6 +78,7 @@ TEST_P(MnistWorkflowTest, ConvertedModelAgreesWithNative) {
 INSTANTIATE_TEST_SUITE_P(Precisions, MnistWorkflowTest,
                          ::testing::Values(PrecisionCase{Precision::kFP32, 1e-5, 1.0},
                                            PrecisionCase{Precision::kFP16, 5e-3, 0.99},
+                                           PrecisionCase{Precision::kBF16, 4e-2, 0.99},
                                            PrecisionCase{Precision::kINT8, 0.1, 0.98},
                                            PrecisionCase{Precision::kFP8, 0.15, 0.98}),
                          [](const auto& info) { return std::string(PrecisionName(info.param.precision)); });

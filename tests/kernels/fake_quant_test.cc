@@ -58,6 +58,17 @@ std::vector<float> RandomFloats(size_t n, int min_exp, int max_exp, uint64_t see
 
 float HalfReference(float x) { return static_cast<float>(static_cast<_Float16>(x)); }
 
+// x to 8 significant bits (bfloat16 keeps float32's exponents, subnormals included: its step below
+// 2^-126 is 2^-133), rounding ties to even through nearbyint on the exactly scaled value.
+float BFloat16Reference(float x) {
+  if (!std::isfinite(x) || x == 0.0f) return x;
+  const int e = std::max(std::ilogb(x), -126);
+  const double step = std::ldexp(1.0, e - 7);
+  const double r = std::nearbyint(static_cast<double>(x) / step) * step;
+  if (std::fabs(r) > std::numeric_limits<float>::max()) return std::copysign(kInf, x);
+  return r == 0.0 ? std::copysign(0.0f, x) : static_cast<float>(r);
+}
+
 // Round half to even of x / scale by floor and an explicit tie test, clamped to int8; NaN gives 0.
 float Int8Reference(float x, float scale) {
   const float v = x / scale;
@@ -131,6 +142,42 @@ TEST(KilnFakeQuantTest, Fp16MatchesCompilerConversion) {
   EXPECT_EQ(want[14], 0.0f);
   EXPECT_EQ(want[15], 0x1p-23f);
   EXPECT_TRUE(std::signbit(want[18]));
+}
+
+TEST(KilnFakeQuantTest, Bf16RoundsToNearestEvenBFloat16) {
+  std::vector<float> in = {0.0f,
+                           -0.0f,
+                           1.0f + 0x1p-8f,      // a tie: stays at 1
+                           1.0f + 3 * 0x1p-8f,  // a tie: goes up to the even 1 + 2^-6
+                           -(1.0f + 0x1p-8f),
+                           0x1.fep127f,          // the largest bfloat16
+                           0x1.ffp127f,          // a tie past it: infinity
+                           std::numeric_limits<float>::max(),
+                           kInf,
+                           -kInf,
+                           kNaN,
+                           0x1p-133f,            // the smallest bfloat16 subnormal
+                           0x1p-134f,            // a tie below it: zero
+                           0x1.8p-134f,
+                           0.1f,
+                           -3.14159f,
+                           65504.0f};
+  const std::vector<float> random = RandomFloats(20000, -60, 60, 11);
+  in.insert(in.end(), random.begin(), random.end());
+  std::vector<float> want;
+  for (float x : in) want.push_back(BFloat16Reference(x));
+  const int64_t n = static_cast<int64_t>(in.size());
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor y, FakeQuant(F32({n}, in), "bf16"));
+  EXPECT_TRUE(AllSame(y, in, want));
+  EXPECT_EQ(want[2], 1.0f);
+  EXPECT_EQ(want[3], 1.0f + 0x1p-6f);
+  EXPECT_EQ(want[5], 0x1.fep127f);
+  EXPECT_EQ(want[6], kInf);
+  EXPECT_EQ(want[7], kInf);
+  EXPECT_EQ(want[11], 0x1p-133f);
+  EXPECT_EQ(want[12], 0.0f);
+  EXPECT_EQ(want[13], 0x1p-133f);
+  EXPECT_EQ(want[16], 65536.0f);
 }
 
 TEST(KilnFakeQuantTest, Int8PerTensorRoundsHalfToEvenAndSaturates) {
@@ -231,6 +278,8 @@ TEST(KilnFakeQuantTest, RejectsBadAttributesAndInputs) {
   EXPECT_TRUE(OpFails("KilnFakeQuant", {x}, Attrs({{"mode", std::string("int4")}}), "mode must be"));
   EXPECT_TRUE(OpFails("KilnFakeQuant", {x}, Attrs({{"mode", std::string("int8")}}), "needs a scale"));
   EXPECT_TRUE(OpFails("KilnFakeQuant", {x}, Attrs({{"mode", std::string("fp16")}, {"scale", std::vector<float>{1}}}),
+                      "takes no scale"));
+  EXPECT_TRUE(OpFails("KilnFakeQuant", {x}, Attrs({{"mode", std::string("bf16")}, {"scale", std::vector<float>{1}}}),
                       "takes no scale"));
   EXPECT_TRUE(OpFails("KilnFakeQuant", {x}, Attrs({{"mode", std::string("int8")}, {"scale", std::vector<float>{0}}}),
                       "positive finite"));

@@ -113,6 +113,30 @@ TEST(PrecisionTest, Fp16RoundsEveryComputedFloatOutput) {
   EXPECT_TRUE(std::isinf(out[1].data<float>()[2]));  // 70000 overflows float16
 }
 
+// BF16 rounds the same values to bfloat16 (kiln's FloatToBFloat16, itself checked bit by bit in
+// fake_quant_test.cc): 70000 stays finite, and 1.0001 rounds to 1.
+TEST(PrecisionTest, Bf16RoundsEveryComputedFloatOutputToBFloat16) {
+  Builder b;
+  const ValueRef x = b.Input("x", {4});
+  const std::vector<float> cv = {3.3333f, 0.1f, 1.0f, -0.7f};
+  const ValueRef c = b.Const("c", Tensor::FromVector<float>({4}, cv));
+  b.Output(b.Op("y", "Relu", {b.Op("m", "Mul", {x, c})}));
+  KILN_ASSERT_OK(ir::InferShapes(b.graph()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto report, passes::InsertPrecisionEmulation(b.graph(), {Precision::kBF16, {}, false}));
+  const ir::Graph& g = b.graph();
+  EXPECT_EQ(Count(g, "KilnFakeQuant", "bf16"), 4);  // x, c, m, y
+  EXPECT_EQ(Count(g, "KilnFakeQuant", "fp16"), 0);
+  ASSERT_NE(Find(g, "m/kiln_bf16"), nullptr);
+  const std::vector<float> xv = {1.0001f, -3.14159f, 70000.0f, 1e-6f};
+  KILN_ASSERT_OK_AND_ASSIGN(auto out, RunGraph(g, {Tensor::FromVector<float>({4}, xv)}));
+  auto bf16 = [](float v) { return BFloat16ToFloat(FloatToBFloat16(v)); };
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(out[0].data<float>()[i], std::max(bf16(bf16(xv[i]) * bf16(cv[i])), 0.0f)) << i;
+  }
+  EXPECT_EQ(bf16(xv[0]), 1.0f);
+  EXPECT_TRUE(std::isfinite(out[0].data<float>()[2]));
+}
+
 // Conv2D in INT8 with power-of-two scales, so the float32 convolution is exact and the expected
 // values are quantize -> exact convolution -> fp16 rounding.
 TEST(PrecisionTest, Int8Conv2DMatchesHandComputedQuantizedConvolution) {

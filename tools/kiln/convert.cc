@@ -226,7 +226,7 @@ void AddConvertCommands(CLI::App& app) {
       app.add_subcommand("convert", "Convert a model: engine segments, native fallback, saved as a SavedModel");
   cmd->add_option("--input", c->input, "SavedModel directory or .onnx file")->required();
   cmd->add_option("--output", c->output, "directory for the converted SavedModel")->required();
-  cmd->add_option("--precision", c->precision, "fp32, fp16, int8 or fp8")->capture_default_str();
+  cmd->add_option("--precision", c->precision, "fp32, fp16, bf16, int8 or fp8")->capture_default_str();
   cmd->add_option("--tag_set", c->tag_set, "comma-separated tag set")->capture_default_str();
   cmd->add_option("--signature_def", c->signature_def, "signature key")->capture_default_str();
   cmd->add_option("--minimum-segment-size", c->minimum_segment_size, "smallest segment converted; -1 disables")

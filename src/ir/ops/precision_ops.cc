@@ -1,6 +1,6 @@
 // KilnFakeQuant: reduced-precision emulation inserted by passes::InsertPrecisionEmulation.
-// float32 in, float32 out of the same shape; attrs `mode` ("fp16" | "int8" | "fp8_e4m3"),
-// `scale` (empty for fp16; one value per tensor or one per channel along `axis`) and `axis`.
+// float32 in, float32 out of the same shape; attrs `mode` ("fp16" | "bf16" | "int8" | "fp8_e4m3"),
+// `scale` (empty for fp16 and bf16; one value per tensor or one per channel along `axis`) and `axis`.
 #include <cmath>
 
 #include "ir/op_registry.h"
@@ -17,8 +17,8 @@ Status KilnFakeQuantShape(InferenceContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::string mode, ctx.Attr<std::string>("mode"));
   KILN_ASSIGN_OR_RETURN(std::vector<float> scale, ctx.Attr<std::vector<float>>("scale"));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
-  if (mode == "fp16") {
-    if (!scale.empty()) return InvalidArgument("mode fp16 takes no scale");
+  if (mode == "fp16" || mode == "bf16") {
+    if (!scale.empty()) return InvalidArgument("mode " + mode + " takes no scale");
   } else if (mode == "int8" || mode == "fp8_e4m3") {
     if (scale.empty()) return InvalidArgument("mode " + mode + " needs a scale");
     for (float s : scale) {
@@ -35,7 +35,7 @@ Status KilnFakeQuantShape(InferenceContext& ctx) {
       }
     }
   } else {
-    return InvalidArgument("mode must be fp16, int8 or fp8_e4m3, got '" + mode + "'");
+    return InvalidArgument("mode must be fp16, bf16, int8 or fp8_e4m3, got '" + mode + "'");
   }
   ctx.set_output(0, DType::kFloat32, ctx.input_shape(0));
   return OkStatus();

@@ -1,4 +1,4 @@
-// KilnFakeQuant: rounds float32 values to float16, int8 (per tensor or per channel) or FP8 E4M3FN
+// KilnFakeQuant: rounds float32 values to float16, bfloat16, int8 (per tensor or per channel) or FP8 E4M3FN
 // and back, so a float32 graph computes what an engine of that precision computes.
 #include "kernels/cpu/fake_quant.h"
 
@@ -13,6 +13,8 @@
 namespace kiln::kernels::cpu {
 
 float RoundToHalf(float x) { return HalfToFloat(FloatToHalf(x)); }
+
+float RoundToBFloat16(float x) { return BFloat16ToFloat(FloatToBFloat16(x)); }
 
 float RoundToE4M3(float x) {
   if (std::isnan(x)) return x;
@@ -60,9 +62,10 @@ Status KilnFakeQuantKernel(KernelContext& ctx) {
   const float* in = x.data<float>();
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, x.shape());
   float* out = y.data<float>();
-  if (mode == "fp16") {
-    if (!scale.empty()) return InvalidArgument("mode fp16 takes no scale");
-    for (int64_t i = 0; i < n; ++i) out[i] = RoundToHalf(in[i]);
+  if (mode == "fp16" || mode == "bf16") {
+    if (!scale.empty()) return InvalidArgument("mode " + mode + " takes no scale");
+    float (*round)(float) = mode == "fp16" ? RoundToHalf : RoundToBFloat16;
+    for (int64_t i = 0; i < n; ++i) out[i] = round(in[i]);
     return OkStatus();
   }
   float (*fn)(float, float) = nullptr;
@@ -71,7 +74,7 @@ Status KilnFakeQuantKernel(KernelContext& ctx) {
   } else if (mode == "fp8_e4m3") {
     fn = FakeQuantE4M3;
   } else {
-    return InvalidArgument("mode must be fp16, int8 or fp8_e4m3, got '" + mode + "'");
+    return InvalidArgument("mode must be fp16, bf16, int8 or fp8_e4m3, got '" + mode + "'");
   }
   if (scale.empty()) return InvalidArgument("mode " + mode + " needs a scale");
   for (float s : scale) {

@@ -1,6 +1,6 @@
 #pragma once
-// Scalar rounding of reduced-precision emulation (the KilnFakeQuant op): float32 -> float16, int8
-// or FP8 E4M3FN and back to float32, exactly as a conversion on the device rounds.
+// Scalar rounding of reduced-precision emulation (the KilnFakeQuant op): float32 -> float16,
+// bfloat16, int8 or FP8 E4M3FN and back to float32, exactly as a conversion on the device rounds.
 
 #include <utility>
 
@@ -10,6 +10,9 @@ namespace kiln::kernels::cpu {
 
 // x rounded to the nearest-even IEEE binary16 value (overflow gives +-inf, NaN stays NaN).
 float RoundToHalf(float x);
+// x rounded to the nearest-even bfloat16 value (float32's exponent range: overflow only past
+// float32's own largest values); NaN stays NaN.
+float RoundToBFloat16(float x);
 // x rounded to the nearest-even E4M3FN value, saturating to +-448 (infinities included);
 // NaN stays NaN and negative zero stays negative.
 float RoundToE4M3(float x);

@@ -31,15 +31,15 @@ Status KilnFakeQuant(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(std::vector<float> scale, ctx.Attr<std::vector<float>>("scale"));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
   FakeQuantMode m;
-  if (mode == "fp16") {
-    if (!scale.empty()) return InvalidArgument("mode fp16 takes no scale");
-    m = FakeQuantMode::kFp16;
+  if (mode == "fp16" || mode == "bf16") {
+    if (!scale.empty()) return InvalidArgument("mode " + mode + " takes no scale");
+    m = mode == "fp16" ? FakeQuantMode::kFp16 : FakeQuantMode::kBf16;
     scale = {1.0f};
   } else if (mode == "int8" || mode == "fp8_e4m3") {
     m = mode == "int8" ? FakeQuantMode::kInt8 : FakeQuantMode::kE4M3;
     if (scale.empty()) return InvalidArgument("mode " + mode + " needs a scale");
   } else {
-    return InvalidArgument("mode must be fp16, int8 or fp8_e4m3, got '" + mode + "'");
+    return InvalidArgument("mode must be fp16, bf16, int8 or fp8_e4m3, got '" + mode + "'");
   }
   for (float s : scale) {
     if (!(s > 0.0f) || !std::isfinite(s)) {

@@ -34,6 +34,10 @@ __global__ void KilnFakeQuantKernel(FakeQuantMode mode, const float* __restrict_
       y[i] = __half2float(__float2half_rn(v));
       continue;
     }
+    if (mode == FakeQuantMode::kBf16) {
+      y[i] = __bfloat162float(__float2bfloat16_rn(v));
+      continue;
+    }
     const float s = scales[channels == 1 ? 0 : (i / inner) % channels];
     const float q = __fdiv_rn(v, s);
     if (mode == FakeQuantMode::kInt8) {

@@ -10,7 +10,7 @@
 
 namespace kiln::cuda {
 
-enum class FakeQuantMode : uint8_t { kFp16, kInt8, kE4M3 };
+enum class FakeQuantMode : uint8_t { kFp16, kBf16, kInt8, kE4M3 };
 
 // y = fake_quant(x) with scale[(i / inner) % channels] (one scale: channels = 1); scales on the device.
 cudaError_t LaunchKilnFakeQuant(FakeQuantMode mode, const float* x, float* y, int64_t n, const float* scales,
