@@ -156,16 +156,16 @@ void EngineOp::WarnOnce(const std::string& key, const std::string& message) {
   LogWarning(message);
 }
 
-const Engine* EngineOp::FindEngine(const std::vector<Shape>& shapes) {
+std::shared_ptr<const Engine> EngineOp::FindEngine(const std::vector<Shape>& shapes) {
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     if (!it->engine->Accepts(shapes)) continue;
     cache_.splice(cache_.begin(), cache_, it);
-    return cache_.front().engine.get();
+    return cache_.front().engine;
   }
   return nullptr;
 }
 
-void EngineOp::Insert(std::unique_ptr<Engine> engine, std::vector<std::string> notes) {
+void EngineOp::Insert(std::shared_ptr<const Engine> engine, std::vector<std::string> notes) {
   const std::string key = ProfilesKey(engine->profiles());
   cache_.remove_if([&](const Cached& c) { return c.key == key; });
   cache_.push_front(Cached{std::move(engine), key, std::move(notes)});
@@ -179,7 +179,7 @@ void EngineOp::EvictBeyondCapacity() {
   }
 }
 
-StatusOr<const Engine*> EngineOp::BuildEngine(std::vector<ShapeProfile> profiles) {
+StatusOr<std::shared_ptr<const Engine>> EngineOp::BuildEngine(std::vector<ShapeProfile> profiles) {
   BuildConfig config;
   config.precision = spec_.precision;
   config.max_workspace_size_bytes = spec_.max_workspace_size_bytes;
@@ -192,10 +192,9 @@ StatusOr<const Engine*> EngineOp::BuildEngine(std::vector<ShapeProfile> profiles
     return s.Prepend("building an engine for segment '" + spec_.name + "' at shapes " + ProfilesKey(config.profiles));
   }
   ++stats_.engines_built;
-  const Engine* raw = engine->get();
-  std::vector<std::string> notes = raw->BuildNotes();
-  Insert(std::move(engine).value(), std::move(notes));
-  return raw;
+  std::shared_ptr<const Engine> built = std::move(engine).value();
+  Insert(built, built->BuildNotes());
+  return built;
 }
 
 StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
@@ -204,8 +203,11 @@ StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inpu
     return FailedPrecondition(cause + "; native fallback is disabled (allow_native_fallback=false)")
         .AtNode(spec_.name, "KilnEngineOp");
   }
-  WarnOnce(warning_key, cause + "; running the segment's native ops");
-  ++stats_.native_runs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    WarnOnce(warning_key, cause + "; running the segment's native ops");
+    ++stats_.native_runs;
+  }
   return native_executor_->Run(inputs);
 }
 
@@ -213,38 +215,43 @@ StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs) {
   KILN_RETURN_IF_ERROR(CheckInputs(inputs));
   std::vector<Shape> shapes;
   for (const Tensor& t : inputs) shapes.push_back(t.shape());
-  std::lock_guard<std::mutex> lock(mu_);
-  if (recording_) {
-    if (std::find(recorded_.begin(), recorded_.end(), shapes) == recorded_.end()) recorded_.push_back(shapes);
-    ++stats_.native_runs;
-    return native_executor_->Run(inputs);
+  std::shared_ptr<const Engine> engine;
+  std::string cause, warning_key;  // why the native segment answers instead, when it does
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (recording_) {
+      if (std::find(recorded_.begin(), recorded_.end(), shapes) == recorded_.end()) recorded_.push_back(shapes);
+      ++stats_.native_runs;
+    } else if (!(engine = FindEngine(shapes))) {
+      const std::string key = ShapesToString(shapes);
+      if (!spec_.allow_build_at_runtime) {
+        std::string covered;
+        for (const Cached& c : cache_) covered += (covered.empty() ? "" : " | ") + c.key;
+        cause = "segment '" + spec_.name + "' has no engine for input shapes " + key + " (engines cover: " +
+                (covered.empty() ? "none" : covered) + ") and building at run time is disabled " +
+                "(allow_build_at_runtime=false)";
+        warning_key = "no-engine " + key;
+      } else if (auto failed = failed_builds_.find(key); failed != failed_builds_.end()) {
+        // A build that failed for these shapes is not retried on every call.
+        cause = failed->second;
+        warning_key = "build " + key;
+      } else {
+        std::vector<ShapeProfile> profiles = spec_.use_dynamic_shape
+                                                 ? DynamicProfiles({shapes}, spec_.profile_strategy)
+                                                 : std::vector<ShapeProfile>{ShapeProfile::Exact(shapes)};
+        auto built = BuildEngine(std::move(profiles));
+        if (built.ok()) {
+          engine = *built;
+        } else {
+          failed_builds_[key] = cause = built.status().ToString();
+          warning_key = "build " + key;
+        }
+      }
+    }
   }
-
-  const Engine* engine = FindEngine(shapes);
   if (engine == nullptr) {
-    if (!spec_.allow_build_at_runtime) {
-      std::string covered;
-      for (const Cached& c : cache_) covered += (covered.empty() ? "" : " | ") + c.key;
-      return Fallback(inputs,
-                      "segment '" + spec_.name + "' has no engine for input shapes " + ShapesToString(shapes) +
-                          " (engines cover: " + (covered.empty() ? "none" : covered) +
-                          ") and building at run time is disabled (allow_build_at_runtime=false)",
-                      "no-engine " + ShapesToString(shapes));
-    }
-    // A build that failed for these shapes is not retried on every call.
-    const std::string key = ShapesToString(shapes);
-    if (auto failed = failed_builds_.find(key); failed != failed_builds_.end()) {
-      return Fallback(inputs, failed->second, "build " + key);
-    }
-    std::vector<ShapeProfile> profiles = spec_.use_dynamic_shape
-                                             ? DynamicProfiles({shapes}, spec_.profile_strategy)
-                                             : std::vector<ShapeProfile>{ShapeProfile::Exact(shapes)};
-    auto built = BuildEngine(std::move(profiles));
-    if (!built.ok()) {
-      failed_builds_[key] = built.status().ToString();
-      return Fallback(inputs, built.status().ToString(), "build " + key);
-    }
-    engine = *built;
+    if (cause.empty()) return native_executor_->Run(inputs);  // recording shapes
+    return Fallback(inputs, cause, warning_key);
   }
   auto outputs = engine->Run(inputs);
   if (!outputs.ok()) {
@@ -252,6 +259,7 @@ StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs) {
                     "the engine of segment '" + spec_.name + "' failed at run time: " + outputs.status().ToString(),
                     "run-failed");
   }
+  std::lock_guard<std::mutex> lock(mu_);
   ++stats_.engine_runs;
   return outputs;
 }

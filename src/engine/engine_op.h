@@ -81,7 +81,7 @@ class EngineOp {
 
  private:
   struct Cached {
-    std::unique_ptr<Engine> engine;
+    std::shared_ptr<const Engine> engine;  // shared with the runs using it, so eviction is safe
     std::string key;                 // profiles, as text
     std::vector<std::string> notes;  // the build's notes, kept in the engine file too
   };
@@ -89,15 +89,16 @@ class EngineOp {
       : spec_(std::move(spec)), native_(std::move(native)), backend_(backend), amax_(std::move(amax)) {}
 
   Status CheckInputs(const std::vector<Tensor>& inputs) const;
-  const Engine* FindEngine(const std::vector<Shape>& shapes);  // and marks it most recently used
-  StatusOr<const Engine*> BuildEngine(std::vector<ShapeProfile> profiles);
-  void Insert(std::unique_ptr<Engine> engine, std::vector<std::string> notes);
+  // The cached engine that takes `shapes`, marked most recently used; null if none.
+  std::shared_ptr<const Engine> FindEngine(const std::vector<Shape>& shapes);
+  StatusOr<std::shared_ptr<const Engine>> BuildEngine(std::vector<ShapeProfile> profiles);
+  void Insert(std::shared_ptr<const Engine> engine, std::vector<std::string> notes);
   // Drops the least recently used engines past maximum_cached_engines.
   void EvictBeyondCapacity();
-  // The native path, or the error that says why there is none.
+  // The native path, or the error that says why there is none. Called without mu_ held.
   StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
                                          const std::string& warning_key);
-  void WarnOnce(const std::string& key, const std::string& message);
+  void WarnOnce(const std::string& key, const std::string& message);  // with mu_ held
 
   EngineOpSpec spec_;
   ir::Graph native_;
@@ -105,6 +106,8 @@ class EngineOp {
   std::map<std::string, float> amax_;
   std::unique_ptr<runtime::Executor> native_executor_;
 
+  // Guards the cache, the recording, warnings and statistics; builds happen under it. Engines and
+  // the native segment run outside it, so threads may run one model at once.
   mutable std::mutex mu_;
   std::list<Cached> cache_;  // most recently used first
   bool recording_ = false;

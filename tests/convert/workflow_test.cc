@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "convert/convert_test_util.h"
 
@@ -82,6 +83,32 @@ INSTANTIATE_TEST_SUITE_P(Precisions, MnistWorkflowTest,
                                            PrecisionCase{Precision::kINT8, 0.1, 0.98},
                                            PrecisionCase{Precision::kFP8, 0.15, 0.98}),
                          [](const auto& info) { return std::string(PrecisionName(info.param.precision)); });
+
+// One converted model, run by four threads at once, answers each as it answers one caller.
+TEST(ConverterWorkflow, ThreadsShareOneConvertedModel) {
+  testing::TempDir tmp("threads");
+  ConversionParams params;
+  params.precision_mode = Precision::kFP16;
+  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(MnistModel(), params, tmp.path("m")));
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor want, testing::RunSingle(*converted, "input_1", Mnist().images));
+  std::vector<std::string> failures(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2; ++i) {
+        auto got = testing::RunSingle(*converted, "input_1", Mnist().images);
+        if (!got.ok()) {
+          failures[t] = got.status().ToString();
+        } else if (!testing::TensorsNear(*got, want, 0, 0)) {
+          failures[t] = "run " + std::to_string(i) + " differs";
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+  EXPECT_GE(converted->engine_stats().at(0).engine_runs, 9);
+}
 
 TEST(ConverterWorkflow, EachCalibratorGivesAWorkingInt8Model) {
   KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(MnistModel()));

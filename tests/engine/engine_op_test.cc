@@ -2,6 +2,10 @@
 // engine failing at run time, a failing build, and the input check in front of both.
 #include "engine/engine_op.h"
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "convert/convert_test_util.h"
 #include "ir/op_registry.h"
 
@@ -12,6 +16,10 @@ struct FakeBehaviour {
   bool fail_build = false;
   bool fail_run = false;
   int builds = 0;
+  // With rendezvous > 0, each run waits (up to 5 s) until that many runs have been inside at once;
+  // `most` is the largest number seen inside together.
+  int rendezvous = 0;
+  std::atomic<int> inside{0}, most{0};
 };
 
 // Its engines add 100 to the input, so a test can tell which path answered.
@@ -21,6 +29,14 @@ class FakeEngine : public Engine {
   const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const override {
     if (b_.fail_run) return Internal("device lost");
+    if (b_.rendezvous > 0) {
+      const int now = ++b_.inside;
+      for (int seen = b_.most.load(); now > seen && !b_.most.compare_exchange_weak(seen, now);) {
+      }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (b_.most.load() < b_.rendezvous && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      --b_.inside;
+    }
     Tensor out = inputs[0].Clone();
     for (int64_t i = 0; i < out.num_elements(); ++i) out.data<float>()[i] += 100.f;
     return std::vector<Tensor>{out};
@@ -99,6 +115,29 @@ TEST(EngineOpFallback, AnEngineFailingAtRunTimeFallsBackOnceWarned) {
   EXPECT_EQ(s.engine_runs, 1);
   EXPECT_EQ(s.native_runs, 3);
   EXPECT_EQ(s.engines_built, 1);
+}
+
+// The op's lock covers its cache and statistics, not the engines: two threads run one engine at
+// the same time (each run waits until the other is inside too; serialized runs would time out).
+TEST(EngineOpConcurrency, ThreadsRunOneEngineAtOnce) {
+  FakeBehaviour b;
+  FakeBackend backend(b);
+  auto op = MakeOp(backend, /*allow_fallback=*/true);
+  KILN_ASSERT_OK(op->Run({Input()}).status());  // builds the engine
+  b.rendezvous = 2;
+  std::vector<StatusOr<std::vector<Tensor>>> results(2, Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) threads.emplace_back([&, t] { results[t] = op->Run({Input()}); });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(b.most.load(), 2);
+  for (const auto& r : results) {
+    KILN_ASSERT_OK(r.status());
+    EXPECT_EQ((*r)[0].data<float>()[0], 99.f);  // the engine answered both
+  }
+  const EngineOpStats s = op->stats();
+  EXPECT_EQ(s.engine_runs, 3);
+  EXPECT_EQ(s.engines_built, 1);
+  EXPECT_EQ(b.builds, 1);
 }
 
 TEST(EngineOpFallback, WithoutFallbackFailuresAreErrors) {
