@@ -19,7 +19,7 @@ set -x
 
 # Convert in each precision (INT8 and FP8 calibrate on 128 training digits), build engines for
 # batches 360, 64 and 1 ahead of time, then summarize and run each converted model.
-for precision in fp32 fp16 int8 fp8; do
+for precision in fp32 fp16 bf16 int8 fp8; do
   converted="$build/mnist_$precision"
   calibration=()
   if [[ $precision == int8 || $precision == fp8 ]]; then
