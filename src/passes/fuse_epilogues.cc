@@ -10,6 +10,7 @@ namespace kiln::passes {
 namespace {
 
 using fusion::ConstTensor;
+using fusion::ScalarFloatConst;
 using fusion::OtherInput;
 
 bool IsFloat32(const ir::Graph& graph, ir::ValueRef v) { return graph.output_info(v).dtype == DType::kFloat32; }
@@ -18,9 +19,7 @@ bool IsFloat32(const ir::Graph& graph, ir::ValueRef v) { return graph.output_inf
 // Whether `v` is a float32 constant holding the single value `value` that broadcasts onto `shape`
 // without changing it.
 bool IsScalarConst(const ir::Graph& graph, std::optional<ir::ValueRef> v, const PartialShape& shape, float value) {
-  const Tensor* t = v ? ConstTensor(graph, *v) : nullptr;
-  return t != nullptr && t->dtype() == DType::kFloat32 && t->num_elements() == 1 && t->rank() <= shape.rank() &&
-         t->data<float>()[0] == value;
+  return v && ScalarFloatConst(graph, *v) == value && ConstTensor(graph, *v)->rank() <= shape.rank();
 }
 
 struct EpilogueMatch {

@@ -16,42 +16,19 @@ namespace {
 using fusion::OtherInput;
 using ir::ValueRef;
 
-// The nodes that read each value (each once, however many of its inputs do), and graph outputs.
+// The nodes reading output 0 of node `id`, and its one reader (-1 unless exactly one).
 class Readers {
  public:
-  explicit Readers(const ir::Graph& graph) {
-    for (int id = 0; id < graph.num_nodes(); ++id) {
-      for (const ValueRef& in : graph.node(id).inputs) readers_[in].insert(id);
-    }
-    for (const auto& out : graph.outputs()) outputs_.insert(out.value);
-  }
-  // The readers of output 0 of `node`, or empty when it is a graph output (it must stay).
-  std::set<int> Of(int node) const {
-    const ValueRef v{node, 0};
-    if (outputs_.count(v)) return {};
-    auto it = readers_.find(v);
-    return it == readers_.end() ? std::set<int>{} : it->second;
-  }
-  // The one reader of output 0 of `node`, or -1.
-  int Sole(int node) const {
-    const std::set<int> r = Of(node);
-    return r.size() == 1 ? *r.begin() : -1;
-  }
+  explicit Readers(const ir::Graph& graph) : uses_(graph) {}
+  std::set<int> Of(int id) const { return uses_.Readers({id, 0}); }
+  int Sole(int id) const { return uses_.SoleReader({id, 0}); }
 
  private:
-  std::map<ValueRef, std::set<int>> readers_;
-  std::set<ValueRef> outputs_;
+  fusion::ValueUses uses_;
 };
 
 bool IsOp(const ir::Node& n, std::initializer_list<const char*> ops) {
   return std::any_of(ops.begin(), ops.end(), [&](const char* op) { return n.op == op; });
-}
-
-// A scalar float constant (any shape of one element), or nullopt.
-std::optional<float> ScalarConst(const ir::Graph& graph, ValueRef v) {
-  const Tensor* t = fusion::ConstTensor(graph, v);
-  if (t == nullptr || t->num_elements() != 1 || t->dtype() != DType::kFloat32) return std::nullopt;
-  return t->data<float>()[0];
 }
 
 // The first axis of a keep_dims Mean over the trailing axes of its rank-`rank` input; -1 otherwise.
@@ -60,16 +37,10 @@ int TrailingMeanAxis(const ir::Graph& graph, const ir::Node& n, int rank) {
   StatusOr<bool> keep = n.attrs.GetOr<bool>("keep_dims", false);
   const Tensor* axes = fusion::ConstTensor(graph, n.inputs[1]);
   if (!keep.ok() || !*keep || axes == nullptr || axes->num_elements() == 0) return -1;
+  StatusOr<std::vector<int64_t>> values = axes->ToInt64Vector();
+  if (!values.ok()) return -1;
   std::set<int64_t> set;
-  for (int64_t i = 0; i < axes->num_elements(); ++i) {
-    int64_t a;
-    if (axes->dtype() == DType::kInt32) {
-      a = axes->data<int32_t>()[i];
-    } else if (axes->dtype() == DType::kInt64) {
-      a = axes->data<int64_t>()[i];
-    } else {
-      return -1;
-    }
+  for (int64_t a : *values) {
     if (a < -rank || a >= rank) return -1;
     set.insert(a < 0 ? a + rank : a);
   }
@@ -110,7 +81,7 @@ int MatchVariancePlusEpsilon(const ir::Graph& graph, const Readers& readers, int
   const int add_eps = readers.Sole(variance);
   if (add_eps < 0 || !IsOp(graph.node(add_eps), {"Add", "AddV2"})) return -1;
   const std::optional<ValueRef> eps = OtherInput(graph.node(add_eps), {variance, 0});
-  const std::optional<float> epsilon = eps ? ScalarConst(graph, *eps) : std::nullopt;
+  const std::optional<float> epsilon = eps ? fusion::ScalarFloatConst(graph, *eps) : std::nullopt;
   if (!epsilon) return -1;
   m.epsilon = *epsilon;
   return add_eps;
@@ -148,7 +119,7 @@ bool MatchCentred(const ir::Graph& graph, const Readers& readers, int mean, int 
     const bool squares = (n.op == "Square" && n.inputs.size() == 1) ||
                          (n.op == "Mul" && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] == d) ||
                          (n.op == "Pow" && n.inputs.size() == 2 && n.inputs[0] == d &&
-                          ScalarConst(graph, n.inputs[1]) == 2.0f);
+                          fusion::ScalarFloatConst(graph, n.inputs[1]) == 2.0f);
     (squares ? square : normalize) = r;
   }
   if (square < 0 || normalize < 0) return false;

@@ -11,6 +11,12 @@ const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v) {
   return value ? std::get_if<Tensor>(value) : nullptr;
 }
 
+std::optional<float> ScalarFloatConst(const ir::Graph& graph, ir::ValueRef v) {
+  const Tensor* t = ConstTensor(graph, v);
+  if (t == nullptr || t->num_elements() != 1 || t->dtype() != DType::kFloat32) return std::nullopt;
+  return t->data<float>()[0];
+}
+
 std::optional<ir::ValueRef> OtherInput(const ir::Node& n, ir::ValueRef v) {
   if (n.inputs.size() != 2 || (n.inputs[0] == v) == (n.inputs[1] == v)) return std::nullopt;
   return n.inputs[n.inputs[0] == v ? 1 : 0];
@@ -21,6 +27,7 @@ ValueUses::ValueUses(const ir::Graph& graph) {
     for (const ir::ValueRef& in : graph.node(id).inputs) {
       ++counts_[in];
       last_user_[in] = id;
+      readers_[in].insert(id);
     }
   }
   for (const auto& out : graph.outputs()) {
@@ -37,6 +44,17 @@ int ValueUses::count(ir::ValueRef v) const {
 int ValueUses::SoleUser(ir::ValueRef v) const {
   if (count(v) != 1 || is_graph_output(v)) return -1;
   return last_user_.at(v);
+}
+
+std::set<int> ValueUses::Readers(ir::ValueRef v) const {
+  auto it = readers_.find(v);
+  if (is_graph_output(v) || it == readers_.end()) return {};
+  return it->second;
+}
+
+int ValueUses::SoleReader(ir::ValueRef v) const {
+  const std::set<int> r = Readers(v);
+  return r.size() == 1 ? *r.begin() : -1;
 }
 
 std::optional<std::vector<float>> PerChannelValues(const Tensor& t, const PartialShape& out, int axis) {

@@ -14,6 +14,8 @@ namespace kiln::passes::fusion {
 
 // The value of a Const node's output, or nullptr.
 const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v);
+// The value of a float32 constant holding one element (of any shape), or nullopt.
+std::optional<float> ScalarFloatConst(const ir::Graph& graph, ir::ValueRef v);
 
 // The input of binary node `n` that is not `v`, when exactly one of its two inputs is `v`.
 std::optional<ir::ValueRef> OtherInput(const ir::Node& n, ir::ValueRef v);
@@ -26,10 +28,16 @@ class ValueUses {
   bool is_graph_output(ir::ValueRef v) const { return graph_outputs_.count(v) != 0; }
   // The node that reads `v` when that is its only use and `v` is not a graph output; else -1.
   int SoleUser(ir::ValueRef v) const;
+  // The nodes that read `v` (each once, however many of its inputs do); empty when `v` is a graph
+  // output, which must stay as it is.
+  std::set<int> Readers(ir::ValueRef v) const;
+  // The one node that reads `v` (through one input or several), or -1; -1 for graph outputs.
+  int SoleReader(ir::ValueRef v) const;
 
  private:
   std::map<ir::ValueRef, int> counts_;
   std::map<ir::ValueRef, int> last_user_;
+  std::map<ir::ValueRef, std::set<int>> readers_;
   std::set<ir::ValueRef> graph_outputs_;
 };
 

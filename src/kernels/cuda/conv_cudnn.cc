@@ -118,6 +118,22 @@ StatusOr<Choice> Choose(StreamContext& ctx, const std::string& key, Find find) {
   return Unimplemented("cuDNN has no algorithm for the convolution " + key);
 }
 
+// The workspace a chosen algorithm runs with, from the pool; null when it needs none.
+StatusOr<std::shared_ptr<Buffer>> WorkspaceFor(StreamContext& ctx, const Choice& c) {
+  if (c.workspace == 0) return std::shared_ptr<Buffer>();
+  return ctx.Scratch(c.workspace);
+}
+
+// cuDNN's alpha = 1 and beta = 0, in the type its compute type asks for (double for float64).
+struct UnitScaling {
+  explicit UnitScaling(DType dtype) : wide(dtype == DType::kFloat64) {}
+  const void* one() const { return wide ? static_cast<const void*>(&one64) : &one32; }
+  const void* zero() const { return wide ? static_cast<const void*>(&zero64) : &zero32; }
+  bool wide;
+  float one32 = 1, zero32 = 0;
+  double one64 = 1, zero64 = 0;
+};
+
 // kiln's filter [spatial..., in/groups, out] rearranged to cuDNN's [out, spatial..., in/groups]
 // (NHWC) or [out, in/groups, spatial...] (NCHW).
 StatusOr<Tensor> CudnnFilter(StreamContext& ctx, const Tensor& filter, bool channels_first) {
@@ -206,17 +222,12 @@ Status ConvForward(StreamContext& ctx, const ConvGeometry& geometry, const Tenso
         return OkStatus();
       }));
   KILN_CUDNN_RETURN_IF_ERROR(cudnnSetConvolutionMathType(d.conv.d, c.math));
-  std::shared_ptr<Buffer> workspace;
-  if (c.workspace > 0) {
-    KILN_ASSIGN_OR_RETURN(workspace, ctx.Scratch(c.workspace));
-  }
-  const float one32 = 1, zero32 = 0;
-  const double one64 = 1, zero64 = 0;
-  const bool wide = x.dtype() == DType::kFloat64;
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, WorkspaceFor(ctx, c));
+  const UnitScaling scale(x.dtype());
   KILN_CUDNN_RETURN_IF_ERROR(cudnnConvolutionForward(
-      handle, wide ? static_cast<const void*>(&one64) : &one32, d.x.d, x.raw_data(), d.w.d, w.raw_data(), d.conv.d,
+      handle, scale.one(), d.x.d, x.raw_data(), d.w.d, w.raw_data(), d.conv.d,
       static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), workspace ? workspace->data() : nullptr, c.workspace,
-      wide ? static_cast<const void*>(&zero64) : &zero32, d.y.d, out.raw_data()));
+      scale.zero(), d.y.d, out.raw_data()));
   return OkStatus();
 }
 
@@ -253,17 +264,12 @@ Status ConvBackwardData(StreamContext& ctx, const ConvGeometry& geometry, const 
           return OkStatus();
         }));
     KILN_CUDNN_RETURN_IF_ERROR(cudnnSetConvolutionMathType(d.conv.d, c.math));
-    std::shared_ptr<Buffer> workspace;
-    if (c.workspace > 0) {
-    KILN_ASSIGN_OR_RETURN(workspace, ctx.Scratch(c.workspace));
-  }
-    const float one32 = 1, zero32 = 0;
-    const double one64 = 1, zero64 = 0;
-    const bool wide = dy.dtype() == DType::kFloat64;
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, WorkspaceFor(ctx, c));
+    const UnitScaling scale(dy.dtype());
     KILN_CUDNN_RETURN_IF_ERROR(cudnnConvolutionBackwardData(
-        handle, wide ? static_cast<const void*>(&one64) : &one32, d.w.d, w.raw_data(), d.y.d, dy.raw_data(),
-        d.conv.d, static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), workspace ? workspace->data() : nullptr,
-        c.workspace, wide ? static_cast<const void*>(&zero64) : &zero32, d.x.d, full.raw_data()));
+        handle, scale.one(), d.w.d, w.raw_data(), d.y.d, dy.raw_data(), d.conv.d,
+        static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), workspace ? workspace->data() : nullptr, c.workspace,
+        scale.zero(), d.x.d, full.raw_data()));
   }
   std::vector<std::vector<int64_t>> maps(static_cast<size_t>(dx.rank()));
   for (int d = 0; d < dx.rank(); ++d) {

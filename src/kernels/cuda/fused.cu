@@ -1,7 +1,5 @@
 // The fused ops' device code, computing exactly what the CPU's fused kernels compute
 // (src/kernels/cpu/fused_math.h), which is what the unfused ops compute.
-#include <algorithm>
-
 #include "ir/ops/fused_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/fused.h"
@@ -142,8 +140,8 @@ cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, 
   ChainProgram p = program;
   if (n < (int64_t{1} << 31)) {
     for (ChainOperand& o : p.operand) {
-      o.by_inner = FastDivmod(static_cast<uint32_t>(std::max<int64_t>(o.inner, 1)));
-      o.by_mid = FastDivmod(static_cast<uint32_t>(std::max<int64_t>(o.mid, 1)));
+      o.by_inner = FastDivmod(static_cast<uint32_t>(o.inner));
+      o.by_mid = FastDivmod(static_cast<uint32_t>(o.mid));
     }
   }
   ChainKernel<<<BlocksFor(n), kThreads, 0, stream>>>(p, x, out, n);

@@ -27,10 +27,11 @@ struct FastDivmod {
   uint32_t divisor = 1, multiplier = 1, shift = 0;
 
   FastDivmod() = default;
-  explicit FastDivmod(uint32_t d) : divisor(d == 0 ? 1 : d) {  // 0 divides nothing: kept as 1
-    d = divisor;
-    while ((uint64_t{1} << shift) < d) ++shift;
-    multiplier = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d)) / d + 1);
+  // A divisor of 0 (a dim of an empty tensor, which nothing divides by) is kept as 1.
+  explicit FastDivmod(uint32_t d) : divisor(d == 0 ? 1 : d) {
+    const uint64_t v = divisor;
+    while ((uint64_t{1} << shift) < v) ++shift;
+    multiplier = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - v)) / v + 1);
   }
   KILN_HOST_DEVICE uint32_t Div(uint32_t n) const {
 #ifdef __CUDA_ARCH__
