@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -78,6 +79,18 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Exe
     for (int k = 0; k < static_cast<int>(n.inputs.size()); ++k) {
       s.input_at.push_back(InputLocation(graph, ex->placement_, n.id, k));
     }
+    // A constant that the device kernel takes in its own arrangement is read on the host, for its
+    // shape; UploadConstants makes the arrangement.
+    const DeviceType on = ex->placement_.node_on[n.id];
+    const KernelDef* def = own != ex->node_kernels_.end() ? nullptr : KernelRegistry::Global().FindDef(n.op, on);
+    if (def == nullptr || on == DeviceType::kCPU || IsSourceOp(n.op)) continue;
+    for (const auto& prepared : def->options.prepared_inputs) {
+      const int k = prepared.input;
+      if (k >= static_cast<int>(n.inputs.size()) || s.input_at[k] != on) continue;
+      if (graph.node(n.inputs[k].node).op != "Const") continue;
+      s.input_at[k] = DeviceType::kCPU;
+      s.to_prepare.push_back(&prepared);
+    }
   }
   for (const auto& [value, step] : last_use) {
     if (pinned.count(value) || graph.node(value.node).op == "Const") continue;
@@ -117,7 +130,9 @@ Status Executor::UploadConstants() {
       }
     }
   }
-  if (wanted.empty()) return OkStatus();
+  const bool any_prepared =
+      std::any_of(steps_.begin(), steps_.end(), [](const Step& s) { return !s.to_prepare.empty(); });
+  if (wanted.empty() && !any_prepared) return OkStatus();
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> ctx, OpenDeviceContext(placement_.device, nullptr, allow_tf32_));
   for (int id : wanted) {
     const ir::Node& n = graph_.node(id);
@@ -130,6 +145,23 @@ Status Executor::UploadConstants() {
       return s.Prepend("copying the constant to " + placement_.device.ToString()).AtNode(n.name, n.op);
     }
     device_constants_[id] = std::move(copy).value();
+  }
+  for (Step& step : steps_) {
+    const ir::Node& n = graph_.node(step.node);
+    for (const KernelOptions::PreparedInput* prepared : step.to_prepare) {
+      const ir::Node& source = graph_.node(n.inputs[prepared->input].node);
+      const ir::AttrValue* v = source.attrs.Find("value");
+      const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
+      if (t == nullptr) return Internal("Const has no tensor value").AtNode(source.name, source.op);
+      auto arranged = prepared->prepare(*ctx, n, *t);
+      if (!arranged.ok()) {
+        Status s = arranged.status();
+        return s.Prepend("preparing input " + std::to_string(prepared->input) + " on " + placement_.device.ToString())
+            .AtNode(n.name, n.op);
+      }
+      step.prepared.resize(n.inputs.size());
+      step.prepared[prepared->input] = std::move(arranged).value();
+    }
   }
   return ctx->Synchronize();
 }
@@ -251,6 +283,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
     }
     const DeviceType on = placement_.node_on[node.id];
     KernelContext ctx(node, args, on == DeviceType::kCPU ? nullptr : device.get());
+    ctx.set_prepared(step.prepared);
     if (step.forwardable_input >= 0 && args[step.forwardable_input]->buffer().use_count() == 1) {
       ctx.forward_input(step.forwardable_input);
     }

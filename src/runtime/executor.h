@@ -37,8 +37,9 @@ class Executor {
  public:
   // Places every node for a run on options.device (see placement.h), checks that each node has a
   // kernel where it runs (listing all that do not, at once), plans when each intermediate value can
-  // be released, and copies the constants that device kernels read to the device. The graph must
-  // outlive the executor and have had its shapes inferred.
+  // be released, and copies the constants that device kernels read to the device (arranged as the
+  // kernel asks, for KernelOptions::prepared_inputs). The graph must outlive the executor and have
+  // had its shapes inferred.
   static StatusOr<std::unique_ptr<Executor>> Create(const ir::Graph& graph, ExecutorOptions options = {});
 
   // Sees every value a Run computes, on the host (calibration collects statistics with it).
@@ -69,6 +70,10 @@ class Executor {
     // An input whose buffer the kernel's output 0 may take over (its last use, not a constant or a
     // graph input or output); -1 for none.
     int forwardable_input = -1;
+    // Constant inputs the device kernel takes in its own arrangement, and (indexed by input) the
+    // arrangements UploadConstants made; empty when none.
+    std::vector<const KernelOptions::PreparedInput*> to_prepare;
+    std::vector<Tensor> prepared;
   };
   struct Slot;
   explicit Executor(const ir::Graph& graph) : graph_(graph) {}

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,9 +55,19 @@ class KernelContext {
 
   std::vector<Tensor>& outputs() { return outputs_; }
 
+  // Input i as the kernel arranged it on its device when the executor was created (see
+  // KernelOptions::prepared_inputs); nullptr when input i is not a prepared constant, and the
+  // kernel arranges input(i) itself.
+  const Tensor* prepared(int i) const {
+    return i < static_cast<int>(prepared_.size()) && prepared_[i].valid() ? &prepared_[i] : nullptr;
+  }
+  std::span<const Tensor> all_prepared() const { return prepared_; }
+  void set_prepared(std::span<const Tensor> prepared) { prepared_ = prepared; }
+
  private:
   const ir::Node& node_;
   std::vector<const Tensor*> inputs_;
+  std::span<const Tensor> prepared_;
   std::vector<Tensor> outputs_;
   DeviceContext* device_;
   int forward_input_ = -1;
@@ -81,6 +92,15 @@ struct KernelOptions {
   // element of such an input only before it writes the same element of output 0 (elementwise and
   // row-wise kernels), so it can run in place.
   std::vector<int> forwardable_inputs;
+  // Inputs a device kernel reads in an arrangement of its own (a convolution's filter in cuDNN's
+  // layout). When such an input is a constant, the executor makes the arrangement once, when it is
+  // created, and passes it through KernelContext::prepared; the input itself is then passed on the
+  // host, for its shape, and its bytes are not copied to the device.
+  struct PreparedInput {
+    int input;
+    std::function<StatusOr<Tensor>(DeviceContext& device, const ir::Node& node, const Tensor& value)> prepare;
+  };
+  std::vector<PreparedInput> prepared_inputs;
 };
 
 struct KernelDef {

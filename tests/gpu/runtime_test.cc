@@ -198,6 +198,59 @@ TEST_F(CudaRuntimeTest, ThreadsShareOneModel) {
   for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
+// Constant filters are put in cuDNN's layout once, when the model is loaded, and only that copy
+// lives on the device; a filter computed in the run is arranged per run. Both match the CPU.
+TEST_F(CudaRuntimeTest, ConstantFiltersAreArrangedOnceAtLoad) {
+  ir::Graph g;
+  auto placeholder = [&](const std::string& name, Shape shape) {
+    ir::AttrMap a;
+    a.Set("dtype", DType::kFloat32);
+    a.Set("shape", PartialShape::Known(shape));
+    ir::Node* n = g.AddNode(name, "Placeholder", {}, a, 1);
+    g.inputs().push_back({name, {n->id, 0}});
+    return n;
+  };
+  auto conv = [&](const std::string& name, const std::string& op, ir::Node* x, ir::Node* w, const std::string& format) {
+    ir::AttrMap a;
+    a.Set("strides", std::vector<int64_t>{1, 1, 1, 1});
+    a.Set("padding", std::string("SAME"));
+    a.Set("data_format", format);
+    ir::Node* n = g.AddNode(name, op, {{x->id, 0}, {w->id, 0}}, a, 1);
+    g.outputs().push_back({name, {n->id, 0}});
+  };
+  ir::Node* x = placeholder("x", {2, 9, 9, 64});
+  ir::Node* x_nchw = placeholder("x_nchw", {2, 64, 9, 9});
+  ir::Node* w_in = placeholder("w_in", {3, 3, 64, 32});
+  ir::Node* w = g.AddConst("w", testing::RandomTensor(DType::kFloat32, {3, 3, 64, 32}, 1, -1, 1));
+  ir::Node* dw = g.AddConst("dw", testing::RandomTensor(DType::kFloat32, {3, 3, 64, 2}, 2, -1, 1));
+  conv("nhwc", "Conv2D", x, w, "NHWC");
+  conv("nchw", "Conv2D", x_nchw, w, "NCHW");
+  conv("depthwise", "DepthwiseConv2dNative", x, dw, "NHWC");
+  conv("computed_filter", "Conv2D", x, w_in, "NHWC");
+  for (int i = 0; i < g.num_nodes(); ++i) KILN_ASSERT_OK(ir::OpRegistry::Global().ApplyDefaults(g.node(i)));
+  KILN_ASSERT_OK(ir::InferShapes(g));
+
+  KILN_ASSERT_OK_AND_ASSIGN(DeviceMemoryStats before, GetDeviceMemoryStats(Device::CUDA()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto gpu, runtime::Executor::Create(g, {.device = Device::CUDA()}));
+  KILN_ASSERT_OK_AND_ASSIGN(DeviceMemoryStats loaded, GetDeviceMemoryStats(Device::CUDA()));
+  // One arranged copy of w per layout (NHWC, NCHW) and one of dw; the filters as given stay on the host.
+  const int64_t arranged = 2 * 3 * 3 * 64 * 32 * 4 + 3 * 3 * 64 * 2 * 4;
+  EXPECT_GE(loaded.in_use_bytes - before.in_use_bytes, arranged);
+  EXPECT_LT(loaded.in_use_bytes - before.in_use_bytes, arranged + 3 * 3 * 64 * 32 * 4);
+
+  KILN_ASSERT_OK_AND_ASSIGN(auto cpu, runtime::Executor::Create(g));
+  const std::vector<Tensor> in = {testing::RandomTensor(DType::kFloat32, {2, 9, 9, 64}, 3, -1, 1),
+                                  testing::RandomTensor(DType::kFloat32, {2, 64, 9, 9}, 4, -1, 1),
+                                  std::get<Tensor>(*w->attrs.Find("value"))};
+  KILN_ASSERT_OK_AND_ASSIGN(auto want, cpu->Run(in));
+  for (int run = 0; run < 2; ++run) {
+    KILN_ASSERT_OK_AND_ASSIGN(auto got, gpu->Run(in));
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_TRUE(testing::TensorsNear(got[i], want[i], 1e-4, 1e-4)) << g.outputs()[i].name << " run " << run;
+    }
+  }
+}
+
 TEST_F(CudaRuntimeTest, OutOfMemoryNamesTheBytes) {
   KILN_ASSERT_OK_AND_ASSIGN(auto ctx, runtime::OpenDeviceContext(Device::CUDA(), nullptr, false));
   auto huge = ctx->Allocate(DType::kFloat32, {int64_t{1} << 40});

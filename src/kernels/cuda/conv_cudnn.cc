@@ -134,15 +134,10 @@ struct UnitScaling {
   double one64 = 1, zero64 = 0;
 };
 
-// kiln's filter [spatial..., in/groups, out] rearranged to cuDNN's [out, spatial..., in/groups]
-// (NHWC) or [out, in/groups, spatial...] (NCHW).
-StatusOr<Tensor> CudnnFilter(StreamContext& ctx, const Tensor& filter, bool channels_first) {
-  const int s = filter.rank() - 2;
-  std::vector<int> perm = {s + 1};
-  if (channels_first) perm.push_back(s);
-  for (int i = 0; i < s; ++i) perm.push_back(i);
-  if (!channels_first) perm.push_back(s);
-  return TransposeOnDevice(ctx, filter, perm);
+// The filter in cuDNN's layout: the one arranged ahead, or arranged now.
+StatusOr<Tensor> CudnnFilter(StreamContext& ctx, ConvFilter filter, bool channels_first) {
+  if (filter.arranged != nullptr) return *filter.arranged;
+  return ArrangeFilter(ctx, filter.filter, channels_first);
 }
 
 StatusOr<Problem> MakeProblem(StreamContext& ctx, const ConvGeometry& g, DType dtype, const Shape& x_shape) {
@@ -197,14 +192,23 @@ StatusOr<Tensor> PadAsymmetric(StreamContext& ctx, const Tensor& x, ConvGeometry
 
 }  // namespace
 
+StatusOr<Tensor> ArrangeFilter(StreamContext& ctx, const Tensor& filter, bool channels_first) {
+  const int s = filter.rank() - 2;
+  std::vector<int> perm = {s + 1};
+  if (channels_first) perm.push_back(s);
+  for (int i = 0; i < s; ++i) perm.push_back(i);
+  if (!channels_first) perm.push_back(s);
+  return TransposeOnDevice(ctx, filter, perm);
+}
+
 std::vector<DType> ConvDTypes() { return {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kFloat64}; }
 
-Status ConvForward(StreamContext& ctx, const ConvGeometry& geometry, const Tensor& x_in, const Tensor& filter,
+Status ConvForward(StreamContext& ctx, const ConvGeometry& geometry, const Tensor& x_in, ConvFilter filter,
                    Tensor& out) {
   if (out.num_elements() == 0) return OkStatus();
   ConvGeometry g = geometry;
   KILN_ASSIGN_OR_RETURN(Tensor x, PadAsymmetric(ctx, x_in, g));
-  if (x.num_elements() == 0 || filter.num_elements() == 0) {
+  if (x.num_elements() == 0 || filter.filter.num_elements() == 0) {
     KILN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(out.raw_data(), 0, out.byte_size(), ctx.stream()));
     return OkStatus();
   }
@@ -231,7 +235,7 @@ Status ConvForward(StreamContext& ctx, const ConvGeometry& geometry, const Tenso
   return OkStatus();
 }
 
-Status ConvBackwardData(StreamContext& ctx, const ConvGeometry& geometry, const Tensor& dy, const Tensor& filter,
+Status ConvBackwardData(StreamContext& ctx, const ConvGeometry& geometry, const Tensor& dy, ConvFilter filter,
                         Tensor& dx) {
   if (dx.num_elements() == 0) return OkStatus();
   // cuDNN computes the whole unpadded input gradient, [(out - 1) * stride + dilated kernel] per
@@ -246,7 +250,7 @@ Status ConvBackwardData(StreamContext& ctx, const ConvGeometry& geometry, const 
     full_shape[first_spatial + s] = w.in;
   }
   KILN_ASSIGN_OR_RETURN(Tensor full, ctx.Allocate(dx.dtype(), full_shape));
-  if (dy.num_elements() == 0 || filter.num_elements() == 0) {
+  if (dy.num_elements() == 0 || filter.filter.num_elements() == 0) {
     KILN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(full.raw_data(), 0, full.byte_size(), ctx.stream()));
   } else {
     KILN_ASSIGN_OR_RETURN(Problem p, MakeProblem(ctx, g, dy.dtype(), full_shape));

@@ -6,6 +6,7 @@
 #include "ir/ops/fused_ops.h"
 #include "kernels/cpu/fused_math.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cuda/conv.h"
 #include "kernels/cuda/fused.h"
 #include "kernels/cuda/kernel_util.h"
 #include "kernels/cuda/matmul.h"
@@ -70,6 +71,7 @@ Status FusedConvMatMul(KernelContext& ctx) {
   const runtime::KernelFn* base = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCUDA);
   if (base == nullptr) return Internal("no CUDA kernel for " + base_op);
   KernelContext base_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
+  base_ctx.set_prepared(ctx.all_prepared());
   KILN_RETURN_IF_ERROR((*base)(base_ctx));
   Tensor out = std::move(base_ctx.outputs()[0]);
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands p, kernels::cpu::fused::PlanEpilogue(ctx, e, out));
@@ -125,6 +127,11 @@ Status FusedElementwise(KernelContext& ctx) {
 
 KernelOptions Float32() { return {.dtypes = {DType::kFloat32}}; }
 
+// A fused convolution: float32, its constant filter arranged for cuDNN at load time.
+KernelOptions ConvFloat32(bool depthwise) {
+  return {.dtypes = {DType::kFloat32}, .prepared_inputs = {ArrangedFilterInput(depthwise)}};
+}
+
 Status LayerNorm(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::LayerNormPlan p, kernels::cpu::fused::PlanLayerNorm(ctx));
   const Tensor& x = ctx.input(0);
@@ -136,9 +143,9 @@ Status LayerNorm(KernelContext& ctx) {
 
 }  // namespace
 
-KILN_REGISTER_CUDA_KERNEL("KilnFusedConv2D", FusedConvMatMul, Float32());
-KILN_REGISTER_CUDA_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul, Float32());
-KILN_REGISTER_CUDA_KERNEL("KilnFusedConv", FusedConvMatMul, Float32());
+KILN_REGISTER_CUDA_KERNEL("KilnFusedConv2D", FusedConvMatMul, ConvFloat32(false));
+KILN_REGISTER_CUDA_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul, ConvFloat32(/*depthwise=*/true));
+KILN_REGISTER_CUDA_KERNEL("KilnFusedConv", FusedConvMatMul, ConvFloat32(false));
 KILN_REGISTER_CUDA_KERNEL("KilnFusedMatMul", FusedConvMatMul, Float32());
 KILN_REGISTER_CUDA_KERNEL("KilnFusedBatchMatMulV2", FusedConvMatMul, Float32());
 KILN_REGISTER_CUDA_KERNEL(ir::kFusedElementwiseOp, FusedElementwise, InPlace(Float32()));

@@ -6,7 +6,9 @@
 #include <compare>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 
 #include "cuda/check.h"
 #include "kernels/cuda/matmul.h"
@@ -40,6 +42,9 @@ StatusOr<cublasLtHandle_t> LtHandle(int device) {
 
 // Descriptors of one product, destroyed with it.
 struct LtProblem {
+  LtProblem() = default;
+  LtProblem(const LtProblem&) = delete;
+  LtProblem& operator=(const LtProblem&) = delete;
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   ~LtProblem() {
@@ -130,6 +135,34 @@ Status SetBatch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
   return OkStatus();
 }
 
+// The descriptors of out = x . y (+ bias), row-major, as cuBLASLt's column-major product
+// out^T [n, m] = y^T . x^T: y is cuBLAS's A. The bias pointer is set per call.
+StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, bool tf32, bool bias) {
+  const uint64_t m = g.n, n = g.m, k = g.k;
+  const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
+  auto p = std::make_unique<LtProblem>();
+  const cublasComputeType_t compute = tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  const cublasLtEpilogue_t epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p->a, CUDA_R_32F, k, m, k)
+                                      : cublasLtMatrixLayoutCreate(&p->a, CUDA_R_32F, m, k, m));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_x ? cublasLtMatrixLayoutCreate(&p->b, CUDA_R_32F, n, k, n)
+                                      : cublasLtMatrixLayoutCreate(&p->b, CUDA_R_32F, k, n, k));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, m, n, m));
+  if (g.batch > 1) {
+    KILN_RETURN_IF_ERROR(SetBatch(p->a, g.batch, g.stride_y));
+    KILN_RETURN_IF_ERROR(SetBatch(p->b, g.batch, g.stride_x));
+    KILN_RETURN_IF_ERROR(SetBatch(p->c, g.batch, g.m * g.n));
+  }
+  return p;
+}
+
 }  // namespace
 
 Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, const float* y, float* out,
@@ -141,32 +174,6 @@ Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, c
   }
   const int device = ctx.device().index;
   KILN_ASSIGN_OR_RETURN(cublasLtHandle_t handle, LtHandle(device));
-  // Row-major out [m, n] = x . y is column-major out^T [n, m] = y^T . x^T: y is cuBLAS's A.
-  const uint64_t m = g.n, n = g.m, k = g.k;
-  const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
-  LtProblem p;
-  const cublasComputeType_t compute = ctx.allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  const cublasLtEpilogue_t epilogue = add.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
-  KILN_CUBLAS_RETURN_IF_ERROR(
-      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
-  if (add.bias) {
-    KILN_CUBLAS_RETURN_IF_ERROR(
-        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &add.bias, sizeof(add.bias)));
-  }
-  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, k, m, k)
-                                      : cublasLtMatrixLayoutCreate(&p.a, CUDA_R_32F, m, k, m));
-  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_x ? cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, n, k, n)
-                                      : cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, k, n, k));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, m, n, m));
-  if (g.batch > 1) {
-    KILN_RETURN_IF_ERROR(SetBatch(p.a, g.batch, g.stride_y));
-    KILN_RETURN_IF_ERROR(SetBatch(p.b, g.batch, g.stride_x));
-    KILN_RETURN_IF_ERROR(SetBatch(p.c, g.batch, g.m * g.n));
-  }
-
   const float* c = add.residual ? add.residual : out;
   const uint32_t align[4] = {AlignmentOf(y), AlignmentOf(x), AlignmentOf(c), AlignmentOf(out)};
   const AlgoKey key{.device = device,
@@ -182,11 +189,31 @@ Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, c
                     .residual = add.residual != nullptr,
                     .tf32 = ctx.allow_tf32(),
                     .align = {align[0], align[1], align[2], align[3]}};
+  // Descriptors are built once per problem and thread (each call sets its own bias pointer on
+  // them); the algorithm is chosen once per problem and process.
+  struct Prepared {
+    std::unique_ptr<LtProblem> problem;
+    std::optional<Chosen> chosen;
+  };
+  thread_local std::map<AlgoKey, Prepared> prepared;
+  Prepared& mine = prepared[key];
+  if (mine.problem == nullptr) {
+    auto described = Describe(g, ctx.allow_tf32(), add.bias != nullptr);
+    if (!described.ok()) {
+      prepared.erase(key);
+      return described.status();
+    }
+    mine.problem = std::move(described).value();
+  }
+  const LtProblem& p = *mine.problem;
+  if (add.bias) {
+    KILN_CUBLAS_RETURN_IF_ERROR(
+        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &add.bias, sizeof(add.bias)));
+  }
   const float alpha = 1.0f, beta = add.residual ? 1.0f : 0.0f;
-  static std::mutex mu;
-  static std::map<AlgoKey, Chosen> algos;
-  Chosen chosen;
-  {
+  if (!mine.chosen) {
+    static std::mutex mu;
+    static std::map<AlgoKey, Chosen> algos;
     std::lock_guard<std::mutex> lock(mu);
     auto it = algos.find(key);
     if (it == algos.end()) {
@@ -195,8 +222,9 @@ Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, c
                             ChooseAlgo(handle, p, ctx.stream(), align, y, x, c, out, &beta, tuning->data()));
       it = algos.emplace(key, best).first;
     }
-    chosen = it->second;
+    mine.chosen = it->second;
   }
+  const Chosen& chosen = *mine.chosen;
   // Most algorithms need no workspace: then none is taken from the pool.
   std::shared_ptr<Buffer> workspace;
   if (chosen.workspace > 0) {
