@@ -33,6 +33,10 @@ StatusOr<ProfileStrategy> ParseProfileStrategy(const std::string& name);
 
 struct ConversionParams {
   Precision precision_mode = Precision::kFP32;
+  // Where engines are built and run ("backend"): the host, or a CUDA GPU. Unset: the first GPU when
+  // the machine has one, else the host. A converted model loaded on another device builds engines
+  // there, or runs natively.
+  std::optional<Device> engine_device;
   // The most intermediate memory one engine may plan for; a segment needing more stays native.
   int64_t max_workspace_size_bytes = int64_t{1} << 30;
   // Segments with fewer ops stay native (identity-like ops and constants not counted); -1
@@ -123,9 +127,11 @@ class Converter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Builds, for a converted model in `dir`, the engines the shapes of these input sets need and
-// writes them into the model's assets (what `kiln build` does on a new machine).
-Status BuildEngines(const std::string& dir, const InputFn& inputs, const ProgressFn& progress = {});
+// Builds, for a converted model in `dir`, the engines the shapes of these input sets need on
+// `device` (unset: the first GPU when there is one, else the host) and writes them into the model's
+// assets (what `kiln build` does on a new machine).
+Status BuildEngines(const std::string& dir, const InputFn& inputs, const ProgressFn& progress = {},
+                    std::optional<Device> device = std::nullopt);
 
 // The summary of a converted model saved in `dir`.
 StatusOr<ConversionSummary> SummarizeConvertedModel(const std::string& dir);

@@ -57,6 +57,10 @@ Status CheckParams(const ConversionParams& p) {
     return InvalidArgument("maximum_segments is " + std::to_string(p.maximum_segments) +
                            "; it must be at least 1, or -1 for no cap");
   }
+  if (p.engine_device) {
+    Status usable = CheckDeviceUsable(*p.engine_device);
+    if (!usable.ok()) return usable.Prepend("engine_device");
+  }
   for (const std::string& op : p.denylist) {
     if (ir::OpRegistry::Global().Find(op) == nullptr) {
       return InvalidArgument("the denylist names op '" + op + "', which kiln does not know");
@@ -212,13 +216,15 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   record.kiln_version = KILN_VERSION;
   record.source = impl_->source;
   record.params = params;
+  const Device engine_device = params.engine_device.value_or(engine::DefaultEngineDevice());
+  record.params.engine_device = engine_device;
   record.total_ops = CountOps(graph);
 
   partition::PartitionOptions options;
   options.minimum_segment_size = params.minimum_segment_size;
   options.denylist = std::set<std::string>(params.denylist.begin(), params.denylist.end());
   options.maximum_segments = params.maximum_segments;
-  const engine::Backend& backend = engine::DefaultBackend();
+  const engine::Backend& backend = engine::BackendFor(engine_device);
   KILN_ASSIGN_OR_RETURN(
       partition::Partition partition,
       partition::PartitionGraph(
@@ -330,8 +336,11 @@ ConversionSummary Converter::Summary() const {
   return MakeSummary(*impl_->converted, impl_->record);
 }
 
-Status BuildEngines(const std::string& dir, const InputFn& inputs, const ProgressFn& progress) {
-  KILN_ASSIGN_OR_RETURN(auto model, api::LoadModel(dir, {}));
+Status BuildEngines(const std::string& dir, const InputFn& inputs, const ProgressFn& progress,
+                    std::optional<Device> device) {
+  LoadOptions load;
+  load.device = device.value_or(engine::DefaultEngineDevice());
+  KILN_ASSIGN_OR_RETURN(auto model, api::LoadModel(dir, load));
   if (model->engine_ops.empty()) {
     return FailedPrecondition("'" + dir + "' is not a model converted by kiln (it has no KilnEngineOp nodes)");
   }
@@ -340,12 +349,19 @@ Status BuildEngines(const std::string& dir, const InputFn& inputs, const Progres
 }
 
 StatusOr<ConversionSummary> SummarizeConvertedModel(const std::string& dir) {
-  KILN_ASSIGN_OR_RETURN(auto model, api::LoadModel(dir, {}));
-  if (model->engine_ops.empty() && !fs::exists(convert::ConversionRecordPath(dir))) {
-    return FailedPrecondition("'" + dir + "' is not a model converted by kiln (it has no KilnEngineOp nodes)");
+  if (!fs::exists(convert::ConversionRecordPath(dir))) {
+    KILN_ASSIGN_OR_RETURN(auto model, api::LoadModel(dir, {}));
+    if (model->engine_ops.empty()) {
+      return FailedPrecondition("'" + dir + "' is not a model converted by kiln (it has no KilnEngineOp nodes)");
+    }
   }
   KILN_ASSIGN_OR_RETURN(convert::ConversionRecord record,
                         convert::ReadConversionRecord(convert::ConversionRecordPath(dir)));
+  // The engines are read for the device they were built for, when this machine has it.
+  LoadOptions load;
+  const Device built_for = record.params.engine_device.value_or(Device::CPU());
+  if (CheckDeviceUsable(built_for).ok()) load.device = built_for;
+  KILN_ASSIGN_OR_RETURN(auto model, api::LoadModel(dir, load));
   return MakeSummary(*model, record);
 }
 

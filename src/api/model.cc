@@ -82,7 +82,7 @@ StatusOr<std::unique_ptr<Model::Impl>> LoadModel(const std::string& path, const 
     KILN_RETURN_IF_ERROR(passes::FuseForEngine(impl->graph));
   }
   if (convert::CountEngineOps(impl->graph) > 0) {
-    auto ops = convert::AttachEngineOps(impl->graph, imported.functions, path);
+    auto ops = convert::AttachEngineOps(impl->graph, imported.functions, path, options.device);
     if (!ops.ok()) {
       Status s = ops.status();
       return s.InFile(path);
@@ -99,6 +99,7 @@ Status Model::Impl::Prepare(const LoadOptions& options) {
   runtime::ExecutorOptions exec;
   exec.device = options.device;
   exec.allow_tf32 = options.allow_tf32;
+  exec.node_kernels_on_device = !options.device.is_cpu();  // engine ops take and return device tensors
   for (const auto& op : engine_ops) {
     for (int i = 0; i < graph.num_nodes(); ++i) {
       if (graph.node(i).op == "KilnEngineOp" && graph.node(i).name == op->spec().name) {

@@ -68,8 +68,8 @@ std::vector<std::string> EngineFilesOf(const std::string& model_dir, const std::
 }  // namespace
 
 StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
-    const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions,
-    const std::string& model_dir) {
+    const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions, const std::string& model_dir,
+    Device device) {
   std::map<std::string, float> table;
   if (fs::exists(CalibrationTablePath(model_dir))) {
     KILN_ASSIGN_OR_RETURN(calibrate::CalibrationTable t,
@@ -97,7 +97,7 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
     }
     std::map<std::string, float> amax = SegmentAmax(*spec, *native, table);
     KILN_ASSIGN_OR_RETURN(auto op, engine::EngineOp::Create(std::move(spec).value(), std::move(native).value(),
-                                                            engine::DefaultBackend(), std::move(amax)));
+                                                            engine::BackendFor(device), std::move(amax), device));
     for (const std::string& path : EngineFilesOf(model_dir, node.name)) {
       auto bytes = io::ReadFile(path);
       op->AddEngineFile(path, bytes.ok() ? std::string_view(*bytes) : std::string_view(),

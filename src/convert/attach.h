@@ -27,7 +27,10 @@ std::string EngineFilePath(const std::string& model_dir, const std::string& segm
 std::map<std::string, float> SegmentAmax(const engine::EngineOpSpec& spec, const ir::Graph& native,
                                          const std::map<std::string, float>& table);
 
+// The engine ops of a converted model loaded on `device`: engines of that device's backend (those
+// in the model's files that fit it), the native segments running there too.
 StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
-    const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions, const std::string& model_dir);
+    const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions, const std::string& model_dir,
+    Device device);
 
 }  // namespace kiln::convert

@@ -17,6 +17,7 @@ Status WriteConversionRecord(const std::string& path, const ConversionRecord& r)
       {"source", r.source},
       {"params",
        {{"precision_mode", PrecisionName(p.precision_mode)},
+        {"engine_device", p.engine_device ? p.engine_device->ToString() : ""},
         {"max_workspace_size_bytes", p.max_workspace_size_bytes},
         {"minimum_segment_size", p.minimum_segment_size},
         {"maximum_cached_engines", p.maximum_cached_engines},
@@ -47,6 +48,9 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
     r.source = j.at("source").get<std::string>();
     const auto& p = j.at("params");
     KILN_ASSIGN_OR_RETURN(r.params.precision_mode, ParsePrecision(p.at("precision_mode").get<std::string>()));
+    if (const std::string device = p.value("engine_device", ""); !device.empty()) {
+      KILN_ASSIGN_OR_RETURN(r.params.engine_device, ParseDevice(device));
+    }
     r.params.max_workspace_size_bytes = p.at("max_workspace_size_bytes").get<int64_t>();
     r.params.minimum_segment_size = p.at("minimum_segment_size").get<int>();
     r.params.maximum_cached_engines = p.at("maximum_cached_engines").get<int>();

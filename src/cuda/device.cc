@@ -95,23 +95,37 @@ StatusOr<std::string> DeviceDescription(int device) {
          std::to_string(prop.totalGlobalMem >> 30) + " GiB)";
 }
 
-std::string LibraryVersions() {
-  auto dotted = [](int v, int major_div, int minor_div) {
-    return std::to_string(v / major_div) + "." + std::to_string(v % major_div / minor_div);
-  };
+namespace {
+
+std::map<std::string, std::string> Versions() {
+  auto dotted = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
   int runtime = 0, driver = 0;
   cudaRuntimeGetVersion(&runtime);
   cudaDriverGetVersion(&driver);
   const size_t cudnn = cudnnGetVersion();
-  int cublas = 0;
-  cublasGetProperty(MAJOR_VERSION, &cublas);
-  int cublas_minor = 0, cublas_patch = 0;
-  cublasGetProperty(MINOR_VERSION, &cublas_minor);
-  cublasGetProperty(PATCH_LEVEL, &cublas_patch);
-  return "CUDA runtime " + dotted(runtime, 1000, 10) + ", driver " + dotted(driver, 1000, 10) + ", cuDNN " +
-         std::to_string(cudnn / 10000) + "." + std::to_string(cudnn % 10000 / 100) + "." +
-         std::to_string(cudnn % 100) + ", cuBLAS " + std::to_string(cublas) + "." + std::to_string(cublas_minor) +
-         "." + std::to_string(cublas_patch);
+  int cublas[3] = {0, 0, 0};
+  cublasGetProperty(MAJOR_VERSION, &cublas[0]);
+  cublasGetProperty(MINOR_VERSION, &cublas[1]);
+  cublasGetProperty(PATCH_LEVEL, &cublas[2]);
+  return {{"cuda", dotted(runtime)},
+          {"driver", dotted(driver)},
+          {"cudnn", std::to_string(cudnn / 10000) + "." + std::to_string(cudnn % 10000 / 100) + "." +
+                        std::to_string(cudnn % 100)},
+          {"cublas", std::to_string(cublas[0]) + "." + std::to_string(cublas[1]) + "." + std::to_string(cublas[2])}};
+}
+
+}  // namespace
+
+std::string LibraryVersions() {
+  auto v = Versions();
+  return "CUDA runtime " + v["cuda"] + ", driver " + v["driver"] + ", cuDNN " + v["cudnn"] + ", cuBLAS " + v["cublas"];
+}
+
+StatusOr<GpuFacts> GetGpuFacts(int device) {
+  KILN_RETURN_IF_ERROR(CheckDeviceUsable(Device::CUDA(device)));
+  cudaDeviceProp prop{};
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetDeviceProperties(&prop, device));
+  return GpuFacts{prop.name, std::to_string(prop.major) + "." + std::to_string(prop.minor), Versions()};
 }
 
 }  // namespace cuda

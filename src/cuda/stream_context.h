@@ -40,7 +40,7 @@ class StreamContext final : public runtime::DeviceContext {
   StatusOr<Tensor> BatchMatMul(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y, bool broadcast,
                                const std::string& op) override;
 
-  cudaStream_t stream() const { return stream_; }
+  cudaStream_t stream() const override { return stream_; }
   // Scratch device memory (library workspaces), freed in stream order when the buffer goes.
   StatusOr<std::shared_ptr<Buffer>> Scratch(size_t bytes) { return allocator_->Allocate(bytes, stream_); }
   // The handles, bound to this run's stream; created on first use.

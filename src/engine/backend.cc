@@ -1,6 +1,7 @@
 #include "engine/backend.h"
 
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cuda/cuda_backend.h"
 
 namespace kiln::engine {
 
@@ -61,6 +62,8 @@ bool Engine::Accepts(const std::vector<Shape>& shapes) const {
   return false;
 }
 
-const Backend& DefaultBackend() { return CpuBackend(); }
+const Backend& BackendFor(Device device) { return device.is_cuda() ? CudaBackend(device.index) : CpuBackend(); }
+
+Device DefaultEngineDevice() { return CudaDeviceCount() > 0 ? Device::CUDA(0) : Device::CPU(); }
 
 }  // namespace kiln::engine

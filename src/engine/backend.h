@@ -13,6 +13,7 @@
 #include "kiln/converter.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
+#include "runtime/device_context.h"
 
 namespace kiln::engine {
 
@@ -57,8 +58,11 @@ class Engine {
   virtual ~Engine() = default;
   virtual const std::vector<ShapeProfile>& profiles() const = 0;
   bool Accepts(const std::vector<Shape>& shapes) const;
-  // Runs on host tensors, one per segment input; the backend moves bytes to and from its device.
-  virtual StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const = 0;
+  // Runs on one tensor per segment input. On the host `device` is null; in a run on a device it is
+  // the run's context, whose stream orders the engine's work, and the outputs stay on the device.
+  // Inputs may come from either side; the engine moves what it must.
+  virtual StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs,
+                                            runtime::DeviceContext* device) const = 0;
   // The backend-specific body of the engine file (the header is written by engine_file.h).
   virtual StatusOr<std::string> SerializePayload() const = 0;
   // Op type -> count of what the engine executes (after fusion), for summaries and tests.
@@ -81,7 +85,9 @@ class Backend {
                                                         std::string_view payload) const = 0;
 };
 
-// The backend engines are built for on this machine.
-const Backend& DefaultBackend();
+// The backend whose engines run on `device`: the CPU backend, or the CUDA backend of GPU N.
+const Backend& BackendFor(Device device);
+// Where engines are built when the user does not say: the first GPU when there is one, else the host.
+Device DefaultEngineDevice();
 
 }  // namespace kiln::engine

@@ -101,7 +101,7 @@ ir::AttrMap EngineOpSpec::ToAttrs() const {
 }
 
 StatusOr<std::unique_ptr<EngineOp>> EngineOp::Create(EngineOpSpec spec, ir::Graph native, const Backend& backend,
-                                                     std::map<std::string, float> amax) {
+                                                     std::map<std::string, float> amax, Device device) {
   if (native.inputs().size() != spec.input_dtypes.size() || native.outputs().size() != spec.output_dtypes.size()) {
     return InvalidArgument("segment function '" + spec.function + "' has " + std::to_string(native.inputs().size()) +
                            " inputs and " + std::to_string(native.outputs().size()) + " outputs; the engine op has " +
@@ -111,7 +111,7 @@ StatusOr<std::unique_ptr<EngineOp>> EngineOp::Create(EngineOpSpec spec, ir::Grap
   }
   std::unique_ptr<EngineOp> op(new EngineOp(std::move(spec), std::move(native), backend, std::move(amax)));
   op->stats_.name = op->spec_.name;
-  auto executor = runtime::Executor::Create(op->native_);
+  auto executor = runtime::Executor::Create(op->native_, {.device = device});
   if (!executor.ok()) {
     Status s = executor.status();
     return s.Prepend("native segment '" + op->spec_.function + "'");
@@ -124,7 +124,7 @@ runtime::KernelFn EngineOp::AsKernel() {
   return [this](runtime::KernelContext& ctx) -> Status {
     std::vector<Tensor> inputs;
     for (int i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(ctx.input(i));
-    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Run(inputs));
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, Run(inputs, ctx.device_context()));
     if (static_cast<int>(outputs.size()) != ctx.num_outputs()) {
       return Internal("the segment produced " + std::to_string(outputs.size()) + " outputs, the node has " +
                       std::to_string(ctx.num_outputs()));
@@ -197,8 +197,14 @@ StatusOr<std::shared_ptr<const Engine>> EngineOp::BuildEngine(std::vector<ShapeP
   return built;
 }
 
-StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
-                                                 const std::string& warning_key) {
+StatusOr<std::vector<Tensor>> EngineOp::RunNative(const std::vector<Tensor>& inputs,
+                                                  runtime::DeviceContext* device) const {
+  if (device == nullptr) return native_executor_->Run(inputs);
+  return native_executor_->Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
+}
+
+StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inputs, runtime::DeviceContext* device,
+                                                 const std::string& cause, const std::string& warning_key) {
   if (!spec_.allow_native_fallback) {
     return FailedPrecondition(cause + "; native fallback is disabled (allow_native_fallback=false)")
         .AtNode(spec_.name, "KilnEngineOp");
@@ -208,10 +214,10 @@ StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inpu
     WarnOnce(warning_key, cause + "; running the segment's native ops");
     ++stats_.native_runs;
   }
-  return native_executor_->Run(inputs);
+  return RunNative(inputs, device);
 }
 
-StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs) {
+StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) {
   KILN_RETURN_IF_ERROR(CheckInputs(inputs));
   std::vector<Shape> shapes;
   for (const Tensor& t : inputs) shapes.push_back(t.shape());
@@ -250,12 +256,12 @@ StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs) {
     }
   }
   if (engine == nullptr) {
-    if (cause.empty()) return native_executor_->Run(inputs);  // recording shapes
-    return Fallback(inputs, cause, warning_key);
+    if (cause.empty()) return RunNative(inputs, device);  // recording shapes
+    return Fallback(inputs, device, cause, warning_key);
   }
-  auto outputs = engine->Run(inputs);
+  auto outputs = engine->Run(inputs, device);
   if (!outputs.ok()) {
-    return Fallback(inputs,
+    return Fallback(inputs, device,
                     "the engine of segment '" + spec_.name + "' failed at run time: " + outputs.status().ToString(),
                     "run-failed");
   }

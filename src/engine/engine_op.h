@@ -48,15 +48,19 @@ struct EngineOpSpec {
 class EngineOp {
  public:
   // `native` is the segment as a graph (Placeholders for inputs, shapes inferred); `amax` holds
-  // the calibrated ranges of its tensors (INT8/FP8).
+  // the calibrated ranges of its tensors (INT8/FP8). The native segment runs on `device`, where the
+  // backend's engines run.
   static StatusOr<std::unique_ptr<EngineOp>> Create(EngineOpSpec spec, ir::Graph native, const Backend& backend,
-                                                    std::map<std::string, float> amax);
+                                                    std::map<std::string, float> amax,
+                                                    Device device = Device::CPU());
 
   const EngineOpSpec& spec() const { return spec_; }
   const ir::Graph& native_graph() const { return native_; }
 
-  // Runs the ladder.
-  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
+  // Runs the ladder: on the host, or (with `device`, the run's context) on the device's stream,
+  // outputs left on the device.
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device = nullptr);
+  // The ladder as the kernel of the node, on the host or on the executor's device.
   runtime::KernelFn AsKernel();
 
   // Engines ahead of time: records the input shapes the next runs see (running natively), then
@@ -96,8 +100,9 @@ class EngineOp {
   // Drops the least recently used engines past maximum_cached_engines.
   void EvictBeyondCapacity();
   // The native path, or the error that says why there is none. Called without mu_ held.
-  StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, const std::string& cause,
-                                         const std::string& warning_key);
+  StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, runtime::DeviceContext* device,
+                                         const std::string& cause, const std::string& warning_key);
+  StatusOr<std::vector<Tensor>> RunNative(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const;
   void WarnOnce(const std::string& key, const std::string& message);  // with mu_ held
 
   EngineOpSpec spec_;

@@ -26,6 +26,7 @@ StatusOr<std::unique_ptr<DeviceContext>> OpenDeviceContext(Device device, CudaSt
 namespace cuda {
 StatusOr<std::string> DeviceDescription(int device) { return NoCuda(Device::CUDA(device)); }
 std::string LibraryVersions() { return "none (kiln was built without CUDA)"; }
+StatusOr<GpuFacts> GetGpuFacts(int device) { return NoCuda(Device::CUDA(device)); }
 }  // namespace cuda
 }  // namespace kiln
 #endif

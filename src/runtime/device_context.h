@@ -20,6 +20,8 @@ class DeviceContext {
  public:
   virtual ~DeviceContext() = default;
   virtual Device device() const = 0;
+  // The stream the run's work is ordered on.
+  virtual CudaStream stream() const = 0;
   // Whether FP32 matrix products and convolutions may use TF32.
   virtual bool allow_tf32() const = 0;
   // Uninitialised memory on the device, ordered on the run's stream.

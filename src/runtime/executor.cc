@@ -52,8 +52,15 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Exe
   std::unique_ptr<Executor> ex(new Executor(graph));
   ex->allow_tf32_ = options.allow_tf32;
   std::map<int, std::string> host_nodes;
-  for (const auto& [id, _] : options.node_kernels) host_nodes[id] = "runs a kernel of its own on the host";
-  ex->placement_ = PlaceNodes(graph, device, host_nodes);
+  std::set<int> device_nodes;
+  for (const auto& [id, _] : options.node_kernels) {
+    if (options.node_kernels_on_device) {
+      device_nodes.insert(id);
+    } else {
+      host_nodes[id] = "runs a kernel of its own on the host";
+    }
+  }
+  ex->placement_ = PlaceNodes(graph, device, host_nodes, device_nodes);
   KILN_RETURN_IF_ERROR(
       CheckKernels(graph, [&](int i) { return ex->placement_.node_on[i]; }, options.node_kernels));
   ex->node_kernels_ = std::move(options.node_kernels);

@@ -29,8 +29,11 @@ struct ExecutorOptions {
   Device device = Device::CPU();
   // FP32 matrix products and convolutions on the device may use TF32 (faster, ~1e-3 relative error).
   bool allow_tf32 = false;
-  // Node id -> host kernel, ahead of the registry: how stateful ops such as KilnEngineOp run.
+  // Node id -> kernel, ahead of the registry: how stateful ops such as KilnEngineOp run. They run
+  // on the host, or with node_kernels_on_device on the run's device (taking and returning tensors
+  // there).
   std::map<int, KernelFn> node_kernels;
+  bool node_kernels_on_device = false;
 };
 
 class Executor {

@@ -30,7 +30,8 @@ std::optional<DeviceType> InputLocation(const ir::Graph& graph, const Placement&
   return placement.node_on[node];
 }
 
-Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, std::string>& host_nodes) {
+Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, std::string>& host_nodes,
+                     const std::set<int>& device_nodes) {
   Placement p;
   p.device = device;
   p.node_on.assign(static_cast<size_t>(graph.num_nodes()), DeviceType::kCPU);
@@ -39,7 +40,9 @@ Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, 
   for (int i = 0; i < graph.num_nodes(); ++i) {
     const ir::Node& n = graph.node(i);
     if (IsSourceOp(n.op)) continue;
-    if (auto it = host_nodes.find(i); it != host_nodes.end()) {
+    if (device_nodes.count(i)) {
+      p.node_on[i] = device.type;
+    } else if (auto it = host_nodes.find(i); it != host_nodes.end()) {
       p.host_reasons[i] = it->second;
     } else if (TouchesStrings(graph, n)) {
       p.host_reasons[i] = "string tensors stay on the host";
@@ -67,7 +70,7 @@ Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, 
   if (!order.ok()) return p;  // the executor reports the cycle
   for (auto it = order->rbegin(); it != order->rend(); ++it) {
     const ir::Node& n = graph.node(*it);
-    if (!p.OnDevice(n.id)) continue;
+    if (!p.OnDevice(n.id) || device_nodes.count(n.id)) continue;
     bool floating = false;
     for (const auto& out : n.outputs) floating |= IsFloating(out.dtype) || out.dtype == DType::kInvalid;
     if (floating) continue;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,11 @@ struct Placement {
 };
 
 // Places every node of `graph` for a run on `device`. `host_nodes` (id -> reason) stay on the host
-// whatever the registry says (the engine ops of converted models). Nodes that end up on the host
-// must have a CPU kernel, or be in `host_nodes`.
-Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, std::string>& host_nodes = {});
+// and `device_nodes` go to the device, whatever the registry says (nodes with kernels of their own,
+// such as the engine ops of converted models). Nodes that end up on the host must have a CPU
+// kernel, or be in `host_nodes`.
+Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, std::string>& host_nodes = {},
+                     const std::set<int>& device_nodes = {});
 
 // Where consumer `node` reads its input `index` under `placement`: kCPU, kCUDA, or nullopt when it
 // reads only the input's shape (any location will do).

@@ -96,14 +96,16 @@ std::string WarningCapture::All() const {
 
 StatusOr<std::unique_ptr<Model>> ConvertSaveLoad(const std::string& source, const ConversionParams& params,
                                                  const std::string& dir, const InputFn& calibration,
-                                                 const InputFn& build, bool save_engines) {
-  KILN_ASSIGN_OR_RETURN(auto converter, Converter::Create(source, params));
+                                                 const InputFn& build, bool save_engines, Device device) {
+  ConversionParams on_device = params;
+  if (!on_device.engine_device) on_device.engine_device = device;
+  KILN_ASSIGN_OR_RETURN(auto converter, Converter::Create(source, on_device));
   KILN_RETURN_IF_ERROR(converter->Convert(calibration));
   if (build) KILN_RETURN_IF_ERROR(converter->Build(build));
   SaveOptions save;
   save.save_engines = save_engines;
   KILN_RETURN_IF_ERROR(converter->Save(dir, save));
-  return Model::Load(dir);
+  return Model::Load(dir, {.device = device});
 }
 
 StatusOr<Tensor> RunSingle(const Model& model, const std::string& name, const Tensor& input) {

@@ -57,10 +57,13 @@ class WarningCapture {
   LogSink previous_;
 };
 
-// Convert, optionally build, save to `dir`, and load the result.
+// Convert, optionally build, save to `dir`, and load the result, with engines for `device` (unless
+// params name one) and the model loaded there: the CPU unless a test asks for the GPU, so that tests
+// behave alike on machines with and without one.
 StatusOr<std::unique_ptr<Model>> ConvertSaveLoad(const std::string& source, const ConversionParams& params,
                                                  const std::string& dir, const InputFn& calibration = {},
-                                                 const InputFn& build = {}, bool save_engines = true);
+                                                 const InputFn& build = {}, bool save_engines = true,
+                                                 Device device = Device::CPU());
 
 // Runs a single-input model on `input` under `name` and returns its single output.
 StatusOr<Tensor> RunSingle(const Model& model, const std::string& name, const Tensor& input);

@@ -26,6 +26,9 @@ TEST(ConverterErrors, ParametersAreChecked) {
   p = {};
   p.denylist = {"Conv2D", "NoSuchOp"};
   EXPECT_NE(CreateError(p).find("the denylist names op 'NoSuchOp', which kiln does not know"), std::string::npos);
+  p = {};
+  p.engine_device = Device::CUDA(CudaDeviceCount());  // a GPU this machine does not have
+  EXPECT_NE(CreateError(p).find("engine_device: cannot use cuda:"), std::string::npos) << CreateError(p);
   EXPECT_FALSE(ParsePrecision("int4").ok());
   EXPECT_FALSE(ParseProfileStrategy("best").ok());
   EXPECT_FALSE(ParseCalibrator("kl").ok());

@@ -161,6 +161,7 @@ class EngineFileTest : public ::testing::Test {
   void SetUp() override {
     ConversionParams params;
     params.allow_build_at_runtime = GetBuildAtRuntime();
+    params.engine_device = Device::CPU();  // the files are checked against the CPU backend
     auto converter = Converter::Create(MnistModel(), params).value();
     KILN_ASSERT_OK(converter->Convert());
     KILN_ASSERT_OK(converter->Build(InputsFrom(MnistBatches(4, 4))));

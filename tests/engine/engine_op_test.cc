@@ -27,7 +27,7 @@ class FakeEngine : public Engine {
  public:
   FakeEngine(std::vector<ShapeProfile> profiles, FakeBehaviour& b) : profiles_(std::move(profiles)), b_(b) {}
   const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
-  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs) const override {
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext*) const override {
     if (b_.fail_run) return Internal("device lost");
     if (b_.rendezvous > 0) {
       const int now = ++b_.inside;

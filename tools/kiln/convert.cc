@@ -136,7 +136,7 @@ StatusOr<std::vector<InputSet>> CalibrationSets(const std::string& path, int bat
 }
 
 struct ConvertOptions {
-  std::string input, output, precision = "fp32";
+  std::string input, output, precision = "fp32", backend;
   std::string tag_set = "serve", signature_def = "serving_default";
   int minimum_segment_size = 3;
   int64_t max_workspace_size = int64_t{1} << 30;
@@ -154,6 +154,7 @@ struct ConvertOptions {
 void RunConvert(const ConvertOptions& o) {
   ConversionParams params;
   params.precision_mode = OrDie(ParsePrecision(o.precision));
+  if (!o.backend.empty()) params.engine_device = OrDie(ParseDevice(o.backend));
   params.minimum_segment_size = o.minimum_segment_size;
   params.max_workspace_size_bytes = o.max_workspace_size;
   params.maximum_cached_engines = o.maximum_cached_engines;
@@ -197,7 +198,7 @@ void RunConvert(const ConvertOptions& o) {
 }
 
 struct BuildOptions {
-  std::string dir;
+  std::string dir, device;
   std::vector<std::string> build_inputs;
 };
 
@@ -206,7 +207,9 @@ void RunBuild(const BuildOptions& o) {
   auto sets = OrDie(BuildInputSets(o.build_inputs, model->signature()));
   model.reset();
   Progress progress;
-  Status s = BuildEngines(o.dir, InputsFrom(std::move(sets)), progress.fn());
+  std::optional<Device> device;
+  if (!o.device.empty()) device = OrDie(ParseDevice(o.device));
+  Status s = BuildEngines(o.dir, InputsFrom(std::move(sets)), progress.fn(), device);
   progress.Finish();
   if (!s.ok()) Die(s);
   const ConversionSummary summary = OrDie(SummarizeConvertedModel(o.dir));
@@ -227,6 +230,7 @@ void AddConvertCommands(CLI::App& app) {
   cmd->add_option("--input", c->input, "SavedModel directory or .onnx file")->required();
   cmd->add_option("--output", c->output, "directory for the converted SavedModel")->required();
   cmd->add_option("--precision", c->precision, "fp32, fp16, bf16, int8 or fp8")->capture_default_str();
+  cmd->add_option("--backend", c->backend, "cpu, cuda or cuda:N: where engines run (default: cuda with a GPU)");
   cmd->add_option("--tag_set", c->tag_set, "comma-separated tag set")->capture_default_str();
   cmd->add_option("--signature_def", c->signature_def, "signature key")->capture_default_str();
   cmd->add_option("--minimum-segment-size", c->minimum_segment_size, "smallest segment converted; -1 disables")
@@ -255,6 +259,7 @@ void AddConvertCommands(CLI::App& app) {
   CLI::App* build = app.add_subcommand("build", "Build the engines of a converted model on this machine");
   build->add_option("--dir", b->dir, "converted SavedModel directory")->required();
   build->add_option("--build-input", b->build_inputs, "NAME=SHAPE (8x28x28x1), one per input and shape")->required();
+  build->add_option("--device", b->device, "cpu, cuda or cuda:N: where engines run (default: cuda with a GPU)");
   build->callback([b] { RunBuild(*b); });
 
   auto dir = std::make_shared<std::string>();

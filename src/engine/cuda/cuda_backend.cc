@@ -1,0 +1,108 @@
+#include "engine/cuda/cuda_backend.h"
+
+#include <map>
+#include <mutex>
+
+#include "cuda/cuda_api.h"
+#include "engine/segment_compiler.h"
+
+namespace kiln::engine {
+namespace {
+
+class CudaEngine : public Engine {
+ public:
+  static StatusOr<std::unique_ptr<CudaEngine>> Create(ir::Graph graph, std::vector<ShapeProfile> profiles,
+                                                      int device) {
+    std::unique_ptr<CudaEngine> e(new CudaEngine(std::move(graph), std::move(profiles)));
+    KILN_ASSIGN_OR_RETURN(e->executor_, runtime::Executor::Create(e->graph_, {.device = Device::CUDA(device)}));
+    return e;
+  }
+  const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
+  // In a device run, on its stream with the outputs left on the device; called from the host, the
+  // engine's own stream is waited for and the outputs come back to the host.
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
+    if (device == nullptr) return executor_->Run(inputs);
+    return executor_->Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
+  }
+  StatusOr<std::string> SerializePayload() const override { return SerializeGraph(graph_, "cuda"); }
+  std::map<std::string, int> OpCounts() const override { return graph_.OpCounts(); }
+  std::vector<std::string> BuildNotes() const override { return notes_; }
+  void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
+  const runtime::Executor& executor() const { return *executor_; }
+  const ir::Graph& graph() const { return graph_; }
+
+ private:
+  CudaEngine(ir::Graph graph, std::vector<ShapeProfile> profiles)
+      : graph_(std::move(graph)), profiles_(std::move(profiles)) {}
+  ir::Graph graph_;
+  std::vector<ShapeProfile> profiles_;
+  std::unique_ptr<runtime::Executor> executor_;
+  std::vector<std::string> notes_;
+};
+
+// The nodes an engine's executor left on the host, as build notes ("on the host: Op (why)").
+std::vector<std::string> HostNotes(const ir::Graph& graph, const runtime::Placement& placement) {
+  std::map<std::string, int> seen;  // op and reason -> nodes
+  for (const auto& [id, reason] : placement.host_reasons) seen[graph.node(id).op + " (" + reason + ")"]++;
+  std::vector<std::string> notes;
+  for (const auto& [what, count] : seen) notes.push_back("on the host: " + std::to_string(count) + " x " + what);
+  return notes;
+}
+
+class CudaBackendImpl : public Backend {
+ public:
+  explicit CudaBackendImpl(int device) : device_(device) {}
+
+  DeviceInfo device() const override {
+    DeviceInfo d;
+    d.backend = "cuda";
+    auto facts = cuda::GetGpuFacts(device_);
+    if (!facts.ok()) {
+      d.name = "unusable: " + facts.status().message();
+      return d;
+    }
+    d.name = facts->name;
+    d.compute_capability = facts->compute_capability;
+    d.library_versions = facts->library_versions;
+    return d;
+  }
+
+  Status Validate(const ir::Graph& graph, const ir::Node& node) const override {
+    return ValidateEngineNode(graph, node, "cuda");
+  }
+
+  StatusOr<std::unique_ptr<Engine>> Build(const ir::Graph& segment, const BuildConfig& config) const override {
+    KILN_RETURN_IF_ERROR(CheckDeviceUsable(Device::CUDA(device_)));
+    KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config));
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
+                          CudaEngine::Create(std::move(compiled.graph), config.profiles, device_));
+    std::vector<std::string> notes = std::move(compiled.notes);
+    for (std::string& n : HostNotes(engine->graph(), engine->executor().placement())) notes.push_back(std::move(n));
+    engine->set_notes(std::move(notes));
+    KILN_RETURN_IF_ERROR(CheckWorkspace(engine->executor(), config));
+    return std::unique_ptr<Engine>(std::move(engine));
+  }
+
+  StatusOr<std::unique_ptr<Engine>> Deserialize(const std::vector<ShapeProfile>& profiles,
+                                                std::string_view payload) const override {
+    KILN_ASSIGN_OR_RETURN(ir::Graph graph, DeserializeGraph(payload, "cuda"));
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine, CudaEngine::Create(std::move(graph), profiles, device_));
+    return std::unique_ptr<Engine>(std::move(engine));
+  }
+
+ private:
+  int device_;
+};
+
+}  // namespace
+
+const Backend& CudaBackend(int device) {
+  static std::mutex mu;
+  static auto* backends = new std::map<int, std::unique_ptr<CudaBackendImpl>>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto& backend = (*backends)[device];
+  if (backend == nullptr) backend = std::make_unique<CudaBackendImpl>(device);
+  return *backend;
+}
+
+}  // namespace kiln::engine

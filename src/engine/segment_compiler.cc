@@ -1,0 +1,132 @@
+#include "engine/segment_compiler.h"
+
+#include <map>
+
+#include "frontends/savedmodel/graph_def_io.h"
+#include "ir/shape_fns.h"
+#include "passes/fusion.h"
+#include "passes/passes.h"
+#include "passes/precision.h"
+
+namespace kiln::engine {
+namespace {
+
+// Ops with a CPU kernel that engines do not take, and why. Everything else with a kernel is claimed.
+const std::map<std::string, std::string>& UnclaimedOps() {
+  static const auto* ops = new std::map<std::string, std::string>{
+      {"Where", "its output shape depends on the input values"},
+      {"OnnxTopK", "the engine has no converter for top-k selection"},
+      {"Cumsum", "the engine has no converter for cumulative sums"},
+      {"Cumprod", "the engine has no converter for cumulative products"},
+      {"GatherND", "the engine has no converter for GatherND"},
+      {"ScatterND", "the engine has no converter for scatters"},
+      {"ScatterElements", "the engine has no converter for scatters"},
+      {"EnsureShape", "it checks shapes at run time"},
+  };
+  return *ops;
+}
+
+bool EngineDType(DType d) { return d != DType::kInvalid && d != DType::kString; }
+
+// The shapes every profile admits, per input: known where all profiles agree.
+StatusOr<std::vector<PartialShape>> InputEnvelope(const std::vector<ShapeProfile>& profiles, size_t num_inputs) {
+  if (profiles.empty()) return InvalidArgument("an engine needs at least one shape profile");
+  std::vector<PartialShape> env = profiles[0].Envelope();
+  for (const ShapeProfile& p : profiles) {
+    if (p.inputs.size() != num_inputs) {
+      return InvalidArgument("a shape profile has " + std::to_string(p.inputs.size()) + " inputs, the segment " +
+                             std::to_string(num_inputs));
+    }
+    std::vector<PartialShape> e = p.Envelope();
+    for (size_t i = 0; i < num_inputs; ++i) {
+      if (e[i].rank() != env[i].rank())
+        return InvalidArgument("shape profiles disagree on the rank of input " + std::to_string(i));
+      for (size_t d = 0; d < e[i].dims.size(); ++d) {
+        if (e[i].dims[d] != env[i].dims[d]) env[i].dims[d] = -1;
+      }
+    }
+  }
+  return env;
+}
+
+}  // namespace
+
+Status ValidateEngineNode(const ir::Graph& graph, const ir::Node& node, std::string_view backend) {
+  const std::string engine = "the " + std::string(backend) + " engine";
+  if (node.op == "Placeholder") return FailedPrecondition("graph inputs stay outside engines");
+  if (auto it = UnclaimedOps().find(node.op); it != UnclaimedOps().end()) {
+    return Unimplemented(engine + " does not take " + node.op + ": " + it->second);
+  }
+  if (node.op != "Const" && runtime::KernelRegistry::Global().Find(node.op, DeviceType::kCPU) == nullptr) {
+    return Unimplemented(engine + " has no converter for " + node.op);
+  }
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    const ir::OutputInfo& out = node.outputs[i];
+    if (!EngineDType(out.dtype)) {
+      return Unimplemented("output " + std::to_string(i) + " is " + std::string(DTypeName(out.dtype)) +
+                           ", which engines do not carry");
+    }
+    if (out.shape.rank() < 0) return Unimplemented("the rank of output " + std::to_string(i) + " is unknown");
+  }
+  for (const ir::ValueRef& in : node.inputs) {
+    if (!EngineDType(graph.output_info(in).dtype)) {
+      return Unimplemented("an input is " + std::string(DTypeName(graph.output_info(in).dtype)) +
+                           ", which engines do not carry");
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config) {
+  KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(segment, "segment"));
+  KILN_ASSIGN_OR_RETURN(ir::Graph graph, savedmodel::GraphFromFunctionDef(fn));
+  KILN_ASSIGN_OR_RETURN(std::vector<PartialShape> env, InputEnvelope(config.profiles, graph.inputs().size()));
+  for (size_t i = 0; i < env.size(); ++i) {
+    ir::Node& p = graph.node(graph.inputs()[i].value.node);
+    p.attrs.Set("shape", env[i]);
+    p.outputs[0].shape = env[i];
+  }
+  KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));  // infers shapes at the narrowed inputs first
+
+  passes::PrecisionOptions precision;
+  precision.precision = config.precision;
+  precision.amax = config.amax;
+  precision.explicit_quantization = config.explicit_quantization;
+  KILN_ASSIGN_OR_RETURN(passes::PrecisionReport report, passes::InsertPrecisionEmulation(graph, precision));
+  // Weights are rounded / quantized once, here, by folding their converters into constants.
+  KILN_RETURN_IF_ERROR(passes::FoldConstants(graph));
+  graph.RemoveDeadNodes();
+  KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
+
+  CompiledSegment out{std::move(graph), {}};
+  if ((config.precision == Precision::kINT8 || config.precision == Precision::kFP8) && !config.explicit_quantization) {
+    out.notes.push_back(std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
+                        PrecisionName(config.precision));
+  }
+  for (const std::string& layer : report.fp16_fallback) out.notes.push_back("left in fp16: " + layer);
+  return out;
+}
+
+Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& config) {
+  if (auto peak = executor.PlannedPeakBytes(); peak && static_cast<int64_t>(*peak) > config.max_workspace_size_bytes) {
+    return FailedPrecondition("the engine needs " + std::to_string(*peak) +
+                              " bytes of intermediate memory at these shapes, more than max_workspace_size_bytes (" +
+                              std::to_string(config.max_workspace_size_bytes) + ")");
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend) {
+  KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(graph, "kiln_" + std::string(backend) + "_engine"));
+  return fn.SerializeAsString();
+}
+
+StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend) {
+  tfproto::FunctionDef fn;
+  if (!fn.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return DataLoss("the " + std::string(backend) + " engine payload is not a serialized graph");
+  }
+  return savedmodel::GraphFromFunctionDef(fn);
+}
+
+}  // namespace kiln::engine
