@@ -77,7 +77,8 @@ Status ValidateEngineNode(const ir::Graph& graph, const ir::Node& node, std::str
   return OkStatus();
 }
 
-StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config) {
+StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config,
+                                         const RunsReducedFn& runs_reduced) {
   KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(segment, "segment"));
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, savedmodel::GraphFromFunctionDef(fn));
   KILN_ASSIGN_OR_RETURN(std::vector<PartialShape> env, InputEnvelope(config.profiles, graph.inputs().size()));
@@ -88,11 +89,19 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   }
   KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));  // infers shapes at the narrowed inputs first
 
-  passes::PrecisionOptions precision;
-  precision.precision = config.precision;
-  precision.amax = config.amax;
-  precision.explicit_quantization = config.explicit_quantization;
-  KILN_ASSIGN_OR_RETURN(passes::PrecisionReport report, passes::InsertPrecisionEmulation(graph, precision));
+  passes::PrecisionReport report;
+  const bool half = config.precision == Precision::kFP16 || config.precision == Precision::kBF16;
+  if (half && runs_reduced) {
+    const DType storage = config.precision == Precision::kFP16 ? DType::kFloat16 : DType::kBFloat16;
+    KILN_RETURN_IF_ERROR(passes::StoreInReducedPrecision(
+        graph, storage, [&](const ir::Node& node) { return runs_reduced(node, storage); }));
+  } else {
+    passes::PrecisionOptions precision;
+    precision.precision = config.precision;
+    precision.amax = config.amax;
+    precision.explicit_quantization = config.explicit_quantization;
+    KILN_ASSIGN_OR_RETURN(report, passes::InsertPrecisionEmulation(graph, precision));
+  }
   // Weights are rounded / quantized once, here, by folding their converters into constants.
   KILN_RETURN_IF_ERROR(passes::FoldConstants(graph));
   graph.RemoveDeadNodes();

@@ -3,6 +3,7 @@
 // optimized graph an engine runs (inputs narrowed to the shape profiles, fusion, precision, weights
 // folded) and its serialized form.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,10 +22,16 @@ struct CompiledSegment {
   std::vector<std::string> notes;  // what the build decided that a user should know
 };
 
+// Whether a backend computes `node` in a 16-bit float type (its kernels take that dtype).
+using RunsReducedFn = std::function<bool(const ir::Node& node, DType storage)>;
+
 // A private copy of `segment`, its inputs narrowed to the profiles' shapes, fused for engines, with
-// the precision of config (reduced-precision rounding and quantization as explicit ops, weights
-// converted once by folding).
-StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config);
+// the precision of config, weights converted once by folding. FP16 and BF16 store values in 16
+// bits where `runs_reduced` says the backend computes a node in them (passes::StoreInReducedPrecision);
+// without it, and for INT8 and FP8, reduced precision is emulated by explicit rounding and
+// quantize-dequantize ops.
+StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config,
+                                         const RunsReducedFn& runs_reduced = nullptr);
 
 // Fails when the executor's memory plan needs more than config.max_workspace_size_bytes.
 Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& config);

@@ -2,6 +2,7 @@
 // Reduced-precision emulation: rewrites a float32 graph so that the CPU executor computes what an
 // engine built at FP16, BF16, INT8 or FP8 computes, by inserting KilnFakeQuant nodes.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,6 +41,15 @@ struct PrecisionReport {
 //   amax. Layers without a range stay in fp16 and are listed in the report.
 // - explicit_quantization: no quantizers are inserted; FP16 everywhere else.
 StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options);
+
+// 16-bit storage, for a backend whose kernels compute FP16 and BF16 (accumulating in float32):
+// every node that `runs_reduced` (the backend's kernels take `storage`, float16 or bfloat16, for
+// it) reads and writes `storage` where it read and wrote float32, its dtype attributes changed to
+// match; a float32 constant read only by such nodes is converted once; Casts go where a value
+// passes between such a node and one that stays in float32, and before graph outputs, which keep
+// their float32. Needs inferred shapes, and infers them again.
+Status StoreInReducedPrecision(ir::Graph& graph, DType storage,
+                               const std::function<bool(const ir::Node&)>& runs_reduced);
 
 // True when the graph holds TensorFlow FakeQuant* ops or ONNX QuantizeLinear / DequantizeLinear.
 bool HasExplicitQuantization(const ir::Graph& graph);

@@ -329,5 +329,81 @@ TEST(PrecisionTest, RejectsBadRangesAndUninferredGraphs) {
   EXPECT_STREQ(PrecisionName(Precision::kFP8), "fp8");
 }
 
+// x -> Mul(c) -> Relu -> Exp -> Add(c2) -> out, with Exp kept in float32: 16-bit values between the
+// reduced nodes, Casts where values cross to and from Exp and at the output, constants converted.
+TEST(ReducedStorageTest, StoresValuesInHalfBetweenNodesThatRunInIt) {
+  for (DType storage : {DType::kFloat16, DType::kBFloat16}) {
+    SCOPED_TRACE(DTypeName(storage));
+    Builder b;
+    const ValueRef x = b.Input("x", {2, 3, 4});
+    const ValueRef c = b.Const("c", testing::RandomTensor(DType::kFloat32, {4}, 1, 0.5, 1.5));
+    const ValueRef c2 = b.Const("c2", testing::RandomTensor(DType::kFloat32, {4}, 2, -1, 1));
+    const ValueRef mul = b.Op("mul", "Mul", {x, c});
+    const ValueRef relu = b.Op("relu", "Relu", {mul});
+    const ValueRef exp = b.Op("exp", "Exp", {relu});
+    const ValueRef add = b.Op("add", "Add", {exp, c2});
+    b.Output(add);
+    ir::Graph& g = b.graph();
+    KILN_ASSERT_OK(ir::InferShapes(g));
+    const Tensor in = testing::RandomTensor(DType::kFloat32, {2, 3, 4}, 3, -1, 1);
+    KILN_ASSERT_OK_AND_ASSIGN(auto want, RunGraph(g, {in}));
+
+    KILN_ASSERT_OK(passes::StoreInReducedPrecision(g, storage, [](const ir::Node& n) { return n.op != "Exp"; }));
+    EXPECT_EQ(g.output_info(x).dtype, DType::kFloat32);  // the graph's input and output keep float32
+    EXPECT_EQ(g.output_info(g.outputs()[0].value).dtype, DType::kFloat32);
+    for (const ValueRef v : {c, c2, mul, relu, add}) EXPECT_EQ(g.output_info(v).dtype, storage) << g.node(v.node).name;
+    EXPECT_EQ(g.output_info(exp).dtype, DType::kFloat32);
+    KILN_ASSERT_OK_AND_ASSIGN(Tensor stored, g.node(c.node).attrs.Get<Tensor>("value"));
+    EXPECT_EQ(stored.dtype(), storage);
+    EXPECT_EQ(g.OpCounts()["Cast"], 4);  // x in, relu to Exp, Exp out, the graph output
+    EXPECT_EQ(g.node(g.node(exp.node).inputs[0].node).op, "Cast");
+    EXPECT_EQ(g.node(g.outputs()[0].value.node).op, "Cast");
+
+    KILN_ASSERT_OK_AND_ASSIGN(auto got, RunGraph(g, {in}));
+    const double tolerance = storage == DType::kFloat16 ? 5e-3 : 4e-2;
+    EXPECT_TRUE(testing::TensorsNear(got[0], want[0], tolerance, tolerance));
+  }
+}
+
+// A constant that a float32 node also reads stays float32; the reduced reader gets a Cast of it.
+// A Cast to float32 inside the reduced part casts to the storage type instead.
+TEST(ReducedStorageTest, SharedConstantsStayAndCastsRetarget) {
+  Builder b;
+  const ValueRef x = b.Input("x", {8});
+  const ValueRef c = b.Const("c", testing::RandomTensor(DType::kFloat32, {8}, 4, -1, 1));
+  const ValueRef ids = b.Const("ids", Tensor::FromVector<int32_t>({8}, {0, 1, 2, 3, 4, 5, 6, 7}));
+  ir::AttrMap to_float;
+  to_float.Set("SrcT", DType::kInt32);
+  to_float.Set("DstT", DType::kFloat32);
+  const ValueRef as_float = b.Op("as_float", "Cast", {ids}, to_float);
+  const ValueRef sum = b.Op("sum", "Add", {x, c});
+  const ValueRef scaled = b.Op("scaled", "Mul", {sum, as_float});
+  const ValueRef kept = b.Op("kept", "Sub", {x, c});
+  b.Output(scaled);
+  b.Output(kept);
+  ir::Graph& g = b.graph();
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  const Tensor in = testing::RandomTensor(DType::kFloat32, {8}, 5, -1, 1);
+  KILN_ASSERT_OK_AND_ASSIGN(auto want, RunGraph(g, {in}));
+  KILN_ASSERT_OK(
+      passes::StoreInReducedPrecision(g, DType::kFloat16, [](const ir::Node& n) { return n.op != "Sub"; }));
+  EXPECT_EQ(g.output_info(c).dtype, DType::kFloat32);
+  EXPECT_EQ(g.output_info(as_float).dtype, DType::kFloat16);
+  EXPECT_EQ(g.node(as_float.node).attrs.Get<DType>("DstT").value(), DType::kFloat16);
+  EXPECT_EQ(g.output_info(kept).dtype, DType::kFloat32);
+  KILN_ASSERT_OK_AND_ASSIGN(auto got, RunGraph(g, {in}));
+  EXPECT_TRUE(testing::TensorsNear(got[0], want[0], 1e-2, 1e-2));
+  EXPECT_TRUE(testing::TensorsNear(got[1], want[1], 0, 0));
+}
+
+TEST(ReducedStorageTest, StorageIsSixteenBitFloat) {
+  Builder b;
+  b.Output(b.Op("relu", "Relu", {b.Input("x", {2})}));
+  KILN_ASSERT_OK(ir::InferShapes(b.graph()));
+  Status s = passes::StoreInReducedPrecision(b.graph(), DType::kInt8, [](const ir::Node&) { return true; });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("float16 or bfloat16, not int8"), std::string::npos) << s.ToString();
+}
+
 }  // namespace
 }  // namespace kiln

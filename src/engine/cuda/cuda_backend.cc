@@ -1,5 +1,6 @@
 #include "engine/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -49,6 +50,15 @@ std::vector<std::string> HostNotes(const ir::Graph& graph, const runtime::Placem
   return notes;
 }
 
+// Whether the CUDA kernel of `node` takes `storage` (the node then computes in it).
+bool RunsReducedOnCuda(const ir::Node& node, DType storage) {
+  const runtime::KernelDef* def = runtime::KernelRegistry::Global().FindDef(node.op, DeviceType::kCUDA);
+  if (def == nullptr) return false;
+  const auto& dtypes = def->options.dtypes;
+  if (!dtypes.empty() && std::find(dtypes.begin(), dtypes.end(), storage) == dtypes.end()) return false;
+  return !def->options.supports || def->options.supports(node).ok();
+}
+
 class CudaBackendImpl : public Backend {
  public:
   explicit CudaBackendImpl(int device) : device_(device) {}
@@ -73,7 +83,7 @@ class CudaBackendImpl : public Backend {
 
   StatusOr<std::unique_ptr<Engine>> Build(const ir::Graph& segment, const BuildConfig& config) const override {
     KILN_RETURN_IF_ERROR(CheckDeviceUsable(Device::CUDA(device_)));
-    KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config));
+    KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config, RunsReducedOnCuda));
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
                           CudaEngine::Create(std::move(compiled.graph), config.profiles, device_));
     std::vector<std::string> notes = std::move(compiled.notes);
