@@ -30,7 +30,7 @@ filter=$(grep -ohE "^TEST(_F|_P)?\((\w+)," tests/kernels/*_test.cc tests/passes/
          awk '{printf "%s.*:*/%s.*:", $1, $1}')
 KILN_TEST_DEVICE=cuda KILN_TEST_DEVICE_COVERAGE=1 check ops_on_cuda kiln_tests --gtest_brief=1 --gtest_filter="$filter"
 KILN_TEST_DEVICE=cuda check fixtures_on_cuda kiln_tests --gtest_brief=1 \
-  --gtest_filter='SavedModels/FixtureModelTest.*:MnistFixtureTest.*:Torch/OnnxFixtureTest.*:OnnxDynamicShapeTest.*'
+  --gtest_filter='SavedModels/FixtureModelTest.*:MnistFixtureTest.*:Torch/OnnxFixtureTest.*:OnnxDynamicShapeTest.*:Fixtures/FixtureSweepTest.*'
 if [ -d "$k/onnx-node-tests" ]; then
   check onnx_conformance_cuda kiln_onnx_conformance --device cuda --data "$k/onnx-node-tests" \
     --report "$out/onnx_conformance_cuda.md"

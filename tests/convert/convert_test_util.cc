@@ -54,7 +54,17 @@ double Top1Agreement(const Tensor& a, const Tensor& b) {
 double MaxAbsDiff(const Tensor& a, const Tensor& b) {
   const std::vector<float> x = a.ToFloatVector(), y = b.ToFloatVector();
   double m = x.size() == y.size() ? 0.0 : INFINITY;
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i) m = std::max(m, std::abs(double{x[i]} - y[i]));
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    const double d = std::abs(double{x[i]} - y[i]);
+    if (std::isnan(d) && std::isnan(x[i]) != std::isnan(y[i])) return INFINITY;
+    if (!std::isnan(d)) m = std::max(m, d);
+  }
+  return m;
+}
+
+double MaxAbs(const Tensor& t) {
+  double m = 0.0;
+  for (float v : t.ToFloatVector()) m = std::max(m, std::abs(double{v}));
   return m;
 }
 

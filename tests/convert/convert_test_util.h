@@ -29,7 +29,10 @@ std::vector<InputSet> MnistBatches(int64_t rows, int64_t batch);
 
 // The share of rows whose argmax agrees.
 double Top1Agreement(const Tensor& a, const Tensor& b);
+// The largest |a - b| (infinite when the shapes differ or only one side is NaN; NaN against NaN
+// agrees), and the largest |t|.
 double MaxAbsDiff(const Tensor& a, const Tensor& b);
+double MaxAbs(const Tensor& t);
 
 // A fresh directory under the system temp dir, removed when the object goes.
 class TempDir {

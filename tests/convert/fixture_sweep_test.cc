@@ -7,33 +7,50 @@
 namespace kiln {
 namespace {
 
-class FixtureSweepTest : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(FixtureSweepTest, Fp32ConversionKeepsTheNativeAnswers) {
-  const std::string dir = testing::FixturePath(GetParam());
-  const std::string source = std::filesystem::exists(dir + "/model.onnx") ? dir + "/model.onnx" : dir + "/saved_model";
-  KILN_ASSERT_OK_AND_ASSIGN(auto inputs_list, io::ReadNpz(dir + "/inputs.npz"));
-  std::map<std::string, Tensor> inputs(inputs_list.begin(), inputs_list.end());
-  KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(source));
-  KILN_ASSERT_OK_AND_ASSIGN(auto expected, native->Run(inputs));
-
-  testing::TempDir tmp("sweep");
-  testing::WarningCapture warnings;
-  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(source, ConversionParams{}, tmp.path("m")));
-  EXPECT_EQ(converted->signature().inputs.size(), native->signature().inputs.size());
-  KILN_ASSERT_OK_AND_ASSIGN(auto got, converted->Run(inputs));
-  ASSERT_EQ(got.size(), expected.size());
-  for (const auto& [name, want] : expected) {
-    ASSERT_EQ(got.count(name), 1u) << name;
-    EXPECT_TRUE(testing::TensorsNear(got.at(name), want, 1e-5, 1e-4)) << name;
+class FixtureSweepTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = testing::FixturePath(GetParam());
+    source_ = std::filesystem::exists(dir_ + "/model.onnx") ? dir_ + "/model.onnx" : dir_ + "/saved_model";
+    KILN_ASSERT_OK_AND_ASSIGN(auto inputs_list, io::ReadNpz(dir_ + "/inputs.npz"));
+    inputs_ = std::map<std::string, Tensor>(inputs_list.begin(), inputs_list.end());
+    KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(source_));
+    KILN_ASSERT_OK_AND_ASSIGN(expected_, native->Run(inputs_));
   }
-  ASSERT_FALSE(converted->engine_stats().empty());
-  for (const auto& s : converted->engine_stats()) {
-    EXPECT_EQ(s.engine_runs, 1) << s.name;
-    EXPECT_EQ(s.native_runs, 0) << s.name;
+
+  // Converts at `precision` with engines for the test device (KILN_TEST_DEVICE, else the CPU), runs
+  // there, and checks each output against the native FP32 answers within atol + rtol * max |want|.
+  void CheckConversion(Precision precision, double atol, double rtol) {
+    testing::TempDir tmp("sweep");
+    testing::WarningCapture warnings;
+    ConversionParams params;
+    params.precision_mode = precision;
+    KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(source_, params, tmp.path("m"), {}, {}, true,
+                                                                       testing::TestDevice()));
+    KILN_ASSERT_OK_AND_ASSIGN(auto got, converted->Run(inputs_));
+    ASSERT_EQ(got.size(), expected_.size());
+    for (const auto& [name, want] : expected_) {
+      ASSERT_EQ(got.count(name), 1u) << name;
+      const double scale = testing::MaxAbs(want);
+      EXPECT_LE(testing::MaxAbsDiff(got.at(name), want), atol + rtol * scale) << name << " (max |want| " << scale << ")";
+    }
+    ASSERT_FALSE(converted->engine_stats().empty());
+    for (const auto& s : converted->engine_stats()) {
+      EXPECT_EQ(s.engine_runs, 1) << s.name;
+      EXPECT_EQ(s.native_runs, 0) << s.name;
+    }
+    EXPECT_TRUE(warnings.warnings().empty()) << warnings.All();
   }
-  EXPECT_TRUE(warnings.warnings().empty()) << warnings.All();
-}
+
+  std::string dir_, source_;
+  std::map<std::string, Tensor> inputs_, expected_;
+};
+
+// Engines run the same math, fused: the native answers, to float32 rounding.
+TEST_P(FixtureSweepTest, Fp32ConversionKeepsTheNativeAnswers) { CheckConversion(Precision::kFP32, 1e-4, 1e-4); }
+
+// Values stored in 16 bits: within a few fp16 roundings of the native answers.
+TEST_P(FixtureSweepTest, Fp16ConversionStaysClose) { CheckConversion(Precision::kFP16, 1e-2, 2e-2); }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureSweepTest,
                          ::testing::Values("resnet_keras3", "resnet_tfkeras", "separable_cnn", "transformer_keras3",

@@ -10,10 +10,10 @@ namespace fused {
 
 StatusOr<LayerNormPlan> PlanLayerNorm(const runtime::KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(3, 3));
-  for (int i = 0; i < 3; ++i) {
-    if (ctx.input(i).dtype() != DType::kFloat32) {
-      return InvalidArgument(ctx.node().op + " supports float32 only, input " + std::to_string(i) + " is " +
-                             ctx.input(i).DebugString());
+  for (int i = 1; i < 3; ++i) {
+    if (ctx.input(i).dtype() != ctx.input(0).dtype()) {
+      return InvalidArgument(ctx.node().op + " input " + std::to_string(i) + " is " + ctx.input(i).DebugString() +
+                             ", not of input 0's dtype " + std::string(DTypeName(ctx.input(0).dtype())));
     }
   }
   const Tensor& x = ctx.input(0);
@@ -44,6 +44,9 @@ namespace {
 Status LayerNorm(runtime::KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(fused::LayerNormPlan p, fused::PlanLayerNorm(ctx));
   const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kFloat32) {
+    return InvalidArgument(ctx.node().op + " on the CPU supports float32 only, got " + x.DebugString());
+  }
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, x.shape()));
   const float *in = x.data<float>(), *scale = ctx.input(1).data<float>(), *offset = ctx.input(2).data<float>();
   float* y = out->data<float>();

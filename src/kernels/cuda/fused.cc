@@ -1,6 +1,7 @@
 // Registrations of the fused ops the fusion passes make (src/passes/fusion.h): a conv or matmul by
 // its own CUDA kernel followed by one epilogue pass (a matmul's bias and residual go inside its
 // GEMM), elementwise chains in one pass, and layer norms.
+#include <algorithm>
 #include <map>
 
 #include "ir/ops/fused_ops.h"
@@ -23,11 +24,18 @@ KernelOptions InPlace(KernelOptions options) {
   return options;
 }
 
-Status CheckFloat32(const KernelContext& ctx) {
-  for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (ctx.input(i).dtype() != DType::kFloat32) {
-      return InvalidArgument(ctx.node().op + " supports float32 only, input " + std::to_string(i) + " is " +
-                             ctx.input(i).DebugString());
+// The inputs share one of the fused ops' dtypes (float32, float16, bfloat16).
+Status CheckOneFloatDType(const KernelContext& ctx) {
+  const std::vector<DType> dtypes = FusedDTypes();
+  const DType d = ctx.input(0).dtype();
+  if (std::find(dtypes.begin(), dtypes.end(), d) == dtypes.end()) {
+    return InvalidArgument(ctx.node().op + " takes float32, float16 or bfloat16, input 0 is " +
+                           ctx.input(0).DebugString());
+  }
+  for (int i = 1; i < ctx.num_inputs(); ++i) {
+    if (ctx.input(i).dtype() != d) {
+      return InvalidArgument(ctx.node().op + " input " + std::to_string(i) + " is " + ctx.input(i).DebugString() +
+                             ", not of input 0's dtype " + std::string(DTypeName(d)));
     }
   }
   return OkStatus();
@@ -49,14 +57,14 @@ StatusOr<bool> TryGemmWithAddends(KernelContext& ctx, const std::string& base_op
   if (NumElements(p.y_batch) != 1 || NumElements(p.x_batch) != rows || (adj_x && rows != 1) || p.k == 0) {
     return false;
   }
-  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, p.out_shape));
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), p.out_shape));
   if (out->num_elements() == 0) return true;
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands operands,
                         kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
   const GemmShape g{.adj_x = adj_x, .adj_y = adj_y, .m = rows * p.m, .n = p.n, .k = p.k};
-  const GemmAddends add{.bias = operands.bias ? operands.bias->data<float>() : nullptr,
-                        .residual = operands.residual ? operands.residual->data<float>() : nullptr};
-  KILN_RETURN_IF_ERROR(GemmWithAddends(Ctx(ctx), g, x.data<float>(), y.data<float>(), out->data<float>(), add));
+  const GemmAddends add{.bias = operands.bias ? operands.bias->raw_data() : nullptr,
+                        .residual = operands.residual ? operands.residual->raw_data() : nullptr};
+  KILN_RETURN_IF_ERROR(GemmWithAddends(Ctx(ctx), x.dtype(), g, x.raw_data(), y.raw_data(), out->raw_data(), add));
   return true;
 }
 
@@ -65,7 +73,7 @@ Status FusedConvMatMul(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParseEpilogue(ctx.attrs()));
   const int expected = 2 + (e.bias ? 1 : 0) + (e.residual ? 1 : 0);
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(expected, expected));
-  KILN_RETURN_IF_ERROR(CheckFloat32(ctx));
+  KILN_RETURN_IF_ERROR(CheckOneFloatDType(ctx));
   KILN_ASSIGN_OR_RETURN(bool done, TryGemmWithAddends(ctx, base_op, e));
   if (done) return OkStatus();
   const runtime::KernelFn* base = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCUDA);
@@ -75,9 +83,9 @@ Status FusedConvMatMul(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR((*base)(base_ctx));
   Tensor out = std::move(base_ctx.outputs()[0]);
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands p, kernels::cpu::fused::PlanEpilogue(ctx, e, out));
-  KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(static_cast<int>(e.activation), e.leakyrelu_alpha, out.data<float>(),
-                                           p.bias ? p.bias->data<float>() : nullptr,
-                                           p.residual ? p.residual->data<float>() : nullptr, p.outer, p.channels,
+  KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(out.dtype(), static_cast<int>(e.activation), e.leakyrelu_alpha,
+                                           out.raw_data(), p.bias ? p.bias->raw_data() : nullptr,
+                                           p.residual ? p.residual->raw_data() : nullptr, p.outer, p.channels,
                                            p.inner, StreamOf(ctx)));
   ctx.set_output(0, std::move(out));
   return OkStatus();
@@ -88,16 +96,16 @@ Status FusedElementwise(KernelContext& ctx) {
   if (ctx.num_inputs() < 1) return InvalidArgument("KilnFusedElementwise expects at least 1 input");
   KILN_ASSIGN_OR_RETURN(std::vector<ir::ElementwiseStep> steps,
                         ir::ParseElementwiseProgram(ctx.attrs(), ctx.num_inputs()));
-  KILN_RETURN_IF_ERROR(CheckFloat32(ctx));
+  KILN_RETURN_IF_ERROR(CheckOneFloatDType(ctx));
   const Tensor& x = ctx.input(0);
   std::vector<ChainOperand> operands(static_cast<size_t>(ctx.num_inputs()));
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::ChainBroadcast b,
                           kernels::cpu::fused::DescribeChainOperand(ctx.input(i), x.shape(), i));
-    operands[i] = {ctx.input(i).data<float>(), b.inner, b.mid};
+    operands[i] = {ctx.input(i).raw_data(), b.inner, b.mid};
   }
-  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, x.shape()));
-  const float* in = x.data<float>();
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), x.shape()));
+  const void* in = x.raw_data();
   size_t s = 0;
   do {
     ChainProgram p;
@@ -119,36 +127,37 @@ Status FusedElementwise(KernelContext& ctx) {
       }
       ++p.steps;
     }
-    KILN_CUDA_RETURN_IF_ERROR(LaunchElementwiseChain(p, in, out->data<float>(), x.num_elements(), StreamOf(ctx)));
-    in = out->data<float>();  // later passes continue in place
+    KILN_CUDA_RETURN_IF_ERROR(
+        LaunchElementwiseChain(x.dtype(), p, in, out->raw_data(), x.num_elements(), StreamOf(ctx)));
+    in = out->raw_data();  // later passes continue in place
   } while (s < steps.size());
   return OkStatus();
 }
 
-KernelOptions Float32() { return {.dtypes = {DType::kFloat32}}; }
+KernelOptions Floats() { return {.dtypes = FusedDTypes()}; }
 
-// A fused convolution: float32, its constant filter arranged for cuDNN at load time.
-KernelOptions ConvFloat32(bool depthwise) {
-  return {.dtypes = {DType::kFloat32}, .prepared_inputs = {ArrangedFilterInput(depthwise)}};
+// A fused convolution: its constant filter arranged for cuDNN at load time.
+KernelOptions ConvFloats(bool depthwise) {
+  return {.dtypes = FusedDTypes(), .prepared_inputs = {ArrangedFilterInput(depthwise)}};
 }
 
 Status LayerNorm(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::LayerNormPlan p, kernels::cpu::fused::PlanLayerNorm(ctx));
   const Tensor& x = ctx.input(0);
-  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, DType::kFloat32, x.shape()));
-  KILN_CUDA_RETURN_IF_ERROR(LaunchLayerNorm(x.data<float>(), ctx.input(1).data<float>(), ctx.input(2).data<float>(),
-                                            out->data<float>(), p.rows, p.cols, p.epsilon, StreamOf(ctx)));
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, x.dtype(), x.shape()));
+  KILN_CUDA_RETURN_IF_ERROR(LaunchLayerNorm(x.dtype(), x.raw_data(), ctx.input(1).raw_data(), ctx.input(2).raw_data(),
+                                            out->raw_data(), p.rows, p.cols, p.epsilon, StreamOf(ctx)));
   return OkStatus();
 }
 
 }  // namespace
 
-KILN_REGISTER_CUDA_KERNEL("KilnFusedConv2D", FusedConvMatMul, ConvFloat32(false));
-KILN_REGISTER_CUDA_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul, ConvFloat32(/*depthwise=*/true));
-KILN_REGISTER_CUDA_KERNEL("KilnFusedConv", FusedConvMatMul, ConvFloat32(false));
-KILN_REGISTER_CUDA_KERNEL("KilnFusedMatMul", FusedConvMatMul, Float32());
-KILN_REGISTER_CUDA_KERNEL("KilnFusedBatchMatMulV2", FusedConvMatMul, Float32());
-KILN_REGISTER_CUDA_KERNEL(ir::kFusedElementwiseOp, FusedElementwise, InPlace(Float32()));
-KILN_REGISTER_CUDA_KERNEL(ir::kLayerNormOp, LayerNorm, InPlace(Float32()));
+KILN_REGISTER_CUDA_KERNEL("KilnFusedConv2D", FusedConvMatMul, ConvFloats(false));
+KILN_REGISTER_CUDA_KERNEL("KilnFusedDepthwiseConv2D", FusedConvMatMul, ConvFloats(/*depthwise=*/true));
+KILN_REGISTER_CUDA_KERNEL("KilnFusedConv", FusedConvMatMul, ConvFloats(false));
+KILN_REGISTER_CUDA_KERNEL("KilnFusedMatMul", FusedConvMatMul, Floats());
+KILN_REGISTER_CUDA_KERNEL("KilnFusedBatchMatMulV2", FusedConvMatMul, Floats());
+KILN_REGISTER_CUDA_KERNEL(ir::kFusedElementwiseOp, FusedElementwise, InPlace(Floats()));
+KILN_REGISTER_CUDA_KERNEL(ir::kLayerNormOp, LayerNorm, InPlace(Floats()));
 
 }  // namespace kiln::cuda

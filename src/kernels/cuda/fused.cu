@@ -40,15 +40,16 @@ __device__ __forceinline__ int64_t MiddleIndex(int64_t i, int64_t inner, int64_t
   return q - by_mid.Div(q) * static_cast<uint32_t>(mid);
 }
 
-__global__ void EpilogueKernel(int act, float alpha, float* __restrict__ out, const float* __restrict__ bias,
-                               const float* __restrict__ residual, int64_t channels, int64_t inner,
+template <typename T>
+__global__ void EpilogueKernel(int act, float alpha, T* __restrict__ out, const T* __restrict__ bias,
+                               const T* __restrict__ residual, int64_t channels, int64_t inner,
                                FastDivmod by_inner, FastDivmod by_channels, int64_t n) {
   const bool index32 = n < (int64_t{1} << 31);
   KILN_GRID_STRIDE_LOOP(i, n) {
-    float v = out[i];
-    if (bias != nullptr) v = v + bias[MiddleIndex(i, inner, channels, by_inner, by_channels, index32)];
-    if (residual != nullptr) v = v + residual[i];
-    out[i] = Activate(act, v, alpha);
+    float v = Widen(out[i]);
+    if (bias != nullptr) v = v + Widen(bias[MiddleIndex(i, inner, channels, by_inner, by_channels, index32)]);
+    if (residual != nullptr) v = v + Widen(residual[i]);
+    out[i] = Narrow<T>(Activate(act, v, alpha));
   }
 }
 
@@ -102,10 +103,11 @@ __device__ __forceinline__ float Binary(int op, float x, float y) {
   }
 }
 
-__global__ void ChainKernel(ChainProgram p, const float* __restrict__ x, float* __restrict__ out, int64_t n) {
+template <typename T>
+__global__ void ChainKernel(ChainProgram p, const T* __restrict__ x, T* __restrict__ out, int64_t n) {
   const bool index32 = n < (int64_t{1} << 31);
   KILN_GRID_STRIDE_LOOP(i, n) {
-    float v = x[i];
+    float v = Widen(x[i]);
     for (int s = 0; s < p.steps; ++s) {
       const ChainStep& st = p.step[s];
       if (st.operand < 0) {
@@ -113,28 +115,38 @@ __global__ void ChainKernel(ChainProgram p, const float* __restrict__ x, float* 
         continue;
       }
       const ChainOperand& o = p.operand[st.operand];
-      const float w = o.data[o.mid == 1 ? 0 : MiddleIndex(i, o.inner, o.mid, o.by_inner, o.by_mid, index32)];
+      const int64_t at = o.mid == 1 ? 0 : MiddleIndex(i, o.inner, o.mid, o.by_inner, o.by_mid, index32);
+      const float w = Widen(static_cast<const T*>(o.data)[at]);
       v = st.chain_is_lhs ? Binary(st.op, v, w) : Binary(st.op, w, v);
     }
-    out[i] = v;
+    out[i] = Narrow<T>(v);
   }
 }
 
+using FusedTypes = Types<float, __half, __nv_bfloat16>;
+
 }  // namespace
 
-cudaError_t LaunchEpilogue(int activation, float alpha, float* out, const float* bias, const float* residual,
-                           int64_t outer, int64_t channels, int64_t inner, cudaStream_t stream) {
+std::vector<DType> FusedDTypes() { return DTypeList(FusedTypes{}); }
+
+cudaError_t LaunchEpilogue(DType dtype, int activation, float alpha, void* out, const void* bias,
+                           const void* residual, int64_t outer, int64_t channels, int64_t inner, cudaStream_t stream) {
   const int64_t n = outer * channels * inner;
   if (n == 0) return cudaSuccess;
   const bool index32 = n < (int64_t{1} << 31);
   const FastDivmod by_inner(index32 ? static_cast<uint32_t>(inner) : 1),
       by_channels(index32 ? static_cast<uint32_t>(channels) : 1);
-  EpilogueKernel<<<BlocksFor(n), kThreads, 0, stream>>>(activation, alpha, out, bias, residual, channels, inner,
-                                                         by_inner, by_channels, n);
-  return cudaGetLastError();
+  return Dispatch(FusedTypes{}, dtype, [&](auto tag) {
+    using T = decltype(tag);
+    EpilogueKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(activation, alpha, static_cast<T*>(out),
+                                                              static_cast<const T*>(bias),
+                                                              static_cast<const T*>(residual), channels, inner,
+                                                              by_inner, by_channels, n);
+    return cudaGetLastError();
+  });
 }
 
-cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, float* out, int64_t n,
+cudaError_t LaunchElementwiseChain(DType dtype, const ChainProgram& program, const void* x, void* out, int64_t n,
                                    cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   ChainProgram p = program;
@@ -144,8 +156,11 @@ cudaError_t LaunchElementwiseChain(const ChainProgram& program, const float* x, 
       o.by_mid = FastDivmod(static_cast<uint32_t>(o.mid));
     }
   }
-  ChainKernel<<<BlocksFor(n), kThreads, 0, stream>>>(p, x, out, n);
-  return cudaGetLastError();
+  return Dispatch(FusedTypes{}, dtype, [&](auto tag) {
+    using T = decltype(tag);
+    ChainKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(p, static_cast<const T*>(x), static_cast<T*>(out), n);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace kiln::cuda

@@ -1,6 +1,7 @@
-// A fused matmul's float32 product on cuBLASLt, with its bias and residual folded in through the
-// epilogue (out = x . y + bias + residual in one kernel), so the fused op makes no second pass over
-// its output. Algorithms are timed among cuBLASLt's candidates, once per problem.
+// A fused matmul's product on cuBLASLt (float32, float16 or bfloat16, accumulated in float32), with
+// its bias and residual folded in through the epilogue (out = x . y + bias + residual in one
+// kernel), so the fused op makes no second pass over its output. Algorithms are timed among
+// cuBLASLt's candidates, once per problem.
 #include <cublasLt.h>
 
 #include <compare>
@@ -59,6 +60,7 @@ struct LtProblem {
 // alignments.
 struct AlgoKey {
   int device;
+  cudaDataType_t type;
   int64_t m, n, k, batch, stride_x, stride_y;
   bool adj_x, adj_y, bias, residual, tf32;
   uint32_t align[4];
@@ -137,11 +139,12 @@ Status SetBatch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
 
 // The descriptors of out = x . y (+ bias), row-major, as cuBLASLt's column-major product
 // out^T [n, m] = y^T . x^T: y is cuBLAS's A. The bias pointer is set per call.
-StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, bool tf32, bool bias) {
+StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, cudaDataType_t type, bool tf32, bool bias) {
   const uint64_t m = g.n, n = g.m, k = g.k;
   const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
   auto p = std::make_unique<LtProblem>();
-  const cublasComputeType_t compute = tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  const cublasComputeType_t compute =
+      type == CUDA_R_32F && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
   KILN_CUBLAS_RETURN_IF_ERROR(
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
@@ -150,11 +153,11 @@ StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, bool tf32, boo
   const cublasLtEpilogue_t epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
   KILN_CUBLAS_RETURN_IF_ERROR(
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
-  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p->a, CUDA_R_32F, k, m, k)
-                                      : cublasLtMatrixLayoutCreate(&p->a, CUDA_R_32F, m, k, m));
-  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_x ? cublasLtMatrixLayoutCreate(&p->b, CUDA_R_32F, n, k, n)
-                                      : cublasLtMatrixLayoutCreate(&p->b, CUDA_R_32F, k, n, k));
-  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, m, n, m));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p->a, type, k, m, k)
+                                      : cublasLtMatrixLayoutCreate(&p->a, type, m, k, m));
+  KILN_CUBLAS_RETURN_IF_ERROR(g.adj_x ? cublasLtMatrixLayoutCreate(&p->b, type, n, k, n)
+                                      : cublasLtMatrixLayoutCreate(&p->b, type, k, n, k));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->c, type, m, n, m));
   if (g.batch > 1) {
     KILN_RETURN_IF_ERROR(SetBatch(p->a, g.batch, g.stride_y));
     KILN_RETURN_IF_ERROR(SetBatch(p->b, g.batch, g.stride_x));
@@ -165,8 +168,15 @@ StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, bool tf32, boo
 
 }  // namespace
 
-Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, const float* y, float* out,
-                       const GemmAddends& add) {
+Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& g, const void* x, const void* y,
+                       void* out, const GemmAddends& add) {
+  const cudaDataType_t type = dtype == DType::kFloat16    ? CUDA_R_16F
+                              : dtype == DType::kBFloat16 ? CUDA_R_16BF
+                                                          : CUDA_R_32F;
+  if (type == CUDA_R_32F && dtype != DType::kFloat32) {
+    return Unimplemented("cuBLASLt products with addends take float32, float16 or bfloat16, not " +
+                         std::string(DTypeName(dtype)));
+  }
   constexpr int64_t kMax = std::numeric_limits<int>::max();
   if (g.m > kMax || g.n > kMax || g.k > kMax || g.batch > kMax) {
     return InvalidArgument("matrix product of [" + std::to_string(g.m) + "x" + std::to_string(g.k) + "] by [" +
@@ -174,9 +184,10 @@ Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, c
   }
   const int device = ctx.device().index;
   KILN_ASSIGN_OR_RETURN(cublasLtHandle_t handle, LtHandle(device));
-  const float* c = add.residual ? add.residual : out;
+  const void* c = add.residual ? add.residual : out;
   const uint32_t align[4] = {AlignmentOf(y), AlignmentOf(x), AlignmentOf(c), AlignmentOf(out)};
   const AlgoKey key{.device = device,
+                    .type = type,
                     .m = g.m,
                     .n = g.n,
                     .k = g.k,
@@ -198,7 +209,7 @@ Status GemmWithAddends(StreamContext& ctx, const GemmShape& g, const float* x, c
   thread_local std::map<AlgoKey, Prepared> prepared;
   Prepared& mine = prepared[key];
   if (mine.problem == nullptr) {
-    auto described = Describe(g, ctx.allow_tf32(), add.bias != nullptr);
+    auto described = Describe(g, type, ctx.allow_tf32(), add.bias != nullptr);
     if (!described.ok()) {
       prepared.erase(key);
       return described.status();

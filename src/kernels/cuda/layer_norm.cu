@@ -18,36 +18,43 @@ __device__ float BlockSum(float v, float* shared) {
   return total;
 }
 
-__global__ void LayerNormKernel(const float* __restrict__ x, const float* __restrict__ scale,
-                                const float* __restrict__ offset, float* __restrict__ y, int64_t rows, int64_t cols,
-                                float epsilon) {
+template <typename T>
+__global__ void LayerNormKernel(const T* __restrict__ x, const T* __restrict__ scale, const T* __restrict__ offset,
+                                T* __restrict__ y, int64_t rows, int64_t cols, float epsilon) {
   __shared__ float shared[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float* row = x + r * cols;
+    const T* row = x + r * cols;
     float sum = 0.0f;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += row[c];
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += Widen(row[c]);
     const float mean = BlockSum(sum, shared) / static_cast<float>(cols);
     float squares = 0.0f;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const float d = row[c] - mean;
+      const float d = Widen(row[c]) - mean;
       squares += d * d;
     }
     const float variance = BlockSum(squares, shared) / static_cast<float>(cols);
     const float inv_std = 1.0f / sqrtf(variance + epsilon);
-    float* out = y + r * cols;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = (row[c] - mean) * inv_std * scale[c] + offset[c];
+    T* out = y + r * cols;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      out[c] = Narrow<T>((Widen(row[c]) - mean) * inv_std * Widen(scale[c]) + Widen(offset[c]));
+    }
   }
 }
 
 }  // namespace
 
-cudaError_t LaunchLayerNorm(const float* x, const float* scale, const float* offset, float* y, int64_t rows,
+cudaError_t LaunchLayerNorm(DType dtype, const void* x, const void* scale, const void* offset, void* y, int64_t rows,
                             int64_t cols, float epsilon, cudaStream_t stream) {
   if (rows == 0 || cols == 0) return cudaSuccess;
   const int threads = cols >= 256 ? 256 : static_cast<int>((cols + 31) / 32 * 32);
   const unsigned blocks = static_cast<unsigned>(rows < (1 << 20) ? rows : (1 << 20));
-  LayerNormKernel<<<blocks, threads, 0, stream>>>(x, scale, offset, y, rows, cols, epsilon);
-  return cudaGetLastError();
+  return Dispatch(Types<float, __half, __nv_bfloat16>{}, dtype, [&](auto tag) {
+    using T = decltype(tag);
+    LayerNormKernel<T><<<blocks, threads, 0, stream>>>(static_cast<const T*>(x), static_cast<const T*>(scale),
+                                                       static_cast<const T*>(offset), static_cast<T*>(y), rows, cols,
+                                                       epsilon);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace kiln::cuda

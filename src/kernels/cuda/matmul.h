@@ -23,13 +23,14 @@ std::vector<DType> GemmDTypes();
 // What a fused matmul adds to its product: a bias per output column and a residual of the output's
 // shape, either may be null.
 struct GemmAddends {
-  const float* bias = nullptr;
-  const float* residual = nullptr;
+  const void* bias = nullptr;  // of the product's dtype
+  const void* residual = nullptr;
 };
-// float32 out [batch, m, n] = x . y + bias + residual in one cuBLASLt call, with the algorithm
-// chosen by timing cuBLASLt's candidates the first time each problem is seen.
-Status GemmWithAddends(StreamContext& ctx, const GemmShape& shape, const float* x, const float* y, float* out,
-                       const GemmAddends& add);
+// out [batch, m, n] = x . y + bias + residual in one cuBLASLt call, all of `dtype` (float32,
+// float16 or bfloat16; accumulated in float32), with the algorithm chosen by timing cuBLASLt's
+// candidates the first time each problem is seen.
+Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& shape, const void* x, const void* y,
+                       void* out, const GemmAddends& add);
 
 // The batched product of kernels/cpu/matmul.h (same shape rules and errors) into `out`, which has
 // the product's shape.
