@@ -138,4 +138,9 @@ StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view 
   return savedmodel::GraphFromFunctionDef(fn);
 }
 
+Status GraphEngine::CreateExecutor(runtime::ExecutorOptions options) {
+  KILN_ASSIGN_OR_RETURN(executor_, runtime::Executor::Create(graph_, std::move(options)));
+  return OkStatus();
+}
+
 }  // namespace kiln::engine

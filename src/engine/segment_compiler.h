@@ -4,6 +4,8 @@
 // folded) and its serialized form.
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +41,32 @@ Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& conf
 // The compiled graph as an engine payload, and back; `backend` names the payload in errors.
 StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend);
 StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend);
+
+// An engine whose body is a compiled graph, run by an executor with its memory plan: what both
+// backends' engines are; each says how a run reaches its executor.
+class GraphEngine : public Engine {
+ public:
+  const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
+  StatusOr<std::string> SerializePayload() const override { return SerializeGraph(graph_, backend_); }
+  std::map<std::string, int> OpCounts() const override { return graph_.OpCounts(); }
+  std::vector<std::string> BuildNotes() const override { return notes_; }
+  void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
+  const runtime::Executor& executor() const { return *executor_; }
+  const ir::Graph& graph() const { return graph_; }
+
+ protected:
+  GraphEngine(std::string backend, ir::Graph graph, std::vector<ShapeProfile> profiles)
+      : backend_(std::move(backend)), graph_(std::move(graph)), profiles_(std::move(profiles)) {}
+  // Creates the executor of the graph (the graph stays where it is, so call once the engine is in
+  // its final place).
+  Status CreateExecutor(runtime::ExecutorOptions options);
+
+ private:
+  std::string backend_;
+  ir::Graph graph_;
+  std::vector<ShapeProfile> profiles_;
+  std::unique_ptr<runtime::Executor> executor_;
+  std::vector<std::string> notes_;
+};
 
 }  // namespace kiln::engine

@@ -118,6 +118,16 @@ StatusOr<std::unique_ptr<Model>> ConvertSaveLoad(const std::string& source, cons
   return Model::Load(dir, {.device = device});
 }
 
+void ExpectOneCallBySavedEngine(const Model& model, const WarningCapture& warnings) {
+  ASSERT_EQ(model.engine_stats().size(), 1u);
+  const EngineOpStats stats = model.engine_stats()[0];
+  EXPECT_EQ(stats.engines_loaded, 1);
+  EXPECT_EQ(stats.engines_built, 0);
+  EXPECT_EQ(stats.engine_runs, 1);
+  EXPECT_EQ(stats.native_runs, 0);
+  EXPECT_TRUE(warnings.warnings().empty()) << warnings.All();
+}
+
 StatusOr<Tensor> RunSingle(const Model& model, const std::string& name, const Tensor& input) {
   KILN_ASSIGN_OR_RETURN(auto outputs, model.Run({{name, input}}));
   if (outputs.size() != 1) return Internal("expected one output");

@@ -68,6 +68,10 @@ StatusOr<std::unique_ptr<Model>> ConvertSaveLoad(const std::string& source, cons
                                                  const InputFn& build = {}, bool save_engines = true,
                                                  Device device = Device::CPU());
 
+// The model's one engine op answered its one call with the engine saved in its files: no build, no
+// native run, no warning.
+void ExpectOneCallBySavedEngine(const Model& model, const WarningCapture& warnings);
+
 // Runs a single-input model on `input` under `name` and returns its single output.
 StatusOr<Tensor> RunSingle(const Model& model, const std::string& name, const Tensor& input);
 

@@ -44,13 +44,7 @@ TEST_P(MnistWorkflowTest, ConvertedModelAgreesWithNative) {
   if (c.precision != Precision::kFP32) EXPECT_GT(diff, 0.0) << "reduced precision should change the numbers";
 
   // The saved engine served the call: no build, no fallback, no warning.
-  ASSERT_EQ(converted->engine_stats().size(), 1u);
-  const EngineOpStats stats = converted->engine_stats()[0];
-  EXPECT_EQ(stats.engines_loaded, 1);
-  EXPECT_EQ(stats.engines_built, 0);
-  EXPECT_EQ(stats.engine_runs, 1);
-  EXPECT_EQ(stats.native_runs, 0);
-  EXPECT_TRUE(warnings.warnings().empty()) << warnings.All();
+  testing::ExpectOneCallBySavedEngine(*converted, warnings);
 
   KILN_ASSERT_OK_AND_ASSIGN(ConversionSummary summary, SummarizeConvertedModel(tmp.path("model")));
   EXPECT_EQ(summary.precision, PrecisionName(c.precision));

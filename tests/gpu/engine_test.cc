@@ -47,13 +47,7 @@ TEST_F(CudaEngineTest, ConvertedMnistRunsOnGpuEnginesInEveryFloatPrecision) {
     EXPECT_GE(testing::Top1Agreement(got, expected_), t.min_agreement);
 
     // The saved GPU engine answered: no build, no fallback, no warning.
-    ASSERT_EQ(model->engine_stats().size(), 1u);
-    const EngineOpStats stats = model->engine_stats()[0];
-    EXPECT_EQ(stats.engines_loaded, 1);
-    EXPECT_EQ(stats.engines_built, 0);
-    EXPECT_EQ(stats.engine_runs, 1);
-    EXPECT_EQ(stats.native_runs, 0);
-    EXPECT_TRUE(warnings.warnings().empty()) << warnings.All();
+    testing::ExpectOneCallBySavedEngine(*model, warnings);
 
     // The engine file names the GPU and the libraries it was built with.
     const std::string path = tmp.path("m/assets/kiln/engines/KilnEngineOp_0.0.engine");

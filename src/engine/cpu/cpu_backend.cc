@@ -7,37 +7,27 @@
 namespace kiln::engine {
 namespace {
 
-// A compiled segment: the optimized graph and the executor that runs it with its memory plan.
-class CpuEngine : public Engine {
+// A compiled segment run on the host.
+class CpuEngine : public GraphEngine {
  public:
   static StatusOr<std::unique_ptr<CpuEngine>> Create(ir::Graph graph, std::vector<ShapeProfile> profiles) {
     std::unique_ptr<CpuEngine> e(new CpuEngine(std::move(graph), std::move(profiles)));
-    KILN_ASSIGN_OR_RETURN(e->executor_, runtime::Executor::Create(e->graph_));
+    KILN_RETURN_IF_ERROR(e->CreateExecutor({}));
     return e;
   }
-  const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
   // On the host; a device run's inputs come to the host and the outputs go back to the device.
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
-    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, executor_->Run(inputs));
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, executor().Run(inputs));
     if (device == nullptr) return outputs;
     for (Tensor& t : outputs) {
       KILN_ASSIGN_OR_RETURN(t, device->ToDevice(t));
     }
     return outputs;
   }
-  StatusOr<std::string> SerializePayload() const override { return SerializeGraph(graph_, "cpu"); }
-  std::map<std::string, int> OpCounts() const override { return graph_.OpCounts(); }
-  std::vector<std::string> BuildNotes() const override { return notes_; }
-  void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
-  const runtime::Executor& executor() const { return *executor_; }
 
  private:
   CpuEngine(ir::Graph graph, std::vector<ShapeProfile> profiles)
-      : graph_(std::move(graph)), profiles_(std::move(profiles)) {}
-  ir::Graph graph_;
-  std::vector<ShapeProfile> profiles_;
-  std::unique_ptr<runtime::Executor> executor_;
-  std::vector<std::string> notes_;
+      : GraphEngine("cpu", std::move(graph), std::move(profiles)) {}
 };
 
 class CpuBackendImpl : public Backend {

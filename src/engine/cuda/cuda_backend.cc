@@ -10,35 +10,25 @@
 namespace kiln::engine {
 namespace {
 
-class CudaEngine : public Engine {
+// A compiled segment run on one GPU.
+class CudaEngine : public GraphEngine {
  public:
   static StatusOr<std::unique_ptr<CudaEngine>> Create(ir::Graph graph, std::vector<ShapeProfile> profiles,
                                                       int device) {
     std::unique_ptr<CudaEngine> e(new CudaEngine(std::move(graph), std::move(profiles)));
-    KILN_ASSIGN_OR_RETURN(e->executor_, runtime::Executor::Create(e->graph_, {.device = Device::CUDA(device)}));
+    KILN_RETURN_IF_ERROR(e->CreateExecutor({.device = Device::CUDA(device)}));
     return e;
   }
-  const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
   // In a device run, on its stream with the outputs left on the device; called from the host, the
   // engine's own stream is waited for and the outputs come back to the host.
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
-    if (device == nullptr) return executor_->Run(inputs);
-    return executor_->Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
+    if (device == nullptr) return executor().Run(inputs);
+    return executor().Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
   }
-  StatusOr<std::string> SerializePayload() const override { return SerializeGraph(graph_, "cuda"); }
-  std::map<std::string, int> OpCounts() const override { return graph_.OpCounts(); }
-  std::vector<std::string> BuildNotes() const override { return notes_; }
-  void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
-  const runtime::Executor& executor() const { return *executor_; }
-  const ir::Graph& graph() const { return graph_; }
 
  private:
   CudaEngine(ir::Graph graph, std::vector<ShapeProfile> profiles)
-      : graph_(std::move(graph)), profiles_(std::move(profiles)) {}
-  ir::Graph graph_;
-  std::vector<ShapeProfile> profiles_;
-  std::unique_ptr<runtime::Executor> executor_;
-  std::vector<std::string> notes_;
+      : GraphEngine("cuda", std::move(graph), std::move(profiles)) {}
 };
 
 // The nodes an engine's executor left on the host, as build notes ("on the host: Op (why)").
