@@ -17,6 +17,14 @@ std::string DescribeSpec(const ir::OutputInfo& info) {
 
 bool IsAt(const Tensor& t, DeviceType where) { return t.device().type == where; }
 
+// A Const node's value.
+StatusOr<const Tensor*> ConstValue(const ir::Node& n) {
+  const ir::AttrValue* v = n.attrs.Find("value");
+  const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
+  if (t == nullptr) return Internal("Const has no tensor value").AtNode(n.name, n.op);
+  return t;
+}
+
 // Nodes (not in `exempt`) without a kernel where `on` says they run.
 Status CheckKernels(const ir::Graph& graph, const std::function<DeviceType(int)>& on,
                     const std::map<int, KernelFn>& exempt) {
@@ -143,9 +151,7 @@ Status Executor::UploadConstants() {
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> ctx, OpenDeviceContext(placement_.device, nullptr, allow_tf32_));
   for (int id : wanted) {
     const ir::Node& n = graph_.node(id);
-    const ir::AttrValue* v = n.attrs.Find("value");
-    const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
-    if (t == nullptr) return Internal("Const has no tensor value").AtNode(n.name, n.op);
+    KILN_ASSIGN_OR_RETURN(const Tensor* t, ConstValue(n));
     auto copy = ctx->ToDevice(*t);
     if (!copy.ok()) {
       Status s = copy.status();
@@ -156,10 +162,7 @@ Status Executor::UploadConstants() {
   for (Step& step : steps_) {
     const ir::Node& n = graph_.node(step.node);
     for (const KernelOptions::PreparedInput* prepared : step.to_prepare) {
-      const ir::Node& source = graph_.node(n.inputs[prepared->input].node);
-      const ir::AttrValue* v = source.attrs.Find("value");
-      const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
-      if (t == nullptr) return Internal("Const has no tensor value").AtNode(source.name, source.op);
+      KILN_ASSIGN_OR_RETURN(const Tensor* t, ConstValue(graph_.node(n.inputs[prepared->input].node)));
       auto arranged = prepared->prepare(*ctx, n, *t);
       if (!arranged.ok()) {
         Status s = arranged.status();
@@ -266,9 +269,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       continue;
     }
     if (node.op == "Const") {
-      const ir::AttrValue* v = node.attrs.Find("value");
-      const Tensor* t = v ? std::get_if<Tensor>(v) : nullptr;
-      if (t == nullptr) return Internal("Const has no tensor value").AtNode(node.name, node.op);
+      KILN_ASSIGN_OR_RETURN(const Tensor* t, ConstValue(node));
       values[node.id].resize(1);
       values[node.id][0].value = *t;
       if (auto it = device_constants_.find(node.id); it != device_constants_.end()) values[node.id][0].mirror = it->second;
