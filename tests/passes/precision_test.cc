@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "ir/op_registry.h"
+#include "ir/ops/fused_ops.h"
+#include "passes/fusion.h"
 #include "runtime/executor.h"
 #include "util/test_util.h"
 
@@ -394,6 +396,46 @@ TEST(ReducedStorageTest, SharedConstantsStayAndCastsRetarget) {
   KILN_ASSERT_OK_AND_ASSIGN(auto got, RunGraph(g, {in}));
   EXPECT_TRUE(testing::TensorsNear(got[0], want[0], 1e-2, 1e-2));
   EXPECT_TRUE(testing::TensorsNear(got[1], want[1], 0, 0));
+}
+
+// Fused ops store in half too: x -> MatMul(w) + b -> Relu -> *c + c2 -> Tanh fuses into a
+// KilnFusedMatMul and a KilnFusedElementwise, which read and write float16 once every node runs in
+// it. The fused kernels in float16 are the GPU's (the CPU's compute float32): under a test device
+// the half graph runs there against the float32 answer.
+TEST(ReducedStorageTest, FusedOpsStoreInHalf) {
+  Builder b;
+  const ValueRef x = b.Input("x", {16, 32});
+  const ValueRef w = b.Const("w", testing::RandomTensor(DType::kFloat32, {32, 24}, 6, -0.3, 0.3));
+  const ValueRef bias = b.Const("b", testing::RandomTensor(DType::kFloat32, {24}, 7, -1, 1));
+  const ValueRef c = b.Const("c", testing::RandomTensor(DType::kFloat32, {24}, 8, 0.5, 1.5));
+  const ValueRef c2 = b.Const("c2", testing::RandomTensor(DType::kFloat32, {24}, 9, -1, 1));
+  const ValueRef mm = b.Op("mm", "MatMul", {x, w});
+  const ValueRef biased = b.Op("biased", "BiasAdd", {mm, bias});
+  const ValueRef relu = b.Op("relu", "Relu", {biased});
+  const ValueRef scaled = b.Op("scaled", "Mul", {relu, c});
+  const ValueRef shifted = b.Op("shifted", "Add", {scaled, c2});
+  b.Output(b.Op("tanh", "Tanh", {shifted}));
+  ir::Graph& g = b.graph();
+  KILN_ASSERT_OK(passes::FuseForEngine(g));
+  ASSERT_EQ(g.OpCounts()["KilnFusedMatMul"], 1);
+  ASSERT_EQ(g.OpCounts()[ir::kFusedElementwiseOp], 1);
+  const Tensor in = testing::RandomTensor(DType::kFloat32, {16, 32}, 10, -1, 1);
+  KILN_ASSERT_OK_AND_ASSIGN(auto cpu, runtime::Executor::Create(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto want, cpu->Run({in}));
+
+  KILN_ASSERT_OK(passes::StoreInReducedPrecision(g, DType::kFloat16, [](const ir::Node&) { return true; }));
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (n.op == "KilnFusedMatMul" || n.op == ir::kFusedElementwiseOp) {
+      EXPECT_EQ(n.outputs[0].dtype, DType::kFloat16) << n.name;
+      for (const ValueRef& v : n.inputs) EXPECT_EQ(g.output_info(v).dtype, DType::kFloat16) << n.name;
+    }
+  }
+  EXPECT_EQ(g.output_info(g.outputs()[0].value).dtype, DType::kFloat32);
+  if (!testing::TestDevice().is_cuda()) return;
+  KILN_ASSERT_OK_AND_ASSIGN(auto gpu, runtime::Executor::Create(g, {.device = testing::TestDevice()}));
+  KILN_ASSERT_OK_AND_ASSIGN(auto got, gpu->Run({in}));
+  EXPECT_TRUE(testing::TensorsNear(got[0], want[0], 1e-2, 1e-2));
 }
 
 TEST(ReducedStorageTest, StorageIsSixteenBitFloat) {

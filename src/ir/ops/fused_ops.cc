@@ -79,6 +79,25 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 }
 
 // The base op's shape function on inputs 0 and 1, then checks of the bias and residual.
+// The fused ops compute float32, float16 and bfloat16 (the 16-bit types in float32).
+bool FusedDType(DType d) { return d == DType::kFloat32 || d == DType::kFloat16 || d == DType::kBFloat16; }
+
+// Inputs first..last share input `first`'s dtype, one of the fused ops' dtypes.
+Status CheckFusedDTypes(const InferenceContext& ctx, int first, int last) {
+  const DType d = ctx.input_dtype(first);
+  if (!FusedDType(d)) {
+    return InvalidArgument("input " + std::to_string(first) + " must be float32, float16 or bfloat16, got " +
+                           std::string(DTypeName(d)));
+  }
+  for (int i = first + 1; i <= last; ++i) {
+    if (ctx.input_dtype(i) != d) {
+      return InvalidArgument("input " + std::to_string(i) + " is " + std::string(DTypeName(ctx.input_dtype(i))) +
+                             ", not " + std::string(DTypeName(d)) + " as input " + std::to_string(first));
+    }
+  }
+  return OkStatus();
+}
+
 Status FusedEpilogueShape(InferenceContext& ctx) {
   const std::string base = EpilogueBaseOp(ctx.node().op);
   const OpDef* def = OpRegistry::Global().Find(base);
@@ -91,11 +110,16 @@ Status FusedEpilogueShape(InferenceContext& ctx) {
                             {ctx.input_value(0), ctx.input_value(1)});
   KILN_RETURN_IF_ERROR(def->shape_fn(base_ctx));
   const OutputInfo out = base_ctx.outputs()[0];
-  if (out.dtype != DType::kFloat32) return InvalidArgument(ctx.node().op + " supports float32 only");
+  if (!FusedDType(out.dtype)) {
+    return InvalidArgument(ctx.node().op + " computes float32, float16 or bfloat16, not " +
+                           std::string(DTypeName(out.dtype)));
+  }
   int next = 2;
   if (e.bias) {
     const PartialShape& bias = ctx.input_shape(next);
-    if (ctx.input_dtype(next) != DType::kFloat32) return InvalidArgument("the bias must be float32");
+    if (ctx.input_dtype(next) != out.dtype) {
+      return InvalidArgument("the bias must be " + std::string(DTypeName(out.dtype)));
+    }
     if (bias.rank_known && bias.rank() != 1)
       return InvalidArgument("the bias must be a vector, got " + bias.ToString());
     if (bias.rank_known && out.shape.rank_known) {
@@ -110,7 +134,9 @@ Status FusedEpilogueShape(InferenceContext& ctx) {
   }
   if (e.residual) {
     const PartialShape& res = ctx.input_shape(next);
-    if (ctx.input_dtype(next) != DType::kFloat32) return InvalidArgument("the residual must be float32");
+    if (ctx.input_dtype(next) != out.dtype) {
+      return InvalidArgument("the residual must be " + std::string(DTypeName(out.dtype)));
+    }
     if (res.rank_known && out.shape.rank_known) {
       bool same = res.rank() == out.shape.rank();
       for (int i = 0; same && i < res.rank(); ++i) {
@@ -129,30 +155,20 @@ Status FusedEpilogueShape(InferenceContext& ctx) {
 Status FusedElementwiseShape(InferenceContext& ctx) {
   if (ctx.num_inputs() < 1) return InvalidArgument("expects at least 1 input");
   KILN_RETURN_IF_ERROR(ParseElementwiseProgram(ctx.attrs(), ctx.num_inputs()).status());
-  for (int i = 0; i < ctx.num_inputs(); ++i) {
-    if (ctx.input_dtype(i) != DType::kFloat32) {
-      return InvalidArgument("input " + std::to_string(i) + " must be float32, got " +
-                             std::string(DTypeName(ctx.input_dtype(i))));
-    }
-  }
-  ctx.set_output(0, DType::kFloat32, ctx.input_shape(0));
+  KILN_RETURN_IF_ERROR(CheckFusedDTypes(ctx, 0, ctx.num_inputs() - 1));
+  ctx.set_output(0, ctx.input_dtype(0), ctx.input_shape(0));
   return OkStatus();
 }
 
 Status LayerNormShape(InferenceContext& ctx) {
   if (ctx.num_inputs() != 3) return InvalidArgument("expects 3 inputs (x, scale, offset)");
-  for (int i = 0; i < 3; ++i) {
-    if (ctx.input_dtype(i) != DType::kFloat32) {
-      return InvalidArgument("input " + std::to_string(i) + " must be float32, got " +
-                             std::string(DTypeName(ctx.input_dtype(i))));
-    }
-  }
+  KILN_RETURN_IF_ERROR(CheckFusedDTypes(ctx, 0, 2));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.attrs().Get<int64_t>("axis"));
   const PartialShape& x = ctx.input_shape(0);
   if (x.rank_known && (axis < 0 || axis >= x.rank())) {
     return InvalidArgument("axis " + std::to_string(axis) + " is outside input 0 of rank " + std::to_string(x.rank()));
   }
-  ctx.set_output(0, DType::kFloat32, x);
+  ctx.set_output(0, ctx.input_dtype(0), x);
   return OkStatus();
 }
 
