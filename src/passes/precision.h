@@ -45,7 +45,8 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
 // 16-bit storage, for a backend whose kernels compute FP16 and BF16 (accumulating in float32):
 // every node that `runs_reduced` (the backend's kernels take `storage`, float16 or bfloat16, for
 // it) reads and writes `storage` where it read and wrote float32, its dtype attributes changed to
-// match; a float32 constant read only by such nodes is converted once; Casts go where a value
+// match; a float32 constant read only by such nodes is converted once (in float16, finite values
+// past its range saturate to +-65504 rather than become infinite); Casts go where a value
 // passes between such a node and one that stays in float32, and before graph outputs, which keep
 // their float32. Needs inferred shapes, and infers them again.
 Status StoreInReducedPrecision(ir::Graph& graph, DType storage,

@@ -1,5 +1,8 @@
 // StoreInReducedPrecision: 16-bit storage for engines that compute in FP16 or BF16.
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <span>
 
 #include "ir/shape_fns.h"
 #include "kernels/cpu/kernel_util.h"
@@ -22,6 +25,18 @@ bool ReadsOrWritesFloat32(const Graph& graph, const Node& n) {
   return false;
 }
 
+// A float32 tensor in `storage`, finite values past float16's range saturated to its largest
+// finite value (masks such as (1 - m) * -3.4e38 stay finite, so 0 * them stays 0, not NaN).
+StatusOr<Tensor> Narrowed(const Tensor& t, DType storage) {
+  if (storage != DType::kFloat16) return kernels::cpu::CastTensor(t, storage);
+  constexpr float kHalfMax = 65504.0f;
+  Tensor clamped = t.Clone();
+  for (float& v : std::span<float>(clamped.data<float>(), static_cast<size_t>(clamped.num_elements()))) {
+    if (std::isfinite(v)) v = std::clamp(v, -kHalfMax, kHalfMax);
+  }
+  return kernels::cpu::CastTensor(clamped, storage);
+}
+
 // Every float32 in the node's attributes (T, DstT, dtype lists, tensor values) made `storage`.
 Status ConvertAttrs(Node& n, DType storage) {
   for (const auto& [name, value] : std::map<std::string, ir::AttrValue>(n.attrs.all())) {
@@ -32,7 +47,7 @@ Status ConvertAttrs(Node& n, DType storage) {
       for (DType& e : converted) e = e == DType::kFloat32 ? storage : e;
       n.attrs.Set(name, std::move(converted));
     } else if (const Tensor* t = std::get_if<Tensor>(&value); t && t->dtype() == DType::kFloat32) {
-      KILN_ASSIGN_OR_RETURN(Tensor cast, kernels::cpu::CastTensor(*t, storage));
+      KILN_ASSIGN_OR_RETURN(Tensor cast, Narrowed(*t, storage));
       n.attrs.Set(name, std::move(cast));
     }
   }

@@ -438,6 +438,21 @@ TEST(ReducedStorageTest, FusedOpsStoreInHalf) {
   EXPECT_TRUE(testing::TensorsNear(got[0], want[0], 1e-2, 1e-2));
 }
 
+// An attention-style mask, (1 - m) * lowest float: in float16 the constant saturates to -65504, so
+// where m is 1 the product stays 0 instead of 0 * -inf = NaN.
+TEST(ReducedStorageTest, ConstantsPastHalfRangeSaturate) {
+  Builder b;
+  const ValueRef m = b.Input("m", {4});
+  const ValueRef one = b.Const("one", Tensor::Scalar<float>(1.0f));
+  const ValueRef lowest = b.Const("lowest", Tensor::Scalar<float>(-3.4028234663852886e38f));
+  const ValueRef keep = b.Op("keep", "Sub", {one, m});
+  b.Output(b.Op("mask", "Mul", {keep, lowest}));
+  KILN_ASSERT_OK(ir::InferShapes(b.graph()));
+  KILN_ASSERT_OK(passes::StoreInReducedPrecision(b.graph(), DType::kFloat16, [](const ir::Node&) { return true; }));
+  KILN_ASSERT_OK_AND_ASSIGN(auto got, RunGraph(b.graph(), {Tensor::FromVector<float>({4}, {1, 0, 1, 0})}));
+  EXPECT_EQ(got[0].ToFloatVector(), (std::vector<float>{0, -65504, 0, -65504}));
+}
+
 TEST(ReducedStorageTest, StorageIsSixteenBitFloat) {
   Builder b;
   b.Output(b.Op("relu", "Relu", {b.Input("x", {2})}));
