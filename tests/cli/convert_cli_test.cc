@@ -23,10 +23,9 @@ TEST_F(ConvertCliTest, Int8WorkflowFromTheCommandLine) {
   // Calibration samples: the first 64 held-out digits under the input's name.
   KILN_ASSERT_OK(io::WriteNpz(tmp_.path("calib.npz"), {{"input_1", testing::Rows(testing::Mnist().images, 0, 64)}}));
   const std::string out = tmp_.path("int8");
-  auto r = RunKiln("convert --input " + model_ + " --output " + out + " --precision int8 --calibration-data " +
-                   tmp_.path("calib.npz") +
-                   " --calibrator percentile --calibration-batch-size 16 --build-input "
-                   "input_1=360x28x28x1");
+  auto r = RunKiln("convert --input " + model_ + " --output " + out +
+                   " --backend cpu --precision int8 --calibration-data " + tmp_.path("calib.npz") +
+                   " --calibrator percentile --calibration-batch-size 16 --build-input input_1=360x28x28x1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("converted 15 of 15 ops into 1 segment(s) at int8; 1 engine(s) saved"), std::string::npos)
       << r.output;
@@ -50,7 +49,7 @@ TEST_F(ConvertCliTest, Int8WorkflowFromTheCommandLine) {
 TEST_F(ConvertCliTest, NoEnginesThenKilnBuild) {
   const std::string out = tmp_.path("fp16");
   auto r = RunKiln("convert --input " + model_ + " --output " + out +
-                   " --precision fp16 --build-input input_1=8x28x28x1 --no-engines --denylist Reshape "
+                   " --backend cpu --precision fp16 --build-input input_1=8x28x28x1 --no-engines --denylist Reshape "
                    "--no-build-at-runtime --maximum-cached-engines 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("into 2 segment(s)"), std::string::npos) << r.output;
@@ -59,7 +58,8 @@ TEST_F(ConvertCliTest, NoEnginesThenKilnBuild) {
   EXPECT_NE(summary.output.find("Reshape): op Reshape is on the denylist"), std::string::npos) << summary.output;
   EXPECT_NE(summary.output.find("engines built: none"), std::string::npos) << summary.output;
 
-  auto build = RunKiln("build --dir " + out + " --build-input input_1=8x28x28x1 --build-input input_1=1x28x28x1");
+  auto build = RunKiln("build --dir " + out + " --device cpu --build-input input_1=8x28x28x1 --build-input "
+                       "input_1=1x28x28x1");
   ASSERT_EQ(build.exit_code, 0) << build.output;
   EXPECT_NE(build.output.find("KilnEngineOp_0: [1,28,28,1]; [8,28,28,1]"), std::string::npos) << build.output;
   EXPECT_TRUE(fs::exists(out + "/assets/kiln/engines/KilnEngineOp_1.1.engine"));
@@ -97,6 +97,15 @@ TEST_F(ConvertCliTest, BadArgumentsFailClearly) {
 
   auto strategy = RunKiln("convert --input " + model_ + " --output " + out + " --dynamic-shape --profile-strategy x");
   EXPECT_NE(strategy.output.find("unknown profile strategy 'x'"), std::string::npos) << strategy.output;
+
+  auto backend = RunKiln("convert --input " + model_ + " --output " + out + " --backend tpu");
+  EXPECT_EQ(backend.exit_code, 1);
+  EXPECT_NE(backend.output.find("unknown device 'tpu'; expected cpu, cuda or cuda:N"), std::string::npos)
+      << backend.output;
+  const std::string missing_gpu = "cuda:" + std::to_string(CudaDeviceCount());
+  auto gpu = RunKiln("convert --input " + model_ + " --output " + out + " --backend " + missing_gpu);
+  EXPECT_EQ(gpu.exit_code, 1);
+  EXPECT_NE(gpu.output.find("engine_device: cannot use " + missing_gpu), std::string::npos) << gpu.output;
 
   auto not_converted = RunKiln("summary --dir " + model_);
   EXPECT_EQ(not_converted.exit_code, 1);
