@@ -40,18 +40,11 @@ Status Conv2DBackpropInput(KernelContext& ctx) {
   return ConvBackwardData(Ctx(ctx), g, ctx.input(2), {ctx.input(1), ctx.prepared(1)}, *dx);
 }
 
-KernelOptions ConvOptions(bool depthwise = false) {
-  return {.dtypes = ConvDTypes(), .prepared_inputs = {ArrangedFilterInput(depthwise)}};
-}
-
-}  // namespace
-
-namespace {
-
 StatusOr<Tensor> ArrangeConstantFilter(runtime::DeviceContext& device, const ir::Node& node, const Tensor& filter,
                                        bool depthwise) {
   if (filter.rank() < 3 || (depthwise && filter.rank() != 4)) {
-    return InvalidArgument("unexpected filter " + filter.DebugString());
+    return InvalidArgument(std::string("the filter must have rank ") + (depthwise ? "4" : "3 or more") + ", got " +
+                           filter.DebugString());
   }
   KILN_ASSIGN_OR_RETURN(ir::WindowSpec spec, ir::ParseWindowSpec(node.attrs, filter.rank() - 2));
   KILN_ASSIGN_OR_RETURN(Tensor on_device, device.ToDevice(filter));
@@ -60,6 +53,10 @@ StatusOr<Tensor> ArrangeConstantFilter(runtime::DeviceContext& device, const ir:
     KILN_ASSIGN_OR_RETURN(on_device, on_device.Reshaped(grouped));
   }
   return ArrangeFilter(Ctx(&device), on_device, spec.channels_first);
+}
+
+KernelOptions ConvOptions(bool depthwise = false) {
+  return {.dtypes = ConvDTypes(), .prepared_inputs = {ArrangedFilterInput(depthwise)}};
 }
 
 }  // namespace
