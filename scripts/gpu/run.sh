@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a GPU machine, from the repository root: unpacks a bundle made by scripts/gpu/pack.sh and runs
 # what `ctest -L gpu` runs (the runtime's GPU tests, the op tests and fixtures on the GPU, the ONNX
-# node tests on the GPU) and, with --bench, bench/gpu/native_vs_pytorch.sh beside PyTorch.
+# node tests on the GPU) and, with --bench, bench/gpu/native_vs_pytorch.sh and
+# bench/gpu/engines_vs_pytorch.sh beside PyTorch.
 # Usage: scripts/gpu/run.sh BUNDLE.tar.xz OUT_DIR [--bench PYTORCH_PEERS.py]
 set -uo pipefail
 bundle=$(realpath "$1")
@@ -38,5 +39,6 @@ fi
 if [ -n "$peers" ]; then
   PROFILE=1 KILN=kiln bash bench/gpu/native_vs_pytorch.sh "$peers" "$out/bench" 2>&1 | tee "$out/bench.txt" |
     grep -v "^on the host"
+  KILN=kiln bash bench/gpu/engines_vs_pytorch.sh "$peers" "$out/bench" 2>&1 | tee "$out/engines.txt"
 fi
 exit $status
