@@ -3,6 +3,7 @@
 // Summary; and the same steps for a model already converted (BuildEngines, SummarizeConvertedModel).
 #include "kiln/converter.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -219,6 +220,12 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   const Device engine_device = params.engine_device.value_or(engine::DefaultEngineDevice());
   record.params.engine_device = engine_device;
   record.total_ops = CountOps(graph);
+  for (const auto* specs : {&impl_->imported.signature.inputs, &impl_->imported.signature.outputs}) {
+    for (const TensorSpec& spec : *specs) {
+      const bool named = std::any_of(spec.dim_names.begin(), spec.dim_names.end(), [](auto& n) { return !n.empty(); });
+      if (named) record.dim_names[spec.name] = spec.dim_names;
+    }
+  }
 
   partition::PartitionOptions options;
   options.minimum_segment_size = params.minimum_segment_size;

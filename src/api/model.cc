@@ -1,7 +1,10 @@
 #include "kiln/model.h"
 
+#include <filesystem>
+
 #include "api/model_impl.h"
 #include "convert/attach.h"
+#include "convert/record.h"
 #include "convert/segments.h"
 #include "frontends/onnx/importer.h"
 #include "frontends/onnx/onnx_model.h"
@@ -56,6 +59,11 @@ StatusOr<ImportedModel> ImportModel(const std::string& path, const LoadOptions& 
     KILN_ASSIGN_OR_RETURN(const auto* meta, savedmodel::SelectMetaGraph(saved, options.tags));
     KILN_ASSIGN_OR_RETURN(m.graph, savedmodel::LoadSignatureGraph(path, *meta, options.signature_key));
     m.signature = savedmodel::DescribeSignature(options.signature_key, meta->signature_def().at(options.signature_key));
+    // A model converted from ONNX keeps its symbolic dim names in the conversion record.
+    if (const std::string record = convert::ConversionRecordPath(path); std::filesystem::exists(record)) {
+      KILN_ASSIGN_OR_RETURN(convert::ConversionRecord r, convert::ReadConversionRecord(record));
+      convert::RestoreDimNames(r, m.signature);
+    }
     for (const auto& f : meta->graph_def().library().function()) m.functions[f.signature().name()] = f;
   }
   // Refuse graphs with ops kiln cannot run before anything else, listing them all. Engine ops

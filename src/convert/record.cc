@@ -32,6 +32,7 @@ Status WriteConversionRecord(const std::string& path, const ConversionRecord& r)
       {"total_ops", r.total_ops},
       {"native_nodes", native},
       {"notes", r.notes},
+      {"dim_names", r.dim_names},
   };
   return io::WriteFile(path, j.dump(2) + "\n");
 }
@@ -68,10 +69,22 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
           {n.at("name").get<std::string>(), n.at("op").get<std::string>(), n.at("reason").get<std::string>()});
     }
     r.notes = j.at("notes").get<std::vector<std::string>>();
+    if (j.contains("dim_names")) r.dim_names = j.at("dim_names").get<std::map<std::string, std::vector<std::string>>>();
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(std::string("malformed conversion record: ") + e.what()).InFile(path);
   }
   return r;
+}
+
+void RestoreDimNames(const ConversionRecord& record, SignatureInfo& signature) {
+  for (auto* specs : {&signature.inputs, &signature.outputs}) {
+    for (TensorSpec& spec : *specs) {
+      auto it = record.dim_names.find(spec.name);
+      if (it != record.dim_names.end() && static_cast<int>(it->second.size()) == spec.shape.rank()) {
+        spec.dim_names = it->second;
+      }
+    }
+  }
 }
 
 }  // namespace kiln::convert

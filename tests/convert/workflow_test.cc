@@ -191,5 +191,24 @@ TEST(ConverterWorkflow, OnnxQdqModelsConvertToInt8WithoutCalibration) {
   EXPECT_EQ(converted->engine_stats()[0].native_runs, 0);
 }
 
+// A model converted from ONNX keeps its symbolic dims: the converted signature names them as the
+// original does, and inputs that disagree on one are refused as the original refuses them.
+TEST(ConverterWorkflow, OnnxSymbolicDimsSurviveConversion) {
+  const std::string source = testing::FixturePath("onnx_bert_encoder") + "/model.onnx";
+  KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(source));
+  testing::TempDir tmp("dims");
+  KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(source, {}, tmp.path("m")));
+  std::map<std::string, std::vector<std::string>> want, got;
+  for (const TensorSpec& spec : native->signature().inputs) want[spec.name] = spec.dim_names;
+  for (const TensorSpec& spec : converted->signature().inputs) got[spec.name] = spec.dim_names;
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got["input_ids"], (std::vector<std::string>{"batch", "seq"}));
+
+  auto bad = converted->Run({{"input_ids", Tensor(DType::kInt64, {2, 8})},
+                             {"attention_mask", Tensor(DType::kInt64, {2, 9})}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("symbolic dimension 'seq'"), std::string::npos) << bad.status().ToString();
+}
+
 }  // namespace
 }  // namespace kiln
