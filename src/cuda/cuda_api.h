@@ -18,7 +18,7 @@ std::string LibraryVersions();
 struct GpuFacts {
   std::string name;                                     // "NVIDIA H100 80GB HBM3"
   std::string compute_capability;                       // "9.0"
-  std::map<std::string, std::string> library_versions;  // cuda, driver, cudnn, cublas -> "13.0", ...
+  std::map<std::string, std::string> versions;  // cuda, driver, cudnn, cublas -> "13.0", ...
 };
 StatusOr<GpuFacts> GetGpuFacts(int device);
 

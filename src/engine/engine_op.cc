@@ -197,12 +197,6 @@ StatusOr<std::shared_ptr<const Engine>> EngineOp::BuildEngine(std::vector<ShapeP
   return built;
 }
 
-StatusOr<std::vector<Tensor>> EngineOp::RunNative(const std::vector<Tensor>& inputs,
-                                                  runtime::DeviceContext* device) const {
-  if (device == nullptr) return native_executor_->Run(inputs);
-  return native_executor_->Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
-}
-
 StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inputs, runtime::DeviceContext* device,
                                                  const std::string& cause, const std::string& warning_key) {
   if (!spec_.allow_native_fallback) {
@@ -214,7 +208,7 @@ StatusOr<std::vector<Tensor>> EngineOp::Fallback(const std::vector<Tensor>& inpu
     WarnOnce(warning_key, cause + "; running the segment's native ops");
     ++stats_.native_runs;
   }
-  return RunNative(inputs, device);
+  return native_executor_->RunInContext(inputs, device);
 }
 
 StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) {
@@ -256,7 +250,7 @@ StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs, r
     }
   }
   if (engine == nullptr) {
-    if (cause.empty()) return RunNative(inputs, device);  // recording shapes
+    if (cause.empty()) return native_executor_->RunInContext(inputs, device);  // recording shapes
     return Fallback(inputs, device, cause, warning_key);
   }
   auto outputs = engine->Run(inputs, device);

@@ -102,7 +102,6 @@ class EngineOp {
   // The native path, or the error that says why there is none. Called without mu_ held.
   StatusOr<std::vector<Tensor>> Fallback(const std::vector<Tensor>& inputs, runtime::DeviceContext* device,
                                          const std::string& cause, const std::string& warning_key);
-  StatusOr<std::vector<Tensor>> RunNative(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const;
   void WarnOnce(const std::string& key, const std::string& message);  // with mu_ held
 
   EngineOpSpec spec_;

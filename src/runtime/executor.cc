@@ -176,6 +176,11 @@ Status Executor::UploadConstants() {
   return ctx->Synchronize();
 }
 
+StatusOr<std::vector<Tensor>> Executor::RunInContext(const std::vector<Tensor>& inputs, DeviceContext* device) const {
+  if (device == nullptr) return Run(inputs);
+  return Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
+}
+
 std::optional<size_t> Executor::PlannedPeakBytes() const {
   auto bytes = [&](const ir::OutputInfo& info) -> std::optional<size_t> {
     if (!info.shape.IsFullyDefined() || info.dtype == DType::kInvalid) return std::nullopt;

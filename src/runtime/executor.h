@@ -54,6 +54,10 @@ class Executor {
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, const RunOptions& options = {},
                                     const ValueObserver* observer = nullptr) const;
 
+  // Run() as a kernel on `device` calls it: on the device context's stream with the outputs left on
+  // the device; with no context, on the host (or the executor's own stream, waited for).
+  StatusOr<std::vector<Tensor>> RunInContext(const std::vector<Tensor>& inputs, DeviceContext* device) const;
+
   const Placement& placement() const { return placement_; }
 
   // The most intermediate bytes the memory plan holds at once, from the inferred shapes (what an

@@ -49,12 +49,15 @@ bool KernelDef::IsHostInput(int index, int num_inputs) const {
   return false;
 }
 
+bool KernelDef::TakesDType(DType dtype) const {
+  const auto& dtypes = options.dtypes;
+  return dtypes.empty() || std::find(dtypes.begin(), dtypes.end(), dtype) != dtypes.end();
+}
+
 Status KernelDef::CheckSupported(const ir::Graph& graph, const ir::Node& node) const {
   if (options.supports) KILN_RETURN_IF_ERROR(options.supports(node));
   if (options.dtypes.empty()) return OkStatus();
-  auto takes = [&](DType d) {
-    return d == DType::kInvalid || std::find(options.dtypes.begin(), options.dtypes.end(), d) != options.dtypes.end();
-  };
+  auto takes = [&](DType d) { return d == DType::kInvalid || TakesDType(d); };
   auto refuse = [&](DType d) {
     std::string list;
     for (DType t : options.dtypes) list += (list.empty() ? "" : ", ") + std::string(DTypeName(t));

@@ -111,6 +111,8 @@ struct KernelDef {
 
   // Whether input `index` of `num_inputs` is read on the host.
   bool IsHostInput(int index, int num_inputs) const;
+  // Whether `dtype` is among KernelOptions::dtypes (any dtype when the list is empty).
+  bool TakesDType(DType dtype) const;
   // OK when the kernel takes `node`: its dtypes (KernelOptions::dtypes) and attributes
   // (KernelOptions::supports); else why not.
   Status CheckSupported(const ir::Graph& graph, const ir::Node& node) const;

@@ -15,14 +15,10 @@ class CpuEngine : public GraphEngine {
     KILN_RETURN_IF_ERROR(e->CreateExecutor({}));
     return e;
   }
-  // On the host; a device run's inputs come to the host and the outputs go back to the device.
+  // On the host only: a model on a device attaches that device's backend (BackendFor).
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
-    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, executor().Run(inputs));
-    if (device == nullptr) return outputs;
-    for (Tensor& t : outputs) {
-      KILN_ASSIGN_OR_RETURN(t, device->ToDevice(t));
-    }
-    return outputs;
+    if (device != nullptr) return FailedPrecondition("cpu engines run on the host, not in a run on a device");
+    return executor().Run(inputs);
   }
 
  private:

@@ -1,6 +1,5 @@
 #include "engine/cuda/cuda_backend.h"
 
-#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -22,8 +21,7 @@ class CudaEngine : public GraphEngine {
   // In a device run, on its stream with the outputs left on the device; called from the host, the
   // engine's own stream is waited for and the outputs come back to the host.
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
-    if (device == nullptr) return executor().Run(inputs);
-    return executor().Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
+    return executor().RunInContext(inputs, device);
   }
 
  private:
@@ -43,10 +41,7 @@ std::vector<std::string> HostNotes(const ir::Graph& graph, const runtime::Placem
 // Whether the CUDA kernel of `node` takes `storage` (the node then computes in it).
 bool RunsReducedOnCuda(const ir::Node& node, DType storage) {
   const runtime::KernelDef* def = runtime::KernelRegistry::Global().FindDef(node.op, DeviceType::kCUDA);
-  if (def == nullptr) return false;
-  const auto& dtypes = def->options.dtypes;
-  if (!dtypes.empty() && std::find(dtypes.begin(), dtypes.end(), storage) == dtypes.end()) return false;
-  return !def->options.supports || def->options.supports(node).ok();
+  return def != nullptr && def->TakesDType(storage) && (!def->options.supports || def->options.supports(node).ok());
 }
 
 class CudaBackendImpl : public Backend {
@@ -63,7 +58,7 @@ class CudaBackendImpl : public Backend {
     }
     d.name = facts->name;
     d.compute_capability = facts->compute_capability;
-    d.library_versions = facts->library_versions;
+    d.library_versions = facts->versions;
     return d;
   }
 
