@@ -107,10 +107,29 @@ StatusOr<cudnnHandle_t> StreamContext::cudnn() {
   return handles_->cudnn;
 }
 
+StatusOr<std::shared_ptr<Buffer>> StreamContext::Memory(size_t bytes) {
+  if (memory_ != nullptr) return memory_->Allocate(bytes, stream_);
+  return allocator_->Allocate(bytes, stream_);
+}
+
+Status StreamContext::UseRunMemory(std::shared_ptr<RunMemory> memory) {
+  // The handles are made now: creating one allocates, which a capture does not allow.
+  KILN_ASSIGN_OR_RETURN(cublasHandle_t cublas, this->cublas());
+  KILN_RETURN_IF_ERROR(cudnn().status());
+  memory_ = std::move(memory);
+  // cuBLAS's own workspace belongs to the handle, which other runs use once this one is done; a
+  // captured product must keep using memory of its own. (The next Open's cublasSetStream returns the
+  // handle to its default workspace.)
+  constexpr size_t kCublasWorkspaceBytes = 32 << 20;  // what cuBLAS asks for on Hopper
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, Memory(kCublasWorkspaceBytes));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasSetWorkspace(cublas, workspace->data(), workspace->size()));
+  memory_->Keep(std::move(workspace));
+  return OkStatus();
+}
+
 StatusOr<Tensor> StreamContext::Allocate(DType dtype, const Shape& shape) {
   if (dtype == DType::kString) return InvalidArgument("string tensors cannot live on a GPU");
-  KILN_ASSIGN_OR_RETURN(auto buffer,
-                        allocator_->Allocate(static_cast<size_t>(NumElements(shape)) * DTypeSize(dtype), stream_));
+  KILN_ASSIGN_OR_RETURN(auto buffer, Memory(static_cast<size_t>(NumElements(shape)) * DTypeSize(dtype)));
   return Tensor::FromBuffer(dtype, shape, std::move(buffer));
 }
 
@@ -120,6 +139,15 @@ StatusOr<Tensor> StreamContext::ToDevice(const Tensor& host) {
     return InvalidArgument(host.DebugString() + " is on another device than " + device().ToString());
   }
   KILN_ASSIGN_OR_RETURN(Tensor t, Allocate(host.dtype(), host.shape()));
+  if (memory_ != nullptr && memory_->serving() && host.byte_size() > 0) {
+    // A captured copy reads its source again at every replay: a pinned copy the run memory keeps.
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> pinned, PinnedPool::Global().Allocate(host.byte_size()));
+    std::memcpy(pinned->data(), host.raw_data(), host.byte_size());
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(t.raw_data(), pinned->data(), host.byte_size(), cudaMemcpyHostToDevice, stream_));
+    memory_->Keep(std::move(pinned));
+    return t;
+  }
   KILN_RETURN_IF_ERROR(PinnedPool::Global().StageToDevice(host.raw_data(), host.byte_size(), t.raw_data(), stream_));
   return t;
 }

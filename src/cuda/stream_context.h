@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cuda/allocator.h"
+#include "cuda/run_memory.h"
 #include "runtime/device_context.h"
 
 namespace kiln::cuda {
@@ -42,7 +43,10 @@ class StreamContext final : public runtime::DeviceContext {
 
   cudaStream_t stream() const override { return stream_; }
   // Scratch device memory (library workspaces), freed in stream order when the buffer goes.
-  StatusOr<std::shared_ptr<Buffer>> Scratch(size_t bytes) { return allocator_->Allocate(bytes, stream_); }
+  StatusOr<std::shared_ptr<Buffer>> Scratch(size_t bytes) { return Memory(bytes); }
+  // From now on the run's memory (tensors, scratch, cuBLAS's workspace) comes from `memory`, and,
+  // when it serves a captured run, copies from the host read pinned memory that it keeps.
+  Status UseRunMemory(std::shared_ptr<RunMemory> memory);
   // The handles, bound to this run's stream; created on first use.
   StatusOr<cublasHandle_t> cublas();
   StatusOr<cudnnHandle_t> cudnn();
@@ -51,11 +55,13 @@ class StreamContext final : public runtime::DeviceContext {
  private:
   StreamContext(Handles* handles, DeviceAllocator* allocator, cudaStream_t stream, bool allow_tf32)
       : handles_(handles), allocator_(allocator), stream_(stream), allow_tf32_(allow_tf32) {}
+  StatusOr<std::shared_ptr<Buffer>> Memory(size_t bytes);
 
   Handles* handles_;
   DeviceAllocator* allocator_;
   cudaStream_t stream_;
   bool allow_tf32_;
+  std::shared_ptr<RunMemory> memory_;
 };
 
 // The StreamContext behind a kernel's DeviceContext (CUDA kernels run only under one).

@@ -125,16 +125,36 @@ Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& conf
   return OkStatus();
 }
 
-StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend) {
+namespace {
+// The function attr that carries an engine's tactics, as "key<TAB>value" strings.
+constexpr char kTacticsAttr[] = "_kiln_tactics";
+}  // namespace
+
+StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend,
+                                     const runtime::Tactics& tactics) {
   KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(graph, "kiln_" + std::string(backend) + "_engine"));
+  if (!tactics.empty()) {
+    auto* list = (*fn.mutable_attr())[kTacticsAttr].mutable_list();
+    for (const auto& [key, value] : tactics) list->add_s(key + "\t" + value);
+  }
   return fn.SerializeAsString();
 }
 
-StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend) {
+StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend, runtime::Tactics* tactics) {
   tfproto::FunctionDef fn;
   if (!fn.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return DataLoss("the " + std::string(backend) + " engine payload is not a serialized graph");
   }
+  if (auto it = fn.attr().find(kTacticsAttr); it != fn.attr().end() && tactics != nullptr) {
+    for (const std::string& entry : it->second.list().s()) {
+      const size_t tab = entry.find('\t');
+      if (tab == std::string::npos) {
+        return DataLoss("the " + std::string(backend) + " engine payload has a malformed tactic '" + entry + "'");
+      }
+      (*tactics)[entry.substr(0, tab)] = entry.substr(tab + 1);
+    }
+  }
+  fn.mutable_attr()->erase(kTacticsAttr);
   return savedmodel::GraphFromFunctionDef(fn);
 }
 

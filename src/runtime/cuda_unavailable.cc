@@ -2,6 +2,7 @@
 #ifndef KILN_HAVE_CUDA
 #include "cuda/cuda_api.h"
 #include "runtime/device_context.h"
+#include "runtime/graph_replays.h"
 
 namespace kiln {
 namespace {
@@ -21,6 +22,9 @@ StatusOr<Tensor> CopyTensor(const Tensor& tensor, Device device, CudaStream) {
 
 namespace runtime {
 StatusOr<std::unique_ptr<DeviceContext>> OpenDeviceContext(Device device, CudaStream, bool) { return NoCuda(device); }
+StatusOr<std::unique_ptr<GraphReplays>> CreateGraphReplays(const Executor& executor) {
+  return NoCuda(executor.placement().device);
+}
 }  // namespace runtime
 
 namespace cuda {

@@ -217,9 +217,14 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
     return InvalidArgument("expected " + std::to_string(graph_inputs.size()) + " inputs, got " +
                            std::to_string(inputs.size()));
   }
-  std::unique_ptr<DeviceContext> device;
+  std::unique_ptr<DeviceContext> opened;
+  DeviceContext* device = nullptr;
   if (!placement_.device.is_cpu()) {
-    KILN_ASSIGN_OR_RETURN(device, OpenDeviceContext(placement_.device, options.stream, allow_tf32_));
+    device = options.context;
+    if (device == nullptr) {
+      KILN_ASSIGN_OR_RETURN(opened, OpenDeviceContext(placement_.device, options.stream, allow_tf32_));
+      device = opened.get();
+    }
   }
   // A value where `where` reads it, copied across once per run when it lives on the other side.
   auto fetch = [&](Slot& slot, std::optional<DeviceType> where) -> StatusOr<const Tensor*> {
@@ -295,7 +300,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       args.push_back(*arg);
     }
     const DeviceType on = placement_.node_on[node.id];
-    KernelContext ctx(node, args, on == DeviceType::kCPU ? nullptr : device.get());
+    KernelContext ctx(node, args, on == DeviceType::kCPU ? nullptr : device);
     ctx.set_prepared(step.prepared);
     if (step.forwardable_input >= 0 && args[step.forwardable_input]->buffer().use_count() == 1) {
       ctx.forward_input(step.forwardable_input);
@@ -355,7 +360,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
         KILN_ASSIGN_OR_RETURN(t, device->ToDevice(t));
       }
     }
-    if (options.stream == nullptr) KILN_RETURN_IF_ERROR(device->Synchronize());
+    if (options.stream == nullptr && options.context == nullptr) KILN_RETURN_IF_ERROR(device->Synchronize());
     return outputs;
   }
   std::vector<size_t> on_device;

@@ -19,6 +19,9 @@ struct RunOptions {
   // returns). Device tensors a run returns are freed, stream-ordered, on the stream of the run
   // that made them: release them before destroying the stream.
   CudaStream stream = nullptr;
+  // A device run on this context (its stream and memory) instead of one the run opens; stream is
+  // then ignored, and the run does not wait for its work.
+  DeviceContext* context = nullptr;
   // Outputs stay on the run's device (no copy to the host, no wait on the caller's stream).
   bool outputs_on_device = false;
   // When set: each step's time in ms (device steps wait for their work) added to its op type.
@@ -59,6 +62,7 @@ class Executor {
   StatusOr<std::vector<Tensor>> RunInContext(const std::vector<Tensor>& inputs, DeviceContext* device) const;
 
   const Placement& placement() const { return placement_; }
+  bool allow_tf32() const { return allow_tf32_; }
 
   // The most intermediate bytes the memory plan holds at once, from the inferred shapes (what an
   // engine reserves); nullopt when some intermediate's shape is not fully known.

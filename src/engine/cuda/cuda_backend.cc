@@ -5,6 +5,8 @@
 
 #include "cuda/cuda_api.h"
 #include "engine/segment_compiler.h"
+#include "runtime/graph_replays.h"
+#include "runtime/tactics.h"
 
 namespace kiln::engine {
 namespace {
@@ -16,17 +18,22 @@ class CudaEngine : public GraphEngine {
                                                       int device) {
     std::unique_ptr<CudaEngine> e(new CudaEngine(std::move(graph), std::move(profiles)));
     KILN_RETURN_IF_ERROR(e->CreateExecutor({.device = Device::CUDA(device)}));
+    KILN_ASSIGN_OR_RETURN(e->replays_, runtime::CreateGraphReplays(e->executor()));
     return e;
   }
   // In a device run, on its stream with the outputs left on the device; called from the host, the
-  // engine's own stream is waited for and the outputs come back to the host.
+  // engine's own stream is waited for and the outputs come back to the host. Runs at shapes seen
+  // before replay a CUDA graph of the whole engine, in an arena of their own.
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
-    return executor().RunInContext(inputs, device);
+    return replays_->Run(inputs, device);
   }
+  runtime::ReplayStats replay_stats() const { return replays_->stats(); }
 
  private:
   CudaEngine(ir::Graph graph, std::vector<ShapeProfile> profiles)
       : GraphEngine("cuda", std::move(graph), std::move(profiles)) {}
+
+  std::unique_ptr<runtime::GraphReplays> replays_;
 };
 
 // The nodes an engine's executor left on the host, as build notes ("on the host: Op (why)").
@@ -73,19 +80,44 @@ class CudaBackendImpl : public Backend {
                           CudaEngine::Create(std::move(compiled.graph), config.profiles, device_));
     std::vector<std::string> notes = std::move(compiled.notes);
     for (std::string& n : HostNotes(engine->graph(), engine->executor().placement())) notes.push_back(std::move(n));
-    engine->set_notes(std::move(notes));
     KILN_RETURN_IF_ERROR(CheckWorkspace(engine->executor(), config));
+    if (Status tuned = Tune(*engine); !tuned.ok()) {
+      notes.push_back("tactics are chosen at the first run: the build's tuning run failed: " + tuned.ToString());
+    }
+    engine->set_notes(std::move(notes));
     return std::unique_ptr<Engine>(std::move(engine));
   }
 
   StatusOr<std::unique_ptr<Engine>> Deserialize(const std::vector<ShapeProfile>& profiles,
                                                 std::string_view payload) const override {
-    KILN_ASSIGN_OR_RETURN(ir::Graph graph, DeserializeGraph(payload, "cuda"));
+    runtime::Tactics tactics;
+    KILN_ASSIGN_OR_RETURN(ir::Graph graph, DeserializeGraph(payload, "cuda", &tactics));
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine, CudaEngine::Create(std::move(graph), profiles, device_));
+    runtime::AddTactics(device_, tactics);  // the engine runs without timing anything
+    engine->set_tactics(std::move(tactics));
     return std::unique_ptr<Engine>(std::move(engine));
   }
 
  private:
+  // Runs the engine once at each profile's optimal shapes, on zeros, so that its kernels choose
+  // their tactics (timing the candidates, or from the timing cache) at build time; the engine keeps
+  // the choices for its file.
+  Status Tune(CudaEngine& engine) const {
+    runtime::TacticRecorder recorder;
+    const ir::Graph& graph = engine.graph();
+    for (const ShapeProfile& profile : engine.profiles()) {
+      if (profile.inputs.size() != graph.inputs().size()) return InvalidArgument("a profile does not fit the inputs");
+      std::vector<Tensor> zeros;
+      for (size_t i = 0; i < graph.inputs().size(); ++i) {
+        const DType dtype = graph.output_info(graph.inputs()[i].value).dtype;
+        zeros.emplace_back(dtype, profile.inputs[i].opt);
+      }
+      KILN_RETURN_IF_ERROR(engine.executor().Run(zeros).status());
+    }
+    engine.set_tactics(recorder.tactics());
+    return OkStatus();
+  }
+
   int device_;
 };
 

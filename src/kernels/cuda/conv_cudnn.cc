@@ -2,12 +2,13 @@
 // runtime's needs; engines use the graph API).
 #include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "cuda/check.h"
 #include "kernels/cuda/array_moves.h"
 #include "kernels/cuda/conv.h"
+#include "runtime/tactics.h"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -90,19 +91,26 @@ struct Choice {
   size_t workspace = 0;
 };
 
-std::mutex choices_mu;
-std::map<std::string, Choice>& Choices() {
-  static auto* choices = new std::map<std::string, Choice>();
-  return *choices;
+// A choice as a tactic value ("algo math workspace") and back.
+std::string TacticValue(const Choice& c) {
+  return std::to_string(c.algo) + " " + std::to_string(static_cast<int>(c.math)) + " " + std::to_string(c.workspace);
+}
+std::optional<Choice> ParseTactic(const std::string& value) {
+  std::istringstream in(value);
+  int algo = 0, math = 0;
+  size_t workspace = 0;
+  if (!(in >> algo >> math >> workspace) || algo < 0 || workspace > kWorkspaceLimit) return std::nullopt;
+  return Choice{algo, static_cast<cudnnMathType_t>(math), workspace};
 }
 
-// Picks the fastest algorithm cuDNN measures among those within the workspace limit; `find` runs
-// cudnnFind*AlgorithmEx into a results array.
+// The fastest algorithm cuDNN measures among those within the workspace limit, timed once per
+// problem and GPU model (runtime/tactics.h); `find` runs cudnnFind*AlgorithmEx into a results array.
 template <typename Perf, typename Find>
-StatusOr<Choice> Choose(StreamContext& ctx, const std::string& key, Find find) {
-  {
-    std::lock_guard<std::mutex> lock(choices_mu);
-    if (auto it = Choices().find(key); it != Choices().end()) return it->second;
+StatusOr<Choice> Choose(StreamContext& ctx, const std::string& problem, Find find) {
+  const std::string key = "cudnn-conv " + problem;
+  const int device = ctx.device().index;
+  if (auto known = runtime::FindTactic(device, key)) {
+    if (auto c = ParseTactic(*known)) return *c;
   }
   KILN_ASSIGN_OR_RETURN(auto workspace, ctx.Scratch(kWorkspaceLimit));
   Perf results[16];
@@ -111,11 +119,10 @@ StatusOr<Choice> Choose(StreamContext& ctx, const std::string& key, Find find) {
   for (int i = 0; i < count; ++i) {
     if (results[i].status != CUDNN_STATUS_SUCCESS || results[i].memory > kWorkspaceLimit) continue;
     Choice c{static_cast<int>(results[i].algo), results[i].mathType, results[i].memory};
-    std::lock_guard<std::mutex> lock(choices_mu);
-    Choices()[key] = c;
+    runtime::RecordTactic(device, key, TacticValue(c));
     return c;
   }
-  return Unimplemented("cuDNN has no algorithm for the convolution " + key);
+  return Unimplemented("cuDNN has no algorithm for the convolution " + problem);
 }
 
 // The workspace a chosen algorithm runs with, from the pool; null when it needs none.

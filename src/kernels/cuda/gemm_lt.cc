@@ -10,9 +10,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "cuda/check.h"
 #include "kernels/cuda/matmul.h"
+#include "runtime/tactics.h"
 
 namespace kiln::cuda {
 namespace {
@@ -127,6 +129,53 @@ StatusOr<Chosen> ChooseAlgo(cublasLtHandle_t handle, const LtProblem& p, cudaStr
   return Chosen{results[best].algo, results[best].workspaceSize};
 }
 
+// The problem as a tactic key (runtime/tactics.h): everything but the device.
+std::string TacticKey(const AlgoKey& k) {
+  std::string key = "cublaslt";
+  for (int64_t v : {int64_t{k.type}, k.m, k.n, k.k, k.batch, k.stride_x, k.stride_y, int64_t{k.adj_x},
+                    int64_t{k.adj_y}, int64_t{k.bias}, int64_t{k.residual}, int64_t{k.tf32}, int64_t{k.align[0]},
+                    int64_t{k.align[1]}, int64_t{k.align[2]}, int64_t{k.align[3]}}) {
+    key += " " + std::to_string(v);
+  }
+  return key;
+}
+
+// A chosen algorithm as a tactic value: its opaque bytes in hex, then the workspace it needs.
+std::string TacticValue(const Chosen& c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string value;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&c.algo);
+  for (size_t i = 0; i < sizeof(c.algo); ++i) {
+    value += kHex[bytes[i] >> 4];
+    value += kHex[bytes[i] & 15];
+  }
+  return value + " " + std::to_string(c.workspace);
+}
+
+// A tactic value read back, if cuBLASLt still accepts its algorithm for problem `p` within the
+// workspace it names (values come from files, which are checked, not trusted).
+std::optional<Chosen> Usable(cublasLtHandle_t handle, const LtProblem& p, const std::string& value) {
+  Chosen c{};
+  const size_t hex = 2 * sizeof(c.algo);
+  if (value.size() < hex + 2 || value[hex] != ' ') return std::nullopt;
+  auto* bytes = reinterpret_cast<unsigned char*>(&c.algo);
+  for (size_t i = 0; i < sizeof(c.algo); ++i) {
+    const std::string digits = value.substr(2 * i, 2);
+    if (digits.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
+    bytes[i] = static_cast<unsigned char>(std::stoul(digits, nullptr, 16));
+  }
+  const std::string workspace = value.substr(hex + 1);
+  if (workspace.empty() || workspace.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  c.workspace = std::stoull(workspace);
+  if (c.workspace > kWorkspaceBytes) return std::nullopt;
+  cublasLtMatmulHeuristicResult_t check{};
+  if (cublasLtMatmulAlgoCheck(handle, p.desc, p.a, p.b, p.c, p.c, &c.algo, &check) != CUBLAS_STATUS_SUCCESS ||
+      check.workspaceSize > c.workspace) {
+    return std::nullopt;
+  }
+  return c;
+}
+
 // Sets the batch count and per-matrix stride (elements) of a layout, for batches of products.
 Status SetBatch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
   const int32_t count = static_cast<int32_t>(batch);
@@ -201,7 +250,7 @@ Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& g, cons
                     .tf32 = ctx.allow_tf32(),
                     .align = {align[0], align[1], align[2], align[3]}};
   // Descriptors are built once per problem and thread (each call sets its own bias pointer on
-  // them); the algorithm is chosen once per problem and process.
+  // them); the algorithm is chosen once per problem and GPU model (runtime/tactics.h).
   struct Prepared {
     std::unique_ptr<LtProblem> problem;
     std::optional<Chosen> chosen;
@@ -223,17 +272,17 @@ Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& g, cons
   }
   const float alpha = 1.0f, beta = add.residual ? 1.0f : 0.0f;
   if (!mine.chosen) {
-    static std::mutex mu;
-    static std::map<AlgoKey, Chosen> algos;
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = algos.find(key);
-    if (it == algos.end()) {
+    const std::string tactic = TacticKey(key);
+    std::optional<Chosen> known;
+    if (auto value = runtime::FindTactic(device, tactic)) known = Usable(handle, p, *value);
+    if (!known) {
       KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> tuning, ctx.Scratch(kWorkspaceBytes));
-      KILN_ASSIGN_OR_RETURN(Chosen best,
-                            ChooseAlgo(handle, p, ctx.stream(), align, y, x, c, out, &beta, tuning->data()));
-      it = algos.emplace(key, best).first;
+      KILN_ASSIGN_OR_RETURN(known, ChooseAlgo(handle, p, ctx.stream(), align, y, x, c, out, &beta, tuning->data()));
+      runtime::RecordTactic(device, tactic, TacticValue(*known));
     }
-    mine.chosen = it->second;
+    mine.chosen = known;
+  } else if (runtime::RecordingTactics()) {
+    runtime::NoteTacticUse(TacticKey(key), TacticValue(*mine.chosen));
   }
   const Chosen& chosen = *mine.chosen;
   // Most algorithms need no workspace: then none is taken from the pool.
