@@ -5,6 +5,7 @@
 #include "frontends/savedmodel/graph_def_io.h"
 #include "ir/shape_fns.h"
 #include "passes/fusion.h"
+#include "passes/layout.h"
 #include "passes/passes.h"
 #include "passes/precision.h"
 
@@ -78,7 +79,7 @@ Status ValidateEngineNode(const ir::Graph& graph, const ir::Node& node, std::str
 }
 
 StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config,
-                                         const RunsReducedFn& runs_reduced) {
+                                         const CompileOptions& options) {
   KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(segment, "segment"));
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, savedmodel::GraphFromFunctionDef(fn));
   KILN_ASSIGN_OR_RETURN(std::vector<PartialShape> env, InputEnvelope(config.profiles, graph.inputs().size()));
@@ -88,13 +89,17 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
     p.outputs[0].shape = env[i];
   }
   KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));  // infers shapes at the narrowed inputs first
+  int channels_last = 0;
+  if (options.channels_last) {
+    KILN_ASSIGN_OR_RETURN(channels_last, passes::ConvertToChannelsLast(graph));
+  }
 
   passes::PrecisionReport report;
   const bool half = config.precision == Precision::kFP16 || config.precision == Precision::kBF16;
-  if (half && runs_reduced) {
+  if (half && options.runs_reduced) {
     const DType storage = config.precision == Precision::kFP16 ? DType::kFloat16 : DType::kBFloat16;
     KILN_RETURN_IF_ERROR(passes::StoreInReducedPrecision(
-        graph, storage, [&](const ir::Node& node) { return runs_reduced(node, storage); }));
+        graph, storage, [&](const ir::Node& node) { return options.runs_reduced(node, storage); }));
   } else {
     passes::PrecisionOptions precision;
     precision.precision = config.precision;
@@ -108,6 +113,9 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
 
   CompiledSegment out{std::move(graph), {}};
+  if (channels_last > 0) {
+    out.notes.push_back(std::to_string(channels_last) + " channels-first convolution/pool layer(s) run channels-last");
+  }
   if ((config.precision == Precision::kINT8 || config.precision == Precision::kFP8) && !config.explicit_quantization) {
     out.notes.push_back(std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
                         PrecisionName(config.precision));

@@ -28,13 +28,20 @@ struct CompiledSegment {
 // Whether a backend computes `node` in a 16-bit float type (its kernels take that dtype).
 using RunsReducedFn = std::function<bool(const ir::Node& node, DType storage)>;
 
-// A private copy of `segment`, its inputs narrowed to the profiles' shapes, fused for engines, with
-// the precision of config, weights converted once by folding. FP16 and BF16 store values in 16
-// bits where `runs_reduced` says the backend computes a node in them (passes::StoreInReducedPrecision);
-// without it, and for INT8 and FP8, reduced precision is emulated by explicit rounding and
-// quantize-dequantize ops.
+// What a backend asks of the compilation besides the build config.
+struct CompileOptions {
+  // FP16 and BF16 store values in 16 bits where this says the backend computes a node in them
+  // (passes::StoreInReducedPrecision); without it, and for INT8 and FP8, reduced precision is
+  // emulated by explicit rounding and quantize-dequantize ops.
+  RunsReducedFn runs_reduced;
+  // Channels-first convolutions and pools run channels-last (passes::ConvertToChannelsLast).
+  bool channels_last = false;
+};
+
+// A private copy of `segment`, its inputs narrowed to the profiles' shapes, fused for engines, laid
+// out and with the precision the options and config ask for, weights converted once by folding.
 StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildConfig& config,
-                                         const RunsReducedFn& runs_reduced = nullptr);
+                                         const CompileOptions& options = {});
 
 // Fails when the executor's memory plan needs more than config.max_workspace_size_bytes.
 Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& config);

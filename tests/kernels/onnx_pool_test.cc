@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "kernels/array_test_util.h"
+#include "kernels/cpu/array_util.h"
 #include "kernels/nn_test_util.h"
 
 namespace kiln {
@@ -228,6 +229,35 @@ TEST(OnnxPoolTest, MatchesNaiveReference) {
           << DTypeName(dtype);
     }
   }
+}
+
+// data_format NHWC (the channels-last form engines use): the same pools over [N, spatial..., C].
+TEST(OnnxPoolTest, ChannelsLastFormPoolsTheSameWindows) {
+  uint64_t seed = 100;
+  for (const auto& c : kRandom) {
+    SCOPED_TRACE(c.pool.mode + " " + ShapeToString(c.x) + " kernel " + ShapeToString(c.pool.kernel));
+    const int rank = static_cast<int>(c.x.size());
+    std::vector<int> to_last = {0}, to_first = {0, rank - 1};
+    for (int i = 2; i < rank; ++i) to_last.push_back(i);
+    to_last.push_back(1);
+    for (int i = 1; i < rank - 1; ++i) to_first.push_back(i);
+    for (DType dtype : {DType::kFloat32, DType::kFloat16}) {
+      const Tensor x = RandomTensor(dtype, c.x, seed++, -2, 2);
+      Shape ys;
+      const std::vector<double> y = RefPool(ToDoubles(x), c.x, c.pool, &ys);
+      const Tensor want = kernels::cpu::TransposeTensor(nn_test::FromDoubles(dtype, ys, y), to_last);
+      ir::AttrMap attrs = PoolAttrs(c.pool);
+      attrs.Set("data_format", std::string("NHWC"));
+      const double tol = dtype == DType::kFloat16 ? 1e-2 : 1e-5;
+      EXPECT_TRUE(OpMatches("OnnxPool", {kernels::cpu::TransposeTensor(x, to_last)}, attrs, {want}, tol, tol))
+          << DTypeName(dtype);
+    }
+  }
+  ir::AttrMap a = PoolAttrs({"avg", {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, "NOTSET", 1});
+  a.Set("data_format", std::string("NHWC"));
+  EXPECT_EQ(InferredShape("OnnxPool", {Ph(DType::kFloat32, PS({-1, -1, 8, 3}))}, a), "[?,?,5,3]");
+  a.Set("data_format", std::string("NCWH"));
+  EXPECT_TRUE(OpFails("OnnxPool", {RandomTensor(DType::kFloat32, {1, 5, 5, 2}, 7)}, a, "data_format"));
 }
 
 TEST(OnnxPoolTest, InfersShapes) {

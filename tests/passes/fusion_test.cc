@@ -12,6 +12,7 @@
 #include "frontends/savedmodel/saved_model.h"
 #include "io/npy.h"
 #include "ir/op_registry.h"
+#include "passes/pass_test_util.h"
 #include "passes/passes.h"
 #include "runtime/executor.h"
 #include "util/test_util.h"
@@ -20,92 +21,16 @@ namespace kiln {
 namespace {
 
 using ir::ValueRef;
+using testing::Attrs;
+using testing::Builder;
+using testing::Count;
+using testing::CountFused;
+using testing::ExpectPassKeepsOutputs;
+using testing::FindNode;
+using testing::LoadFixtureGraph;
 using testing::RandomTensor;
 using testing::RunGraph;
 using testing::TensorsNear;
-
-// Builds a graph node by node, with op defaults applied and output counts from the registry.
-class Builder {
- public:
-  ValueRef Input(const std::string& name, Shape shape) {
-    ir::AttrMap attrs;
-    attrs.Set("dtype", DType::kFloat32);
-    attrs.Set("shape", PartialShape::Known(shape));
-    ir::Node* n = graph_.AddNode(name, "Placeholder", {}, attrs, 1);
-    graph_.inputs().push_back({name, {n->id, 0}});
-    input_shapes_.push_back(std::move(shape));
-    return {n->id, 0};
-  }
-  ValueRef Const(const std::string& name, Tensor value) { return {graph_.AddConst(name, std::move(value))->id, 0}; }
-  ValueRef RandomConst(const std::string& name, Shape shape, double lo = -1.0, double hi = 1.0) {
-    return Const(name, RandomTensor(DType::kFloat32, std::move(shape), ++seed_, lo, hi));
-  }
-  ValueRef Op(const std::string& name, const std::string& op, std::vector<ValueRef> inputs, ir::AttrMap attrs = {}) {
-    const ir::OpDef* def = ir::OpRegistry::Global().Find(op);
-    EXPECT_NE(def, nullptr) << op;
-    ir::Node* n = graph_.AddNode(name, op, std::move(inputs), std::move(attrs), 1);
-    EXPECT_TRUE(ir::OpRegistry::Global().ApplyDefaults(*n).ok()) << name;
-    StatusOr<int> outputs = def->NumOutputs(n->attrs);
-    n->outputs.resize(outputs.ok() ? *outputs : 1);
-    return {n->id, 0};
-  }
-  void Output(ValueRef v) { graph_.outputs().push_back({"out" + std::to_string(graph_.outputs().size()), v}); }
-
-  ir::Graph& graph() { return graph_; }
-  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
-
- private:
-  ir::Graph graph_;
-  std::vector<Shape> input_shapes_;
-  uint64_t seed_ = 100;
-};
-
-ir::AttrMap Attrs(std::initializer_list<std::pair<const std::string, ir::AttrValue>> values) {
-  ir::AttrMap attrs;
-  for (const auto& [k, v] : values) attrs.Set(k, v);
-  return attrs;
-}
-
-const ir::Node* FindNode(const ir::Graph& graph, const std::string& name) {
-  for (int id = 0; id < graph.num_nodes(); ++id) {
-    if (graph.node(id).name == name) return &graph.node(id);
-  }
-  return nullptr;
-}
-
-int Count(const ir::Graph& graph, const std::string& op) {
-  auto counts = graph.OpCounts();
-  return counts.count(op) ? counts.at(op) : 0;
-}
-
-int CountFused(const ir::Graph& graph) {
-  int n = 0;
-  for (const auto& [op, count] : graph.OpCounts()) n += op.rfind("KilnFused", 0) == 0 ? count : 0;
-  return n;
-}
-
-using BuildFn = std::function<void(Builder&)>;
-using PassFn = std::function<Status(ir::Graph&)>;
-
-// Builds the graph twice, runs `pass` on the second copy, and checks that both give the same
-// outputs (within 1e-5) on random inputs; the passed graph is returned in `fused`.
-void ExpectPassKeepsOutputs(const BuildFn& build, const PassFn& pass, ir::Graph& fused) {
-  Builder reference, changed;
-  build(reference);
-  build(changed);
-  KILN_ASSERT_OK(ir::InferShapes(reference.graph()));
-  KILN_ASSERT_OK(ir::InferShapes(changed.graph()));
-  KILN_ASSERT_OK(pass(changed.graph()));
-  std::vector<Tensor> inputs;
-  for (size_t i = 0; i < reference.input_shapes().size(); ++i) {
-    inputs.push_back(RandomTensor(DType::kFloat32, reference.input_shapes()[i], 7 + i, -2.0, 2.0));
-  }
-  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, RunGraph(reference.graph(), inputs));
-  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, RunGraph(changed.graph(), inputs));
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(TensorsNear(got[i], want[i], 1e-5, 1e-5)) << "output " << i;
-  fused = std::move(changed.graph());
-}
 
 ir::AttrMap Conv2DAttrs(const std::string& format = "NHWC", const std::string& padding = "SAME") {
   const bool nchw = format == "NCHW";
@@ -701,24 +626,6 @@ TEST(FusionForEngineTest, FusedGraphSurvivesGraphDefRoundTrip) {
   EXPECT_TRUE(TensorsNear(got[0], want[0], 0.0, 0.0));
 }
 
-// Loads a fixture (SavedModel or ONNX) as an IR graph, optimized as Model::Load does.
-StatusOr<ir::Graph> LoadFixtureGraph(const std::string& name) {
-  const std::string dir = testing::FixturePath(name);
-  ir::Graph graph;
-  if (std::filesystem::exists(dir + "/model.onnx")) {
-    KILN_ASSIGN_OR_RETURN(onnx::ImportedModel model, onnx::ImportOnnxModel(dir + "/model.onnx"));
-    graph = std::move(model.graph);
-  } else {
-    nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/meta.json"));
-    KILN_ASSIGN_OR_RETURN(auto saved, savedmodel::ReadSavedModel(dir + "/saved_model"));
-    KILN_ASSIGN_OR_RETURN(const auto* meta_graph, savedmodel::SelectMetaGraph(saved, {"serve"}));
-    KILN_ASSIGN_OR_RETURN(graph, savedmodel::LoadSignatureGraph(dir + "/saved_model", *meta_graph,
-                                                                meta.value("signature_key", "serving_default")));
-  }
-  KILN_RETURN_IF_ERROR(passes::OptimizeForInference(graph));
-  return graph;
-}
-
 struct FixtureCase {
   std::string name;
   bool batch_norms;      // the model's batch norms (FusedBatchNormV3, or Keras 3's Mul/Sub/AddV2) all fold away
@@ -749,13 +656,7 @@ TEST_P(FusionFixtureTest, FusedGraphMatchesUnfusedGraph) {
   EXPECT_LT(fused.num_nodes(), reference.num_nodes());
   EXPECT_EQ(Count(fused, "KilnLayerNorm"), c.layer_norms);
 
-  KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors npz, io::ReadNpz(dir + "/inputs.npz"));
-  std::vector<Tensor> inputs;
-  for (const auto& endpoint : reference.inputs()) {
-    auto it = std::find_if(npz.begin(), npz.end(), [&](const auto& p) { return p.first == endpoint.name; });
-    ASSERT_NE(it, npz.end()) << "no recorded input '" << endpoint.name << "'";
-    inputs.push_back(it->second);
-  }
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> inputs, testing::FixtureInputs(c.name, reference));
   KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, RunGraph(reference, inputs));
   KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, RunGraph(fused, inputs));
   ASSERT_EQ(got.size(), want.size());

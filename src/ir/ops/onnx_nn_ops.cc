@@ -14,14 +14,15 @@ Status OnnxPoolShapeFn(InferenceContext& ctx) {
   const int spatial = static_cast<int>(spec.kernel.size());
   const PartialShape& in = ctx.input_shape(0);
   if (in.rank_known && in.rank() != spatial + 2) {
-    return InvalidArgument("X must have rank " + std::to_string(spatial + 2) +
-                           " ([N, C, spatial...]) for kernel_shape " + ShapeToString(spec.kernel) + ", got " +
-                           in.ToString());
+    return InvalidArgument("X must have rank " + std::to_string(spatial + 2) + " (" +
+                           (spec.channels_last ? "[N, spatial..., C]" : "[N, C, spatial...]") + ") for kernel_shape " +
+                           ShapeToString(spec.kernel) + ", got " + in.ToString());
   }
-  std::vector<int64_t> out = {in.rank_known ? in.dims[0] : -1, in.rank_known ? in.dims[1] : -1};
+  std::vector<int64_t> out = in.rank_known ? in.dims : std::vector<int64_t>(spatial + 2, -1);
   for (int i = 0; i < spatial; ++i) {
-    KILN_ASSIGN_OR_RETURN(OnnxPoolDim w, ComputeOnnxPoolDim(spec, i, in.rank_known ? in.dims[2 + i] : -1));
-    out.push_back(w.out);
+    const int axis = spec.spatial_axis(i);
+    KILN_ASSIGN_OR_RETURN(OnnxPoolDim w, ComputeOnnxPoolDim(spec, i, out[axis]));
+    out[axis] = w.out;
   }
   ctx.set_output(0, ctx.input_dtype(0), PartialShape::Known(std::move(out)));
   return OkStatus();
@@ -94,6 +95,7 @@ KILN_REGISTER_OP(OpDefBuilder("OnnxPool")
                      .Attr("ceil_mode", int64_t{0})
                      .Attr("count_include_pad", int64_t{0})
                      .Attr("p", int64_t{2})
+                     .Attr("data_format", std::string("NCHW"))
                      .Output("Y")
                      .Shape(OnnxPoolShapeFn));
 KILN_REGISTER_OP(OpDefBuilder("OnnxResize")

@@ -61,6 +61,9 @@ StatusOr<OnnxPoolSpec> ParseOnnxPoolSpec(const AttrMap& attrs) {
   KILN_ASSIGN_OR_RETURN(int64_t count_include_pad, attrs.GetOr<int64_t>("count_include_pad", 0));
   spec.ceil_mode = ceil_mode != 0;
   spec.count_include_pad = count_include_pad != 0;
+  KILN_ASSIGN_OR_RETURN(std::string format, attrs.GetOr<std::string>("data_format", "NCHW"));
+  KILN_RETURN_IF_ERROR(ExpectOneOf("data_format", format, {"NCHW", "NHWC"}));
+  spec.channels_last = format == "NHWC";
   KILN_ASSIGN_OR_RETURN(spec.p, attrs.GetOr<int64_t>("p", 2));
   if (spec.mode == OnnxPoolMode::kLp && spec.p < 1) {
     return InvalidArgument("p must be >= 1 for lp pooling, got " + std::to_string(spec.p));

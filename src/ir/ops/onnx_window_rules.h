@@ -22,6 +22,12 @@ struct OnnxPoolSpec {
   bool ceil_mode = false;
   bool count_include_pad = false;
   int64_t p = 2;
+  // data_format "NHWC" (kiln's channels-last form, which engines use): X is [N, spatial..., C]
+  // instead of ONNX's [N, C, spatial...].
+  bool channels_last = false;
+  // The axis of spatial dim i in X, and of its channels.
+  int spatial_axis(int i) const { return (channels_last ? 1 : 2) + i; }
+  int channel_axis() const { return channels_last ? static_cast<int>(kernel.size()) + 1 : 1; }
 };
 // The spatial rank is kernel_shape's length (1 to 3).
 StatusOr<OnnxPoolSpec> ParseOnnxPoolSpec(const AttrMap& attrs);

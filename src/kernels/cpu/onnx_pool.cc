@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "ir/ops/onnx_window_rules.h"
+#include "kernels/cpu/array_util.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/cpu/pool_plan.h"
@@ -98,23 +99,44 @@ std::string ModeName(ir::OnnxPoolMode mode) {
   return mode == ir::OnnxPoolMode::kMax ? "max" : mode == ir::OnnxPoolMode::kAvg ? "avg" : "lp";
 }
 
+// [N, spatial..., C] <-> [N, C, spatial...] for a tensor of rank `rank`.
+std::vector<int> ChannelsFirstPerm(int rank) {
+  std::vector<int> perm = {0, rank - 1};
+  for (int i = 1; i < rank - 1; ++i) perm.push_back(i);
+  return perm;
+}
+std::vector<int> ChannelsLastPerm(int rank) {
+  std::vector<int> perm = {0};
+  for (int i = 2; i < rank; ++i) perm.push_back(i);
+  perm.push_back(1);
+  return perm;
+}
+
 Status OnnxPoolImpl(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(OnnxPoolPlan p, PlanOnnxPool(ctx));
-  const Tensor& x = ctx.input(0);
   const ir::OnnxPoolSpec& spec = p.spec;
-  const Shape& out_shape = p.out_shape;
+  const int rank = ctx.input(0).rank();
+  // The pool runs planar; the channels-last form goes through a channels-first copy.
+  const Tensor x = spec.channels_last ? TransposeTensor(ctx.input(0), ChannelsFirstPerm(rank)) : ctx.input(0);
+  Shape out_shape = p.out_shape;
+  if (spec.channels_last) {
+    out_shape = {p.out_shape[0], p.out_shape[rank - 1]};
+    for (int i = 1; i < rank - 1; ++i) out_shape.push_back(p.out_shape[i]);
+  }
   std::vector<DimTaps> taps;
   for (size_t i = 0; i < p.dims.size(); ++i) {
     taps.push_back(ComputeTaps(x.dim(2 + static_cast<int>(i)), p.dims[i], spec.kernel[i], spec.strides[i],
                                spec.dilations[i]));
   }
-  Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
+  Tensor planar = Tensor::Empty(x.dtype(), out_shape);
   const unsigned ints = spec.mode == ir::OnnxPoolMode::kMax ? kSmallInts : kNoInts;
-  return DispatchReal(x.dtype(), ints, "OnnxPool mode " + ModeName(spec.mode), [&](auto tag) {
+  KILN_RETURN_IF_ERROR(DispatchReal(x.dtype(), ints, "OnnxPool mode " + ModeName(spec.mode), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    Pool<T>(x.data<T>(), y.data<T>(), x.dim(0) * x.dim(1), taps, spec);
+    Pool<T>(x.data<T>(), planar.data<T>(), x.dim(0) * x.dim(1), taps, spec);
     return OkStatus();
-  });
+  }));
+  ctx.set_output(0, spec.channels_last ? TransposeTensor(planar, ChannelsLastPerm(rank)) : std::move(planar));
+  return OkStatus();
 }
 
 Status OnnxPoolKernel(KernelContext& ctx) {
@@ -130,14 +152,15 @@ StatusOr<OnnxPoolPlan> PlanOnnxPool(const KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(p.spec, ir::ParseOnnxPoolSpec(ctx.attrs()));
   const int spatial = static_cast<int>(p.spec.kernel.size());
   if (x.rank() != spatial + 2) {
-    return InvalidArgument("X must have rank " + std::to_string(spatial + 2) +
-                           " ([N, C, spatial...]) for kernel_shape " + ShapeToString(p.spec.kernel) + ", got " +
-                           x.DebugString());
+    return InvalidArgument("X must have rank " + std::to_string(spatial + 2) + " (" +
+                           (p.spec.channels_last ? "[N, spatial..., C]" : "[N, C, spatial...]") +
+                           ") for kernel_shape " + ShapeToString(p.spec.kernel) + ", got " + x.DebugString());
   }
-  p.out_shape = {x.dim(0), x.dim(1)};
+  p.out_shape = x.shape();
   for (int i = 0; i < spatial; ++i) {
-    KILN_ASSIGN_OR_RETURN(ir::OnnxPoolDim w, ir::ComputeOnnxPoolDim(p.spec, i, x.dim(2 + i)));
-    p.out_shape.push_back(w.out);
+    const int axis = p.spec.spatial_axis(i);
+    KILN_ASSIGN_OR_RETURN(ir::OnnxPoolDim w, ir::ComputeOnnxPoolDim(p.spec, i, x.dim(axis)));
+    p.out_shape[axis] = w.out;
     p.dims.push_back(w);
   }
   return p;

@@ -46,14 +46,14 @@ Status OnnxPool(KernelContext& ctx) {
   p.mode = spec.mode == ir::OnnxPoolMode::kMax   ? PoolMode::kOnnxMax
            : spec.mode == ir::OnnxPoolMode::kAvg ? PoolMode::kOnnxAvg
                                                  : PoolMode::kOnnxLp;
-  p.channels_first = true;
+  p.channels_first = !spec.channels_last;
   p.count_include_pad = spec.count_include_pad;
   p.p = spec.p;
   p.batch = x.dim(0);
-  p.channels = x.dim(1);
+  p.channels = x.dim(spec.channel_axis());
   const int spatial = static_cast<int>(plan.dims.size()), lead = 3 - spatial;
   for (int i = 0; i < spatial; ++i) {
-    p.in[lead + i] = x.dim(2 + i);
+    p.in[lead + i] = x.dim(spec.spatial_axis(i));
     p.out[lead + i] = plan.dims[i].out;
     p.kernel[lead + i] = spec.kernel[i];
     p.stride[lead + i] = spec.strides[i];
