@@ -23,3 +23,10 @@ fi
 if [[ "${KILN_SKIP_PYTHON:-0}" != 1 ]]; then
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$(dirname "$0")/requirements.txt"
 fi
+
+# Where CUDA is, the cuDNN frontend's C++ headers (cuDNN's graph API, for fused convolutions); the
+# package's Python side is not used, so its dependencies are not installed.
+if [[ -x /usr/local/cuda/bin/nvcc ]] || command -v nvcc >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
+    nvidia-cudnn-frontend==1.32.0
+fi

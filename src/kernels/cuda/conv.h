@@ -9,6 +9,8 @@
 
 #include "cuda/stream_context.h"
 #include "ir/ops/conv_geometry.h"
+#include "ir/ops/fused_ops.h"
+#include "kernels/cpu/conv_plan.h"
 #include "runtime/kernel.h"
 
 namespace kiln::cuda {
@@ -39,6 +41,13 @@ Status ConvForward(StreamContext& ctx, const ConvGeometry& g, const Tensor& x, C
 Status ConvBackwardData(StreamContext& ctx, const ConvGeometry& g, const Tensor& dy, ConvFilter filter, Tensor& dx);
 
 std::vector<DType> ConvDTypes();
+
+// A fused convolution (input 0 the image, 1 the filter, then the epilogue's bias and residual) as
+// one cuDNN graph with runtime fusion, for 2-D channels-last float16/bfloat16 convolutions with
+// channel counts that are multiples of 8 and an activation cuDNN fuses (conv_graph.cc). False when
+// the problem is not one of those or no cuDNN engine takes it: the caller runs the convolution and
+// its epilogue itself (and sets output 0).
+StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::ConvKind kind, const ir::Epilogue& e);
 
 // For the kernels whose input 1 is a filter in kiln's layout: a constant filter arranged for cuDNN
 // once, at load time (see KernelOptions::prepared_inputs). Depthwise filters [kh, kw, channels,

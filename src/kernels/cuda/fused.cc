@@ -76,6 +76,11 @@ Status FusedConvMatMul(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(CheckOneFloatDType(ctx));
   KILN_ASSIGN_OR_RETURN(bool done, TryGemmWithAddends(ctx, base_op, e));
   if (done) return OkStatus();
+  if (base_op == "Conv2D" || base_op == "Conv") {
+    using kernels::cpu::nn::ConvKind;
+    KILN_ASSIGN_OR_RETURN(done, TryFusedConvGraph(ctx, base_op == "Conv" ? ConvKind::kConv : ConvKind::kConv2D, e));
+    if (done) return OkStatus();
+  }
   const runtime::KernelFn* base = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCUDA);
   if (base == nullptr) return Internal("no CUDA kernel for " + base_op);
   KernelContext base_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
