@@ -125,6 +125,8 @@ Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(FoldConstants(graph));
   KILN_RETURN_IF_ERROR(FoldBatchNorms(graph));
   KILN_RETURN_IF_ERROR(FoldConstants(graph));
+  // Folded shape computations make more shapes known, which the fusions below compare.
+  KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
   KILN_RETURN_IF_ERROR(FuseLayerNorms(graph));
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
