@@ -38,8 +38,9 @@ class Replay {
  public:
   ~Replay();
   // Captures a run of `executor` at the shapes and dtypes of `like`, in an arena of `arena_bytes`.
+  // `staging` are the sizes of the run's copies from the host, as recorded.
   static StatusOr<std::unique_ptr<Replay>> Capture(const runtime::Executor& executor, const std::vector<Tensor>& like,
-                                                   size_t arena_bytes);
+                                                   size_t arena_bytes, const std::vector<size_t>& staging);
   // Copies `inputs` in, launches the graph and copies the outputs out, all on `ctx`'s stream; the
   // outputs stay on the device or (waiting for them) come to the host.
   StatusOr<std::vector<Tensor>> Launch(const std::vector<Tensor>& inputs, StreamContext& ctx, bool outputs_on_device);
@@ -70,7 +71,7 @@ Replay::~Replay() {
 }
 
 StatusOr<std::unique_ptr<Replay>> Replay::Capture(const runtime::Executor& executor, const std::vector<Tensor>& like,
-                                                  size_t arena_bytes) {
+                                                  size_t arena_bytes, const std::vector<size_t>& staging) {
   const int device = executor.placement().device.index;
   std::unique_ptr<Replay> r(new Replay());
   KILN_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
@@ -86,7 +87,11 @@ StatusOr<std::unique_ptr<Replay>> Replay::Capture(const runtime::Executor& execu
   // Launches come on other streams: the memory must be there before any of them.
   KILN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(r->stream_));
 
-  std::shared_ptr<RunMemory> memory = RunMemory::Serving(r->arena_);
+  std::vector<std::shared_ptr<Buffer>> pinned;
+  for (size_t bytes : staging) {
+    KILN_ASSIGN_OR_RETURN(pinned.emplace_back(), PinnedPool::Global().Allocate(bytes));
+  }
+  std::shared_ptr<RunMemory> memory = RunMemory::Serving(r->arena_, std::move(pinned));
   StatusOr<std::vector<Tensor>> outputs = InvalidArgument("not run");
   cudaGraph_t graph = nullptr;
   cudaError_t ended = cudaSuccess;
@@ -163,6 +168,7 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
     const std::string key = ShapesKey(inputs);
     std::unique_ptr<Replay> replay;
     size_t arena_bytes = 0;
+    std::vector<size_t> staging;
     bool capture = false, capturable = true;
     std::vector<std::unique_ptr<Replay>> evicted;
     {
@@ -175,6 +181,7 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
       } else if (set.capturable && set.recorded_runs >= kRecordedRunsBeforeCapture) {
         capture = true;
         arena_bytes = set.arena_bytes;
+        staging = set.staging;
       }
     }
     evicted.clear();
@@ -183,7 +190,7 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
       return executor_.RunInContext(inputs, device);
     }
     if (capture) {
-      auto captured = Replay::Capture(executor_, inputs, arena_bytes);
+      auto captured = Replay::Capture(executor_, inputs, arena_bytes, staging);
       ++stats_.captures;
       if (captured.ok()) {
         replay = std::move(captured).value();
@@ -217,7 +224,8 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
  private:
   struct ShapeSet {
     int recorded_runs = 0;
-    size_t arena_bytes = 0;  // the highest recorded need
+    size_t arena_bytes = 0;        // the highest recorded need
+    std::vector<size_t> staging;  // the sizes of the last recorded run's copies from the host
     int failed_captures = 0;
     bool capturable = true;
     uint64_t last_run = 0;
@@ -264,6 +272,7 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
       if (auto it = sets_.find(key); it != sets_.end()) {
         ++it->second.recorded_runs;
         it->second.arena_bytes = std::max(it->second.arena_bytes, memory->high_water());
+        it->second.staging = memory->staging_sizes();
       }
     }
     return outputs;

@@ -19,17 +19,36 @@ class ArenaBuffer final : public Buffer {
   std::shared_ptr<Buffer> pooled_;  // recording: the memory itself
 };
 
-RunMemory::RunMemory(DeviceAllocator* allocator, std::shared_ptr<Buffer> arena)
+RunMemory::RunMemory(DeviceAllocator* allocator, std::shared_ptr<Buffer> arena,
+                     std::vector<std::shared_ptr<Buffer>> staging)
     : allocator_(allocator),
       arena_(std::move(arena)),
-      layout_(arena_ != nullptr ? arena_->size() : std::numeric_limits<size_t>::max()) {}
+      layout_(arena_ != nullptr ? arena_->size() : std::numeric_limits<size_t>::max()),
+      staging_(std::move(staging)) {}
 
 std::shared_ptr<RunMemory> RunMemory::Recording(DeviceAllocator* allocator) {
-  return std::shared_ptr<RunMemory>(new RunMemory(allocator, nullptr));
+  return std::shared_ptr<RunMemory>(new RunMemory(allocator, nullptr, {}));
 }
 
-std::shared_ptr<RunMemory> RunMemory::Serving(std::shared_ptr<Buffer> arena) {
-  return std::shared_ptr<RunMemory>(new RunMemory(nullptr, std::move(arena)));
+std::shared_ptr<RunMemory> RunMemory::Serving(std::shared_ptr<Buffer> arena,
+                                              std::vector<std::shared_ptr<Buffer>> staging) {
+  return std::shared_ptr<RunMemory>(new RunMemory(nullptr, std::move(arena), std::move(staging)));
+}
+
+void RunMemory::NoteStaging(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  staging_sizes_.push_back(bytes);
+}
+
+StatusOr<std::shared_ptr<Buffer>> RunMemory::TakeStaging(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (next_staging_ >= staging_.size() || staging_[next_staging_]->size() < bytes) {
+    return ResourceExhausted("the run copies more from the host than its recording (" +
+                             std::to_string(staging_.size()) + " staging buffers)");
+  }
+  std::shared_ptr<Buffer> buffer = std::move(staging_[next_staging_++]);
+  kept_.push_back(buffer);
+  return buffer;
 }
 
 StatusOr<std::shared_ptr<Buffer>> RunMemory::Allocate(size_t bytes, cudaStream_t stream) {

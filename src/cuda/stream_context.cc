@@ -139,14 +139,17 @@ StatusOr<Tensor> StreamContext::ToDevice(const Tensor& host) {
     return InvalidArgument(host.DebugString() + " is on another device than " + device().ToString());
   }
   KILN_ASSIGN_OR_RETURN(Tensor t, Allocate(host.dtype(), host.shape()));
-  if (memory_ != nullptr && memory_->serving() && host.byte_size() > 0) {
-    // A captured copy reads its source again at every replay: a pinned copy the run memory keeps.
-    KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> pinned, PinnedPool::Global().Allocate(host.byte_size()));
-    std::memcpy(pinned->data(), host.raw_data(), host.byte_size());
-    KILN_CUDA_RETURN_IF_ERROR(
-        cudaMemcpyAsync(t.raw_data(), pinned->data(), host.byte_size(), cudaMemcpyHostToDevice, stream_));
-    memory_->Keep(std::move(pinned));
-    return t;
+  if (memory_ != nullptr && host.byte_size() > 0) {
+    if (!memory_->serving()) {
+      memory_->NoteStaging(host.byte_size());
+    } else {
+      // A captured copy reads its source again at every replay: a pinned buffer the memory keeps.
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> pinned, memory_->TakeStaging(host.byte_size()));
+      std::memcpy(pinned->data(), host.raw_data(), host.byte_size());
+      KILN_CUDA_RETURN_IF_ERROR(
+          cudaMemcpyAsync(t.raw_data(), pinned->data(), host.byte_size(), cudaMemcpyHostToDevice, stream_));
+      return t;
+    }
   }
   KILN_RETURN_IF_ERROR(PinnedPool::Global().StageToDevice(host.raw_data(), host.byte_size(), t.raw_data(), stream_));
   return t;

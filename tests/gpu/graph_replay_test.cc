@@ -167,6 +167,29 @@ TEST_F(GraphReplayTest, ConcurrentRunsEachTakeAGraphOfTheirOwn) {
   EXPECT_GT(s.replays, kThreads * kSteps / 2);
 }
 
+// Pad moves elements by index maps the host computes and copies over: a captured run keeps those
+// copies' sources (pinned buffers made before the capture), and replays stay right.
+TEST_F(GraphReplayTest, HostComputedIndexMapsAreReplayedToo) {
+  ir::Graph g;
+  ir::Node* x = Placeholder(g, "x", DType::kFloat32, {4, 6});
+  ir::Node* pads = g.AddConst("pads", Tensor::FromVector<int32_t>({2, 2}, {1, 1, 2, 0}));
+  ir::Node* pad = Op(g, "pad", "Pad", {{x->id, 0}, {pads->id, 0}});
+  ir::Node* relu = Op(g, "relu", "Relu", {{pad->id, 0}});
+  g.outputs().push_back({"y", {relu->id, 0}});
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  auto ex = OnGpu(g);
+  ASSERT_NE(ex, nullptr);
+  KILN_ASSERT_OK_AND_ASSIGN(auto replays, runtime::CreateGraphReplays(*ex));
+  for (int step = 0; step < 6; ++step) {
+    Tensor in = testing::RandomTensor(DType::kFloat32, {4, 6}, 500 + step);
+    KILN_ASSERT_OK_AND_ASSIGN(auto want, ex->Run({in}));
+    KILN_ASSERT_OK_AND_ASSIGN(auto got, replays->Run({in}, nullptr));
+    ExpectSame(got, want);
+  }
+  EXPECT_EQ(replays->stats().failed_captures, 0);
+  EXPECT_EQ(replays->stats().replays, 4);
+}
+
 // Gather reads its indices on the host: a run fed device indices waits for the device, which a
 // capture cannot. Runs stay ordinary (and right), with one warning saying why.
 TEST_F(GraphReplayTest, RunsThatWaitForTheDeviceStayUncaptured) {
