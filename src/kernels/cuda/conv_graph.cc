@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "cuda/timing.h"
 #include "kernels/cpu/conv_plan.h"
 #include "kernels/cpu/fused_math.h"
 #include "kernels/cuda/conv.h"
@@ -135,27 +136,10 @@ Status ChoosePlan(StreamContext& ctx, cudnnHandle_t handle, const std::string& k
     if (f.graph->get_workspace_size_plan_at_index(i, sizes[i]).is_good()) most = std::max(most, sizes[i]);
   }
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, ctx.Scratch(static_cast<size_t>(most)));
-  cudaEvent_t start = nullptr, stop = nullptr;
-  KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
-  KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&stop));
-  int64_t best = -1;
-  float best_ms = std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < count; ++i) {
-    auto run = [&] { return f.graph->execute_plan_at_index(handle, pack, workspace->data(), i).is_good(); };
-    if (sizes[i] < 0 || !run()) continue;
-    cudaEventRecord(start, ctx.stream());
-    bool ok = true;
-    for (int r = 0; r < 3 && ok; ++r) ok = run();
-    cudaEventRecord(stop, ctx.stream());
-    float ms = 0;
-    if (ok && cudaEventSynchronize(stop) == cudaSuccess && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess &&
-        ms < best_ms) {
-      best_ms = ms;
-      best = i;
-    }
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  KILN_ASSIGN_OR_RETURN(int best, FastestCandidate(ctx.stream(), static_cast<int>(count), [&](int i) {
+                          return sizes[i] >= 0 &&
+                                 f.graph->execute_plan_at_index(handle, pack, workspace->data(), i).is_good();
+                        }));
   if (best < 0) return Unimplemented("no cuDNN plan for the fused convolution ran");
   f.plan = best;
   f.workspace = sizes[best];

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/timing.h"
 #include "kernels/cuda/matmul.h"
 #include "runtime/tactics.h"
 
@@ -101,31 +102,14 @@ StatusOr<Chosen> ChooseAlgo(cublasLtHandle_t handle, const LtProblem& p, cudaStr
   if (found == 0) return Unimplemented("cuBLASLt has no algorithm for this product with its epilogue");
   if (found == 1) return Chosen{results[0].algo, results[0].workspaceSize};
 
-  cudaEvent_t start = nullptr, stop = nullptr;
-  KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
-  KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&stop));
   const float alpha = 1.0f;
-  int best = 0;
-  float best_ms = std::numeric_limits<float>::infinity();
-  for (int i = 0; i < found; ++i) {
-    auto run = [&]() {
-      return cublasLtMatmul(handle, p.desc, &alpha, a, p.a, b, p.b, beta, c, p.c, d, p.c, &results[i].algo, workspace,
-                            kWorkspaceBytes, stream);
-    };
-    if (results[i].state != CUBLAS_STATUS_SUCCESS || run() != CUBLAS_STATUS_SUCCESS) continue;
-    cudaEventRecord(start, stream);
-    bool ok = true;
-    for (int r = 0; r < 3 && ok; ++r) ok = run() == CUBLAS_STATUS_SUCCESS;
-    cudaEventRecord(stop, stream);
-    float ms = 0;
-    if (ok && cudaEventSynchronize(stop) == cudaSuccess && cudaEventElapsedTime(&ms, start, stop) == cudaSuccess &&
-        ms < best_ms) {
-      best_ms = ms;
-      best = i;
-    }
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  KILN_ASSIGN_OR_RETURN(int best, FastestCandidate(stream, found, [&](int i) {
+                          return results[i].state == CUBLAS_STATUS_SUCCESS &&
+                                 cublasLtMatmul(handle, p.desc, &alpha, a, p.a, b, p.b, beta, c, p.c, d, p.c,
+                                                &results[i].algo, workspace, kWorkspaceBytes,
+                                                stream) == CUBLAS_STATUS_SUCCESS;
+                        }));
+  if (best < 0) best = 0;  // none could be timed: the heuristic's first choice
   return Chosen{results[best].algo, results[best].workspaceSize};
 }
 
