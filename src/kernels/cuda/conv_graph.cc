@@ -161,7 +161,9 @@ StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::
   const DType dtype = ctx.input(0).dtype();
   if (dtype != DType::kFloat16 && dtype != DType::kBFloat16) return false;
   if (e.activation != ir::Activation::kNone && !Activation(e)) return false;
-  KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::ConvPlan plan, kernels::cpu::nn::PlanConv(ctx, kind));
+  // The convolution's own plan, from its image and filter alone (the epilogue's operands follow).
+  const runtime::KernelContext conv_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::ConvPlan plan, kernels::cpu::nn::PlanConv(conv_ctx, kind));
   if (plan.channels_first || plan.spatial != 2 || plan.groups != 1 || plan.flat.size() != 4 ||
       plan.out_shape.size() != 4 || plan.in_c % 8 != 0 || plan.out_c % 8 != 0 || ctx.input(0).num_elements() == 0) {
     return false;
@@ -221,10 +223,9 @@ StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::
   if (graph->workspace > 0) {
     KILN_ASSIGN_OR_RETURN(workspace, device.Scratch(static_cast<size_t>(graph->workspace)));
   }
-  KILN_RETURN_IF_ERROR(Check(
-      graph->graph->execute_plan_at_index(handle, pack, workspace ? workspace->data() : nullptr, graph->plan),
-      "execute"));
-  return true;
+  // A plan that fails here leaves the layer to the caller's path, which writes the output itself.
+  return graph->graph->execute_plan_at_index(handle, pack, workspace ? workspace->data() : nullptr, graph->plan)
+      .is_good();
 }
 
 #else
