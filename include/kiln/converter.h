@@ -33,6 +33,9 @@ StatusOr<ProfileStrategy> ParseProfileStrategy(const std::string& name);
 
 struct ConversionParams {
   Precision precision_mode = Precision::kFP32;
+  // FP32 engines on a GPU may compute products and convolutions in TF32 (faster; about 1e-3
+  // relative error). Off: FP32 stays FP32.
+  bool allow_tf32 = false;
   // Where engines are built and run ("backend"): the host, or a CUDA GPU. Unset: the first GPU when
   // the machine has one, else the host. A converted model loaded on another device builds engines
   // there, or runs natively.

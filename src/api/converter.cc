@@ -276,6 +276,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
 
   engine::EngineOpSpec base;
   base.precision = params.precision_mode;
+  base.allow_tf32 = params.allow_tf32;
   base.max_workspace_size_bytes = params.max_workspace_size_bytes;
   base.maximum_cached_engines = params.maximum_cached_engines;
   base.allow_build_at_runtime = params.allow_build_at_runtime;

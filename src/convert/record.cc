@@ -17,6 +17,7 @@ Status WriteConversionRecord(const std::string& path, const ConversionRecord& r)
       {"source", r.source},
       {"params",
        {{"precision_mode", PrecisionName(p.precision_mode)},
+        {"allow_tf32", p.allow_tf32},
         {"engine_device", p.engine_device ? p.engine_device->ToString() : ""},
         {"max_workspace_size_bytes", p.max_workspace_size_bytes},
         {"minimum_segment_size", p.minimum_segment_size},
@@ -49,6 +50,7 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
     r.source = j.at("source").get<std::string>();
     const auto& p = j.at("params");
     KILN_ASSIGN_OR_RETURN(r.params.precision_mode, ParsePrecision(p.at("precision_mode").get<std::string>()));
+    r.params.allow_tf32 = p.value("allow_tf32", false);
     if (const std::string device = p.value("engine_device", ""); !device.empty()) {
       KILN_ASSIGN_OR_RETURN(r.params.engine_device, ParseDevice(device));
     }

@@ -51,6 +51,7 @@ struct BuildConfig {
   // Placeholder names), for INT8/FP8.
   std::map<std::string, float> amax;
   bool explicit_quantization = false;  // the segment carries its own Q/DQ or FakeQuant ops
+  bool allow_tf32 = false;             // FP32 products and convolutions on a GPU may use TF32
 };
 
 class Engine {

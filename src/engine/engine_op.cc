@@ -70,6 +70,7 @@ StatusOr<EngineOpSpec> EngineOpSpec::FromNode(const ir::Node& node) {
   KILN_ASSIGN_OR_RETURN(std::string strategy, a.Get<std::string>("profile_strategy"));
   KILN_ASSIGN_OR_RETURN(s.profile_strategy, ParseProfileStrategy(strategy));
   KILN_ASSIGN_OR_RETURN(s.explicit_quantization, a.Get<bool>("explicit_quantization"));
+  KILN_ASSIGN_OR_RETURN(s.allow_tf32, a.GetOr<bool>("allow_tf32", false));
   if (max_cached < 1 || max_cached > 1 << 20) {
     return InvalidArgument("maximum_cached_engines is " + std::to_string(max_cached) + "; it must be at least 1");
   }
@@ -97,6 +98,7 @@ ir::AttrMap EngineOpSpec::ToAttrs() const {
   a.Set("use_dynamic_shape", use_dynamic_shape);
   a.Set("profile_strategy", std::string(ProfileStrategyName(profile_strategy)));
   a.Set("explicit_quantization", explicit_quantization);
+  a.Set("allow_tf32", allow_tf32);
   return a;
 }
 
@@ -186,6 +188,7 @@ StatusOr<std::shared_ptr<const Engine>> EngineOp::BuildEngine(std::vector<ShapeP
   config.profiles = std::move(profiles);
   config.amax = amax_;
   config.explicit_quantization = spec_.explicit_quantization;
+  config.allow_tf32 = spec_.allow_tf32;
   auto engine = backend_.Build(native_, config);
   if (!engine.ok()) {
     Status s = engine.status();

@@ -40,6 +40,7 @@ struct EngineOpSpec {
   bool use_dynamic_shape = false;
   ProfileStrategy profile_strategy = ProfileStrategy::kRange;
   bool explicit_quantization = false;
+  bool allow_tf32 = false;  // FP32 engines on a GPU may use TF32
 
   static StatusOr<EngineOpSpec> FromNode(const ir::Node& node);
   ir::AttrMap ToAttrs() const;

@@ -134,35 +134,41 @@ Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& conf
 }
 
 namespace {
-// The function attr that carries an engine's tactics, as "key<TAB>value" strings.
+// The function attrs that carry an engine's settings: tactics as "key<TAB>value" strings, and TF32.
 constexpr char kTacticsAttr[] = "_kiln_tactics";
+constexpr char kTf32Attr[] = "_kiln_allow_tf32";
 }  // namespace
 
 StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend,
-                                     const runtime::Tactics& tactics) {
+                                     const EngineSettings& settings) {
   KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(graph, "kiln_" + std::string(backend) + "_engine"));
-  if (!tactics.empty()) {
+  if (!settings.tactics.empty()) {
     auto* list = (*fn.mutable_attr())[kTacticsAttr].mutable_list();
-    for (const auto& [key, value] : tactics) list->add_s(key + "\t" + value);
+    for (const auto& [key, value] : settings.tactics) list->add_s(key + "\t" + value);
   }
+  if (settings.allow_tf32) (*fn.mutable_attr())[kTf32Attr].set_b(true);
   return fn.SerializeAsString();
 }
 
-StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend, runtime::Tactics* tactics) {
+StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend, EngineSettings* settings) {
   tfproto::FunctionDef fn;
   if (!fn.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return DataLoss("the " + std::string(backend) + " engine payload is not a serialized graph");
   }
-  if (auto it = fn.attr().find(kTacticsAttr); it != fn.attr().end() && tactics != nullptr) {
+  if (auto it = fn.attr().find(kTacticsAttr); it != fn.attr().end() && settings != nullptr) {
     for (const std::string& entry : it->second.list().s()) {
       const size_t tab = entry.find('\t');
       if (tab == std::string::npos) {
         return DataLoss("the " + std::string(backend) + " engine payload has a malformed tactic '" + entry + "'");
       }
-      (*tactics)[entry.substr(0, tab)] = entry.substr(tab + 1);
+      settings->tactics[entry.substr(0, tab)] = entry.substr(tab + 1);
     }
   }
+  if (auto it = fn.attr().find(kTf32Attr); it != fn.attr().end() && settings != nullptr) {
+    settings->allow_tf32 = it->second.b();
+  }
   fn.mutable_attr()->erase(kTacticsAttr);
+  fn.mutable_attr()->erase(kTf32Attr);
   return savedmodel::GraphFromFunctionDef(fn);
 }
 

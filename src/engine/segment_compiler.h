@@ -46,25 +46,31 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
 // Fails when the executor's memory plan needs more than config.max_workspace_size_bytes.
 Status CheckWorkspace(const runtime::Executor& executor, const BuildConfig& config);
 
-// The compiled graph as an engine payload, with the tactics its kernels chose, and back; `backend`
-// names the payload in errors.
+// What an engine runs with besides its graph, saved in its payload.
+struct EngineSettings {
+  runtime::Tactics tactics;  // what its kernels chose (runtime/tactics.h)
+  bool allow_tf32 = false;   // FP32 products and convolutions on a GPU may use TF32
+};
+
+// The compiled graph with its settings as an engine payload, and back; `backend` names the payload
+// in errors.
 StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend,
-                                     const runtime::Tactics& tactics = {});
+                                     const EngineSettings& settings = {});
 StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend,
-                                     runtime::Tactics* tactics = nullptr);
+                                     EngineSettings* settings = nullptr);
 
 // An engine whose body is a compiled graph, run by an executor with its memory plan: what both
 // backends' engines are; each says how a run reaches its executor.
 class GraphEngine : public Engine {
  public:
   const std::vector<ShapeProfile>& profiles() const override { return profiles_; }
-  StatusOr<std::string> SerializePayload() const override { return SerializeGraph(graph_, backend_, tactics_); }
+  StatusOr<std::string> SerializePayload() const override { return SerializeGraph(graph_, backend_, settings_); }
   std::map<std::string, int> OpCounts() const override { return graph_.OpCounts(); }
   std::vector<std::string> BuildNotes() const override { return notes_; }
   void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
-  // The tactics (runtime/tactics.h) the engine's kernels use, saved with it.
-  const runtime::Tactics& tactics() const { return tactics_; }
-  void set_tactics(runtime::Tactics tactics) { tactics_ = std::move(tactics); }
+  // What the engine runs with besides its graph, saved with it.
+  const EngineSettings& settings() const { return settings_; }
+  EngineSettings& settings() { return settings_; }
   const runtime::Executor& executor() const { return *executor_; }
   const ir::Graph& graph() const { return graph_; }
 
@@ -81,7 +87,7 @@ class GraphEngine : public Engine {
   std::vector<ShapeProfile> profiles_;
   std::unique_ptr<runtime::Executor> executor_;
   std::vector<std::string> notes_;
-  runtime::Tactics tactics_;
+  EngineSettings settings_;
 };
 
 }  // namespace kiln::engine

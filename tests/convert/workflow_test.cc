@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "convert/convert_test_util.h"
+#include "convert/record.h"
+#include "engine/engine_op.h"
 
 namespace kiln {
 namespace {
@@ -208,6 +210,28 @@ TEST(ConverterWorkflow, OnnxSymbolicDimsSurviveConversion) {
                              {"attention_mask", Tensor(DType::kInt64, {2, 9})}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("symbolic dimension 'seq'"), std::string::npos) << bad.status().ToString();
+}
+
+// The permission to use TF32 is part of the conversion: recorded, on every engine op (which passes
+// it to the engines it builds), and off unless asked for.
+TEST(ConverterWorkflow, Tf32PermissionTravelsWithTheModel) {
+  for (bool allow : {false, true}) {
+    SCOPED_TRACE(allow);
+    testing::TempDir tmp("tf32");
+    ConversionParams params;
+    params.allow_tf32 = allow;
+    KILN_ASSERT_OK(testing::ConvertSaveLoad(testing::MnistModel(), params, tmp.path("m")).status());
+    KILN_ASSERT_OK_AND_ASSIGN(convert::ConversionRecord record,
+                              convert::ReadConversionRecord(tmp.path("m/assets/kiln/conversion.json")));
+    EXPECT_EQ(record.params.allow_tf32, allow);
+    engine::EngineOpSpec spec;
+    spec.allow_tf32 = allow;
+    ir::Node node;
+    node.name = "KilnEngineOp_0";
+    node.attrs = spec.ToAttrs();
+    KILN_ASSERT_OK_AND_ASSIGN(engine::EngineOpSpec back, engine::EngineOpSpec::FromNode(node));
+    EXPECT_EQ(back.allow_tf32, allow);
+  }
 }
 
 }  // namespace

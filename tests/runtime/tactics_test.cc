@@ -87,8 +87,8 @@ TEST(TacticCacheTest, TheCacheDirectoryFollowsTheEnvironment) {
   if (saved != nullptr) setenv("KILN_CACHE_DIR", restore.c_str(), 1);
 }
 
-// Engine payloads carry their tactics; payloads without them (and older files) still read.
-TEST(TacticCacheTest, EnginePayloadsCarryTheirTactics) {
+// Engine payloads carry their settings (tactics, TF32); payloads without them (older files) still read.
+TEST(TacticCacheTest, EnginePayloadsCarryTheirSettings) {
   ir::Graph g;
   ir::AttrMap pa;
   pa.Set("dtype", DType::kFloat32);
@@ -98,16 +98,18 @@ TEST(TacticCacheTest, EnginePayloadsCarryTheirTactics) {
   ir::Node* r = g.AddNode("r", "Relu", {{x->id, 0}}, {}, 1);
   g.outputs().push_back({"y", {r->id, 0}});
   KILN_ASSERT_OK(ir::InferShapes(g));
-  const Tactics tactics = {{"cudnn-conv fwd 1 2", "3 1 0"}, {"cublaslt 0 8", "abcd 0"}};
-  KILN_ASSERT_OK_AND_ASSIGN(std::string payload, engine::SerializeGraph(g, "cuda", tactics));
-  Tactics back;
+  const engine::EngineSettings settings{{{"cudnn-conv fwd 1 2", "3 1 0"}, {"cublaslt 0 8", "abcd 0"}}, true};
+  KILN_ASSERT_OK_AND_ASSIGN(std::string payload, engine::SerializeGraph(g, "cuda", settings));
+  engine::EngineSettings back;
   KILN_ASSERT_OK_AND_ASSIGN(ir::Graph read, engine::DeserializeGraph(payload, "cuda", &back));
-  EXPECT_EQ(back, tactics);
+  EXPECT_EQ(back.tactics, settings.tactics);
+  EXPECT_TRUE(back.allow_tf32);
   EXPECT_EQ(read.OpCounts(), g.OpCounts());
   KILN_ASSERT_OK_AND_ASSIGN(std::string plain, engine::SerializeGraph(g, "cuda"));
-  Tactics none;
+  engine::EngineSettings none;
   KILN_ASSERT_OK(engine::DeserializeGraph(plain, "cuda", &none).status());
-  EXPECT_TRUE(none.empty());
+  EXPECT_TRUE(none.tactics.empty());
+  EXPECT_FALSE(none.allow_tf32);
 }
 
 }  // namespace

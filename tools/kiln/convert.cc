@@ -145,6 +145,7 @@ struct ConvertOptions {
   int calibration_batch_size = 32;
   std::vector<std::string> build_inputs;
   bool dynamic_shape = false;
+  bool allow_tf32 = false;
   std::string profile_strategy = "range";
   std::string denylist;
   int maximum_segments = -1;
@@ -154,6 +155,7 @@ struct ConvertOptions {
 void RunConvert(const ConvertOptions& o) {
   ConversionParams params;
   params.precision_mode = OrDie(ParsePrecision(o.precision));
+  params.allow_tf32 = o.allow_tf32;
   if (!o.backend.empty()) params.engine_device = OrDie(ParseDevice(o.backend));
   params.minimum_segment_size = o.minimum_segment_size;
   params.max_workspace_size_bytes = o.max_workspace_size;
@@ -231,6 +233,7 @@ void AddConvertCommands(CLI::App& app) {
   cmd->add_option("--output", c->output, "directory for the converted SavedModel")->required();
   cmd->add_option("--precision", c->precision, "fp32, fp16, bf16, int8 or fp8")->capture_default_str();
   cmd->add_option("--backend", c->backend, "cpu, cuda or cuda:N: where engines run (default: cuda with a GPU)");
+  cmd->add_flag("--allow-tf32", c->allow_tf32, "FP32 engines on a GPU may compute products and convolutions in TF32");
   cmd->add_option("--tag_set", c->tag_set, "comma-separated tag set")->capture_default_str();
   cmd->add_option("--signature_def", c->signature_def, "signature key")->capture_default_str();
   cmd->add_option("--minimum-segment-size", c->minimum_segment_size, "smallest segment converted; -1 disables")

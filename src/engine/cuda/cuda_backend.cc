@@ -15,9 +15,10 @@ namespace {
 class CudaEngine : public GraphEngine {
  public:
   static StatusOr<std::unique_ptr<CudaEngine>> Create(ir::Graph graph, std::vector<ShapeProfile> profiles,
-                                                      int device) {
+                                                      int device, bool allow_tf32) {
     std::unique_ptr<CudaEngine> e(new CudaEngine(std::move(graph), std::move(profiles)));
-    KILN_RETURN_IF_ERROR(e->CreateExecutor({.device = Device::CUDA(device)}));
+    e->settings().allow_tf32 = allow_tf32;
+    KILN_RETURN_IF_ERROR(e->CreateExecutor({.device = Device::CUDA(device), .allow_tf32 = allow_tf32}));
     KILN_ASSIGN_OR_RETURN(e->replays_, runtime::CreateGraphReplays(e->executor()));
     return e;
   }
@@ -77,7 +78,7 @@ class CudaBackendImpl : public Backend {
     KILN_RETURN_IF_ERROR(CheckDeviceUsable(Device::CUDA(device_)));
     KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config, {.runs_reduced = RunsReducedOnCuda, .channels_last = true}));
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
-                          CudaEngine::Create(std::move(compiled.graph), config.profiles, device_));
+                          CudaEngine::Create(std::move(compiled.graph), config.profiles, device_, config.allow_tf32));
     std::vector<std::string> notes = std::move(compiled.notes);
     for (std::string& n : HostNotes(engine->graph(), engine->executor().placement())) notes.push_back(std::move(n));
     KILN_RETURN_IF_ERROR(CheckWorkspace(engine->executor(), config));
@@ -90,11 +91,12 @@ class CudaBackendImpl : public Backend {
 
   StatusOr<std::unique_ptr<Engine>> Deserialize(const std::vector<ShapeProfile>& profiles,
                                                 std::string_view payload) const override {
-    runtime::Tactics tactics;
-    KILN_ASSIGN_OR_RETURN(ir::Graph graph, DeserializeGraph(payload, "cuda", &tactics));
-    KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine, CudaEngine::Create(std::move(graph), profiles, device_));
-    runtime::AddTactics(device_, tactics);  // the engine runs without timing anything
-    engine->set_tactics(std::move(tactics));
+    EngineSettings settings;
+    KILN_ASSIGN_OR_RETURN(ir::Graph graph, DeserializeGraph(payload, "cuda", &settings));
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
+                          CudaEngine::Create(std::move(graph), profiles, device_, settings.allow_tf32));
+    runtime::AddTactics(device_, settings.tactics);  // the engine runs without timing anything
+    engine->settings() = std::move(settings);
     return std::unique_ptr<Engine>(std::move(engine));
   }
 
@@ -114,7 +116,7 @@ class CudaBackendImpl : public Backend {
       }
       KILN_RETURN_IF_ERROR(engine.executor().Run(zeros).status());
     }
-    engine.set_tactics(recorder.tactics());
+    engine.settings().tactics = recorder.tactics();
     return OkStatus();
   }
 

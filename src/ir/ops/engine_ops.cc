@@ -43,6 +43,7 @@ KILN_REGISTER_OP(OpDefBuilder("KilnEngineOp")
                      .Attr("use_dynamic_shape", false)
                      .Attr("profile_strategy", std::string("range"))
                      .Attr("explicit_quantization", false)
+                     .Attr("allow_tf32", false)
                      .OutputTypeList("outputs", "Tout")
                      .Shape(EngineOpShape));
 
