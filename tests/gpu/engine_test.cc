@@ -114,6 +114,30 @@ TEST_F(CudaEngineTest, ShapesOutsideTheEnginesRunNativelyOnTheGpu) {
   EXPECT_EQ(stats.engine_runs, 0);
 }
 
+// A build that fails on the GPU (the convolutions need more than max_workspace_size_bytes): the
+// native segment answers there, with a warning saying why; without fallback it is an error.
+TEST_F(CudaEngineTest, AFailedGpuBuildRunsTheSegmentNatively) {
+  ConversionParams params;
+  params.max_workspace_size_bytes = 4096;
+  params.engine_device = Device::CUDA();
+  testing::TempDir tmp("cuda_engine_workspace");
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, testing::ConvertSaveLoad(MnistModel(), params, tmp.path("m"), {}, {}, true,
+                                                                 Device::CUDA()));
+  testing::WarningCapture warnings;
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor got, testing::RunSingle(*model, "input_1", Mnist().images));
+  EXPECT_LE(testing::MaxAbsDiff(got, expected_), 1e-4);
+  EXPECT_TRUE(warnings.Saw("more than max_workspace_size_bytes (4096)")) << warnings.All();
+  EXPECT_EQ(model->engine_stats()[0].native_runs, 1);
+
+  params.allow_native_fallback = false;
+  testing::TempDir strict("cuda_engine_workspace_strict");
+  KILN_ASSERT_OK_AND_ASSIGN(model, testing::ConvertSaveLoad(MnistModel(), params, strict.path("m"), {}, {}, true,
+                                                            Device::CUDA()));
+  auto failed = testing::RunSingle(*model, "input_1", Mnist().images);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("max_workspace_size_bytes"), std::string::npos) << failed.status().ToString();
+}
+
 TEST_F(CudaEngineTest, ThreadsShareOneConvertedModel) {
   testing::TempDir tmp("cuda_engine_threads");
   KILN_ASSERT_OK_AND_ASSIGN(auto model, testing::ConvertSaveLoad(MnistModel(), {}, tmp.path("m"), {},
