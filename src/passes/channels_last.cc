@@ -123,14 +123,13 @@ int ConvertOps(Graph& g) {
   for (int id = 0; id < g.num_nodes(); ++id) {
     if (std::optional<LastForm> form = ChannelsLastForm(g, g.node(id))) forms.emplace_back(id, std::move(*form));
   }
-  for (auto& [id, form_value] : forms) {
-    LastForm* form = &form_value;
+  for (auto& [id, form] : forms) {
     const std::string name = g.node(id).name;
-    for (int k : form->data_inputs) {
+    for (int k : form.data_inputs) {
       const ValueRef in = g.node(id).inputs[k];
       g.node(id).inputs[k] = AddTranspose(g, in, kToLast, name + "/to_nhwc");
     }
-    g.node(id).attrs = std::move(form->attrs);
+    g.node(id).attrs = std::move(form.attrs);
     TransposeOutput(g, id, kToFirst, name + "/to_nchw");
   }
   return static_cast<int>(forms.size());
