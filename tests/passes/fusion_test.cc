@@ -3,18 +3,11 @@
 #include "passes/fusion.h"
 
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <nlohmann/json.hpp>
 
-#include "frontends/onnx/importer.h"
 #include "frontends/savedmodel/graph_def_io.h"
-#include "frontends/savedmodel/saved_model.h"
-#include "io/npy.h"
 #include "ir/op_registry.h"
 #include "passes/pass_test_util.h"
 #include "passes/passes.h"
-#include "runtime/executor.h"
 #include "util/test_util.h"
 
 namespace kiln {
