@@ -7,7 +7,6 @@
 #include <limits>
 
 #include "ir/ops/onnx_window_rules.h"
-#include "kernels/cpu/array_util.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/cpu/pool_plan.h"
@@ -99,25 +98,12 @@ std::string ModeName(ir::OnnxPoolMode mode) {
   return mode == ir::OnnxPoolMode::kMax ? "max" : mode == ir::OnnxPoolMode::kAvg ? "avg" : "lp";
 }
 
-// [N, spatial..., C] <-> [N, C, spatial...] for a tensor of rank `rank`.
-std::vector<int> ChannelsFirstPerm(int rank) {
-  std::vector<int> perm = {0, rank - 1};
-  for (int i = 1; i < rank - 1; ++i) perm.push_back(i);
-  return perm;
-}
-std::vector<int> ChannelsLastPerm(int rank) {
-  std::vector<int> perm = {0};
-  for (int i = 2; i < rank; ++i) perm.push_back(i);
-  perm.push_back(1);
-  return perm;
-}
-
 Status OnnxPoolImpl(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(OnnxPoolPlan p, PlanOnnxPool(ctx));
   const ir::OnnxPoolSpec& spec = p.spec;
   const int rank = ctx.input(0).rank();
   // The pool runs planar; the channels-last form goes through a channels-first copy.
-  const Tensor x = spec.channels_last ? TransposeTensor(ctx.input(0), ChannelsFirstPerm(rank)) : ctx.input(0);
+  const Tensor x = spec.channels_last ? ChannelsLastToFirst(ctx.input(0)) : ctx.input(0);
   Shape out_shape = p.out_shape;
   if (spec.channels_last) {
     out_shape = {p.out_shape[0], p.out_shape[rank - 1]};
@@ -135,7 +121,7 @@ Status OnnxPoolImpl(KernelContext& ctx) {
     Pool<T>(x.data<T>(), planar.data<T>(), x.dim(0) * x.dim(1), taps, spec);
     return OkStatus();
   }));
-  ctx.set_output(0, spec.channels_last ? TransposeTensor(planar, ChannelsLastPerm(rank)) : std::move(planar));
+  ctx.set_output(0, spec.channels_last ? ChannelsFirstToLast(planar) : std::move(planar));
   return OkStatus();
 }
 
