@@ -88,7 +88,9 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
     p.attrs.Set("shape", env[i]);
     p.outputs[0].shape = env[i];
   }
-  KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));  // infers shapes at the narrowed inputs first
+  const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
+  // Infers shapes at the narrowed inputs first.
+  KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph, {.attention = !quantized}));
   int channels_last = 0;
   if (options.channels_last) {
     KILN_ASSIGN_OR_RETURN(channels_last, passes::ConvertToChannelsLast(graph));
@@ -116,7 +118,7 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   if (channels_last > 0) {
     out.notes.push_back(std::to_string(channels_last) + " channels-first convolution/pool layer(s) run channels-last");
   }
-  if ((config.precision == Precision::kINT8 || config.precision == Precision::kFP8) && !config.explicit_quantization) {
+  if (quantized && !config.explicit_quantization) {
     out.notes.push_back(std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
                         PrecisionName(config.precision));
   }

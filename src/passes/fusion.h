@@ -34,8 +34,21 @@ Status FuseLayerNorms(ir::Graph& graph);
 // KilnFusedElementwise node.
 Status FuseElementwiseChains(ir::Graph& graph);
 
+// Fuses scaled dot-product attention written out as ops (BatchMatMul of q and k^T, an optional
+// scale by a scalar constant, an optional bias Add, Softmax, BatchMatMul with v, all rank 4) into
+// one KilnAttention node (ir/ops/attention_op.h), taking in the Transposes that split the
+// projections into heads and merge them back as the operands' layouts. float32 only.
+Status FuseAttention(ir::Graph& graph);
+
+struct FusionOptions {
+  // Attention becomes KilnAttention nodes; INT8 and FP8 engines leave it apart, as they quantize
+  // its two products.
+  bool attention = true;
+};
+
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
-// layer-norm fusion, epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
-Status FuseForEngine(ir::Graph& graph);
+// layer-norm fusion, attention fusion, epilogue fusion, elementwise-chain fusion, dead-node removal
+// and shape inference.
+Status FuseForEngine(ir::Graph& graph, const FusionOptions& options = {});
 
 }  // namespace kiln::passes

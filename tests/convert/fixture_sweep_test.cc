@@ -1,5 +1,6 @@
-// Every kind of fixture model through the converter at FP32: the converted model must give the
-// native model's answers (engines run the same math, fused) and its engines must serve the calls.
+// Every kind of fixture model through the converter at FP32, FP16 and BF16: the converted model must
+// give the native model's answers (engines run the same math, fused, in the precision asked for) and
+// its engines must serve the calls.
 #include <filesystem>
 
 #include "convert/convert_test_util.h"
@@ -51,6 +52,9 @@ TEST_P(FixtureSweepTest, Fp32ConversionKeepsTheNativeAnswers) { CheckConversion(
 
 // Values stored in 16 bits: within a few fp16 roundings of the native answers.
 TEST_P(FixtureSweepTest, Fp16ConversionStaysClose) { CheckConversion(Precision::kFP16, 1e-2, 2e-2); }
+
+// bfloat16 keeps 8 bits of mantissa to float16's 11: eight times the rounding.
+TEST_P(FixtureSweepTest, Bf16ConversionStaysClose) { CheckConversion(Precision::kBF16, 8e-2, 1.6e-1); }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureSweepTest,
                          ::testing::Values("resnet_keras3", "resnet_tfkeras", "separable_cnn", "transformer_keras3",

@@ -5,8 +5,12 @@
 #include <thread>
 
 #include "convert/convert_test_util.h"
+#include "engine/cuda/cuda_backend.h"
 #include "engine/engine_file.h"
+#include "engine/engine_op.h"
 #include "io/npy.h"
+#include "ir/op_registry.h"
+#include "runtime/executor.h"
 
 namespace kiln {
 namespace {
@@ -136,6 +140,108 @@ TEST_F(CudaEngineTest, AFailedGpuBuildRunsTheSegmentNatively) {
   auto failed = testing::RunSingle(*model, "input_1", Mnist().images);
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.status().message().find("max_workspace_size_bytes"), std::string::npos) << failed.status().ToString();
+}
+
+// The CUDA backend's engines, made to fail at run time on demand, as a lost or faulting device fails
+// them: everything else about them is the real backend's.
+class FlakyEngine : public engine::Engine {
+ public:
+  FlakyEngine(std::unique_ptr<engine::Engine> real, const bool& fail) : real_(std::move(real)), fail_(fail) {}
+  const std::vector<engine::ShapeProfile>& profiles() const override { return real_->profiles(); }
+  StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) const override {
+    if (fail_) return Internal("an illegal memory access was encountered");
+    return real_->Run(inputs, device);
+  }
+  StatusOr<std::string> SerializePayload() const override { return real_->SerializePayload(); }
+  std::map<std::string, int> OpCounts() const override { return real_->OpCounts(); }
+
+ private:
+  std::unique_ptr<engine::Engine> real_;
+  const bool& fail_;
+};
+
+class FlakyCudaBackend : public engine::Backend {
+ public:
+  explicit FlakyCudaBackend(const bool& fail) : real_(engine::CudaBackend(0)), fail_(fail) {}
+  engine::DeviceInfo device() const override { return real_.device(); }
+  Status Validate(const ir::Graph& graph, const ir::Node& node) const override { return real_.Validate(graph, node); }
+  StatusOr<std::unique_ptr<engine::Engine>> Build(const ir::Graph& segment,
+                                                  const engine::BuildConfig& config) const override {
+    KILN_ASSIGN_OR_RETURN(auto built, real_.Build(segment, config));
+    return std::unique_ptr<engine::Engine>(new FlakyEngine(std::move(built), fail_));
+  }
+  StatusOr<std::unique_ptr<engine::Engine>> Deserialize(const std::vector<engine::ShapeProfile>& profiles,
+                                                        std::string_view payload) const override {
+    return real_.Deserialize(profiles, payload);
+  }
+
+ private:
+  const engine::Backend& real_;
+  const bool& fail_;
+};
+
+// x [?, 64] -> MatMul -> BiasAdd -> Relu, as a converter segment.
+ir::Graph DenseSegment() {
+  ir::Graph g;
+  ir::AttrMap a;
+  a.Set("dtype", DType::kFloat32);
+  a.Set("shape", PartialShape::Known({-1, 64}));
+  ir::Node* x = g.AddNode("kiln_input_0", "Placeholder", {}, a, 1);
+  g.inputs().push_back({"kiln_input_0", {x->id, 0}});
+  ir::Node* w = g.AddConst("w", testing::RandomTensor(DType::kFloat32, {64, 32}, 1));
+  ir::Node* b = g.AddConst("b", testing::RandomTensor(DType::kFloat32, {32}, 2));
+  ir::Node* y = g.AddNode("y", "MatMul", {{x->id, 0}, {w->id, 0}}, {}, 1);
+  ir::Node* yb = g.AddNode("yb", "BiasAdd", {{y->id, 0}, {b->id, 0}}, {}, 1);
+  ir::Node* r = g.AddNode("r", "Relu", {{yb->id, 0}}, {}, 1);
+  for (ir::Node* n : {y, yb, r}) EXPECT_TRUE(ir::OpRegistry::Global().ApplyDefaults(*n).ok());
+  g.outputs().push_back({"kiln_output_0", {r->id, 0}});
+  EXPECT_TRUE(ir::InferShapes(g).ok());
+  return g;
+}
+
+// A CUDA engine that fails at run time: the segment's native ops answer on the GPU instead, with one
+// warning that says why; without fallback the failure is the call's error.
+TEST_F(CudaEngineTest, AnEngineFailingAtRunTimeHandsTheCallToTheNativeSegment) {
+  const ir::Graph segment = DenseSegment();  // built the same way each time
+  engine::EngineOpSpec spec;
+  spec.name = "seg";
+  spec.function = "seg_native";
+  spec.input_dtypes = spec.output_dtypes = {DType::kFloat32};
+  spec.input_shapes = {PartialShape::Known({-1, 64})};
+  spec.output_shapes = {PartialShape::Known({-1, 32})};
+  spec.input_tensors = {"x:0"};
+  const Tensor x = testing::RandomTensor(DType::kFloat32, {16, 64}, 3);
+  KILN_ASSERT_OK_AND_ASSIGN(auto on_cpu, runtime::Executor::Create(segment, {}));
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, on_cpu->Run({x}));
+
+  for (bool fallback : {true, false}) {
+    SCOPED_TRACE(fallback ? "with fallback" : "without fallback");
+    bool fail = false;
+    FlakyCudaBackend backend(fail);
+    spec.allow_native_fallback = fallback;
+    KILN_ASSERT_OK_AND_ASSIGN(auto op, engine::EngineOp::Create(spec, DenseSegment(), backend, {}, Device::CUDA()));
+    KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> first, op->Run({x}));
+    KILN_ASSERT_OK_AND_ASSIGN(Tensor engine_answer, CopyTensor(first[0], Device::CPU()));
+    EXPECT_TRUE(testing::TensorsNear(engine_answer, want[0], 1e-4, 1e-4));
+    EXPECT_EQ(op->stats().engine_runs, 1);
+
+    fail = true;
+    testing::WarningCapture warnings;
+    auto second = op->Run({x});
+    if (!fallback) {
+      ASSERT_FALSE(second.ok());
+      EXPECT_NE(second.status().message().find("failed at run time"), std::string::npos) << second.status().ToString();
+      continue;
+    }
+    KILN_ASSERT_OK(second.status());
+    KILN_ASSERT_OK_AND_ASSIGN(Tensor native_answer, CopyTensor((*second)[0], Device::CPU()));
+    EXPECT_TRUE(testing::TensorsNear(native_answer, want[0], 1e-4, 1e-4));
+    EXPECT_TRUE(warnings.Saw("failed at run time: Internal: an illegal memory access was encountered; running the "
+                             "segment's native ops"))
+        << warnings.All();
+    EXPECT_EQ(op->stats().native_runs, 1);
+    EXPECT_EQ(op->stats().engine_runs, 1);
+  }
 }
 
 TEST_F(CudaEngineTest, ThreadsShareOneConvertedModel) {

@@ -3,12 +3,9 @@
 // of being read back by a second pass. Taken for 2-D channels-last convolutions in float16 or
 // bfloat16 whose channel counts are multiples of 8, with the activations cuDNN fuses; anything else,
 // or a problem no cuDNN engine takes, returns to the caller's conv-then-epilogue path.
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
-#include "cuda/timing.h"
 #include "kernels/cpu/conv_plan.h"
 #include "kernels/cpu/fused_math.h"
 #include "kernels/cuda/conv.h"
@@ -16,7 +13,7 @@
 #include "runtime/tactics.h"
 
 #ifdef KILN_HAVE_CUDNN_FRONTEND
-#include <cudnn_frontend.h>
+#include "kernels/cuda/cudnn_graph.h"
 #endif
 
 namespace kiln::cuda {
@@ -24,17 +21,16 @@ namespace kiln::cuda {
 #ifdef KILN_HAVE_CUDNN_FRONTEND
 namespace {
 
-namespace fe = cudnn_frontend;
-using TensorAttrs = std::shared_ptr<fe::graph::Tensor_attributes>;
+using cudnn_graph::Check;
+using cudnn_graph::TensorAttrs;
+using cudnn_graph::VariantPack;
+namespace fe = cudnn_graph::fe;
 
-constexpr int kCandidatePlans = 4;
-
-// A built graph and the tensors a run binds; null graph: cuDNN does not take the problem.
+// A built graph, the tensors a run binds and its plan; null graph: cuDNN does not take the problem.
 struct FusedGraph {
   std::shared_ptr<fe::graph::Graph> graph;
   TensorAttrs x, w, bias, residual, y;
-  int64_t plan = 0;
-  int64_t workspace = 0;
+  cudnn_graph::Plan plan;
 };
 
 struct Problem {
@@ -70,11 +66,6 @@ std::optional<fe::graph::Pointwise_attributes> Activation(const ir::Epilogue& e)
 
 // NHWC strides of a [n, c, h, w] tensor, as cuDNN's graph API describes dims.
 std::vector<int64_t> ChannelsLast(int64_t c, int64_t h, int64_t w) { return {h * w * c, 1, w * c, c}; }
-
-Status Check(fe::error_t status, const char* step) {
-  if (status.is_good()) return OkStatus();
-  return Unimplemented(std::string("cuDNN graph ") + step + ": " + status.get_message());
-}
 
 StatusOr<FusedGraph> Describe(const Problem& p, cudnnHandle_t handle) {
   FusedGraph f;
@@ -114,44 +105,8 @@ StatusOr<FusedGraph> Describe(const Problem& p, cudnnHandle_t handle) {
   return f;
 }
 
-using VariantPack = std::unordered_map<TensorAttrs, void*>;
-
-// Builds the plan a tactic names, or the first kCandidatePlans cuDNN offers and keeps the fastest
-// (timed on the stream, once per problem and GPU model).
-Status ChoosePlan(StreamContext& ctx, cudnnHandle_t handle, const std::string& key, FusedGraph& f,
-                  VariantPack& pack) {
-  const int device = ctx.device().index;
-  if (auto known = runtime::FindTactic(device, key)) {
-    const int64_t index = std::atoll(known->c_str());
-    if (index >= 0 && index < f.graph->get_execution_plan_count() && f.graph->build_plan_at_index(index).is_good()) {
-      f.plan = index;
-      return Check(f.graph->get_workspace_size_plan_at_index(index, f.workspace), "workspace size");
-    }
-  }
-  KILN_RETURN_IF_ERROR(Check(f.graph->build_plans(fe::BuildPlanPolicy_t::ALL), "build_plans"));
-  const int64_t count = std::min<int64_t>(f.graph->get_execution_plan_count(), kCandidatePlans);
-  int64_t most = 0;
-  std::vector<int64_t> sizes(static_cast<size_t>(count), -1);
-  for (int64_t i = 0; i < count; ++i) {
-    if (f.graph->get_workspace_size_plan_at_index(i, sizes[i]).is_good()) most = std::max(most, sizes[i]);
-  }
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, ctx.Scratch(static_cast<size_t>(most)));
-  KILN_ASSIGN_OR_RETURN(int best, FastestCandidate(ctx.stream(), static_cast<int>(count), [&](int i) {
-                          return sizes[i] >= 0 &&
-                                 f.graph->execute_plan_at_index(handle, pack, workspace->data(), i).is_good();
-                        }));
-  if (best < 0) return Unimplemented("no cuDNN plan for the fused convolution ran");
-  f.plan = best;
-  f.workspace = sizes[best];
-  runtime::RecordTactic(device, key, std::to_string(best));
-  return OkStatus();
-}
-
-// Built graphs by problem, for the process (a graph's execution is thread-safe; a problem cuDNN
-// does not take is remembered as such).
-std::mutex graphs_mu;
-std::map<std::string, std::shared_ptr<const FusedGraph>>& Graphs() {
-  static auto* graphs = new std::map<std::string, std::shared_ptr<const FusedGraph>>();
+cudnn_graph::GraphCache<FusedGraph>& Graphs() {
+  static auto* graphs = new cudnn_graph::GraphCache<FusedGraph>();
   return *graphs;
 }
 
@@ -178,12 +133,9 @@ StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::
   p.epilogue = e;
   const std::string key = p.Key();
 
-  std::shared_ptr<const FusedGraph> graph;
-  {
-    std::lock_guard<std::mutex> lock(graphs_mu);
-    if (auto it = Graphs().find(key); it != Graphs().end()) graph = it->second;
+  if (std::optional<std::shared_ptr<const FusedGraph>> known = Graphs().Find(key); known && *known == nullptr) {
+    return false;  // cuDNN does not take it
   }
-  if (graph != nullptr && graph->graph == nullptr) return false;
 
   StreamContext& device = Ctx(ctx);
   KILN_ASSIGN_OR_RETURN(cudnnHandle_t handle, device.cudnn());
@@ -205,27 +157,12 @@ StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::
     return pack;
   };
 
-  if (graph == nullptr) {
-    auto made = std::make_shared<FusedGraph>();
-    if (auto described = Describe(p, handle); described.ok()) {
-      *made = std::move(described).value();
-      VariantPack pack = bind(*made);
-      if (!ChoosePlan(device, handle, key, *made, pack).ok()) made->graph = nullptr;
-    }
-    std::lock_guard<std::mutex> lock(graphs_mu);
-    graph = Graphs().emplace(key, std::move(made)).first->second;
-    if (graph->graph == nullptr) return false;  // the caller's path replaces the output
-  } else if (runtime::RecordingTactics()) {
-    runtime::NoteTacticUse(key, std::to_string(graph->plan));
-  }
+  std::shared_ptr<const FusedGraph> graph =
+      Graphs().Get(device, handle, key, [&] { return Describe(p, handle); }, bind);
+  if (graph == nullptr) return false;  // the caller's path replaces the output
   VariantPack pack = bind(*graph);
-  std::shared_ptr<Buffer> workspace;
-  if (graph->workspace > 0) {
-    KILN_ASSIGN_OR_RETURN(workspace, device.Scratch(static_cast<size_t>(graph->workspace)));
-  }
   // A plan that fails here leaves the layer to the caller's path, which writes the output itself.
-  return graph->graph->execute_plan_at_index(handle, pack, workspace ? workspace->data() : nullptr, graph->plan)
-      .is_good();
+  return cudnn_graph::Execute(device, handle, *graph->graph, graph->plan, pack);
 }
 
 #else

@@ -1,10 +1,11 @@
 #pragma once
 // Launchers of the fused ops' device code (float32, float16 and bfloat16, computed in float32):
 // the conv/matmul epilogue (bias, residual, activation in one pass over the base op's output), the
-// elementwise-chain program and the layer norm.
+// elementwise-chain program, the layer norm and attention's softmax.
 
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -51,5 +52,11 @@ cudaError_t LaunchElementwiseChain(DType dtype, const ChainProgram& program, con
 // then y = normalized * scale[c] + offset[c].
 cudaError_t LaunchLayerNorm(DType dtype, const void* x, const void* scale, const void* offset, void* y, int64_t rows,
                             int64_t cols, float epsilon, cudaStream_t stream);
+
+// KilnAttention's softmax when it is not fused into cuDNN's attention: scores [batch, heads, seq_q,
+// seq_kv] (dense) replaced by the softmax of each row of scale * scores + bias, computed in float32;
+// bias (or null) is read with `bias_strides` along those four dims, 0 where it broadcasts.
+cudaError_t LaunchScaledSoftmax(DType dtype, void* scores, const void* bias, const std::array<int64_t, 4>& bias_strides,
+                                const std::array<int64_t, 4>& dims, float scale, cudaStream_t stream);
 
 }  // namespace kiln::cuda

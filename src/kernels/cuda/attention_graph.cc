@@ -1,0 +1,140 @@
+// KilnAttention through cuDNN's fused attention (the graph API's SDPA node, a flash-attention
+// kernel): the scores and probabilities stay on chip, so attention reads q, k, v and the bias once
+// and writes the output once. float16 and bfloat16 operands read in their stored layouts (the depth
+// dim innermost), no batch or head broadcast; anything else, or a problem no cuDNN engine takes,
+// returns to the caller's path.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/kernel_util.h"
+
+#ifdef KILN_HAVE_CUDNN_FRONTEND
+#include "kernels/cuda/cudnn_graph.h"
+#endif
+
+namespace kiln::cuda {
+
+#ifdef KILN_HAVE_CUDNN_FRONTEND
+namespace {
+
+using cudnn_graph::Check;
+using cudnn_graph::TensorAttrs;
+using cudnn_graph::VariantPack;
+using kernels::cpu::AttentionPlan;
+namespace fe = cudnn_graph::fe;
+
+struct AttentionGraph {
+  std::shared_ptr<fe::graph::Graph> graph;
+  TensorAttrs q, k, v, bias, o;
+  cudnn_graph::Plan plan;
+};
+
+std::string Key(const AttentionPlan& p, DType dtype) {
+  std::string key = "cudnn-sdpa ";
+  key.append(DTypeName(dtype));
+  auto add = [&key](int64_t v) { key.append(" ").append(std::to_string(v)); };
+  for (int64_t v : {p.batch, p.heads, p.seq_q, p.seq_kv, p.depth, p.depth_v}) add(v);
+  for (const auto* strides : {&p.q, &p.k, &p.v, &p.out, &p.bias_strides}) {
+    key.append(" |");
+    for (int64_t s : *strides) add(s);
+  }
+  return key.append(p.bias != nullptr ? " bias " : " ").append(std::to_string(p.scale));
+}
+
+// A tensor of `dims` read with `strides`; a dim of 1 gets a nonzero stride, as cuDNN expects.
+TensorAttrs Describe(fe::graph::Graph& g, const char* name, const std::array<int64_t, 4>& dims,
+                     const std::array<int64_t, 4>& strides) {
+  std::vector<int64_t> s(strides.begin(), strides.end());
+  for (int d = 0; d < 4; ++d) {
+    if (dims[d] == 1 && s[d] == 0) s[d] = 1;
+  }
+  return g.tensor(fe::graph::Tensor_attributes()
+                      .set_name(name)
+                      .set_dim(std::vector<int64_t>(dims.begin(), dims.end()))
+                      .set_stride(s));
+}
+
+StatusOr<AttentionGraph> Describe(const AttentionPlan& p, DType dtype, cudnnHandle_t handle) {
+  AttentionGraph a;
+  a.graph = std::make_shared<fe::graph::Graph>();
+  fe::graph::Graph& g = *a.graph;
+  g.set_io_data_type(dtype == DType::kFloat16 ? fe::DataType_t::HALF : fe::DataType_t::BFLOAT16)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+  a.q = Describe(g, "q", {p.batch, p.heads, p.seq_q, p.depth}, p.q);
+  a.k = Describe(g, "k", {p.batch, p.heads, p.seq_kv, p.depth}, p.k);
+  a.v = Describe(g, "v", {p.batch, p.heads, p.seq_kv, p.depth_v}, p.v);
+  auto options = fe::graph::SDPA_attributes().set_name("attention").set_generate_stats(false).set_attn_scale(p.scale);
+  if (p.bias != nullptr) {
+    a.bias = Describe(g, "bias", {p.batch, p.heads, p.seq_q, p.seq_kv}, p.bias_strides);
+    options.set_bias(a.bias);
+  }
+  auto [o, stats] = g.sdpa(a.q, a.k, a.v, options);
+  const std::array<int64_t, 4> out_dims = {p.batch, p.heads, p.seq_q, p.depth_v};
+  std::vector<int64_t> out_strides(p.out.begin(), p.out.end());
+  for (int d = 0; d < 4; ++d) {
+    if (out_dims[d] == 1 && out_strides[d] == 0) out_strides[d] = 1;
+  }
+  o->set_output(true).set_dim(std::vector<int64_t>(out_dims.begin(), out_dims.end())).set_stride(out_strides);
+  a.o = o;
+  KILN_RETURN_IF_ERROR(Check(g.validate(), "validate"));
+  KILN_RETURN_IF_ERROR(Check(g.build_operation_graph(handle), "build_operation_graph"));
+  KILN_RETURN_IF_ERROR(Check(g.create_execution_plans({fe::HeurMode_t::A}), "create_execution_plans"));
+  KILN_RETURN_IF_ERROR(Check(g.check_support(handle), "check_support"));
+  return a;
+}
+
+// Whether every dim of q, k and v is the problem's (a stride of 0 along a dim of more than 1 is a
+// broadcast) and each operand's depth is innermost.
+bool ReadsInPlace(const AttentionPlan& p) {
+  const std::array<int64_t, 2> outer = {p.batch, p.heads};
+  for (const auto* strides : {&p.q, &p.k, &p.v, &p.out}) {
+    for (int d = 0; d < 2; ++d) {
+      if (outer[d] > 1 && (*strides)[d] == 0) return false;
+    }
+  }
+  auto innermost = [](const std::array<int64_t, 4>& s, int64_t last) { return s[3] == 1 || last == 1; };
+  return innermost(p.q, p.depth) && innermost(p.k, p.depth) && innermost(p.v, p.depth_v) &&
+         innermost(p.out, p.depth_v) && (p.bias == nullptr || innermost(p.bias_strides, p.seq_kv));
+}
+
+cudnn_graph::GraphCache<AttentionGraph>& Graphs() {
+  static auto* graphs = new cudnn_graph::GraphCache<AttentionGraph>();
+  return *graphs;
+}
+
+}  // namespace
+
+StatusOr<bool> TryCudnnAttention(runtime::KernelContext& ctx, const AttentionPlan& p, Tensor& out) {
+  const DType dtype = out.dtype();
+  if ((dtype != DType::kFloat16 && dtype != DType::kBFloat16) || out.num_elements() == 0 || p.seq_kv == 0 ||
+      p.depth == 0 || !ReadsInPlace(p)) {
+    return false;
+  }
+  const std::string key = Key(p, dtype);
+  StreamContext& device = Ctx(ctx);
+  KILN_ASSIGN_OR_RETURN(cudnnHandle_t handle, device.cudnn());
+  auto bind = [&](const AttentionGraph& a) {
+    VariantPack pack = {{a.q, const_cast<void*>(ctx.input(0).raw_data())},
+                        {a.k, const_cast<void*>(ctx.input(1).raw_data())},
+                        {a.v, const_cast<void*>(ctx.input(2).raw_data())},
+                        {a.o, out.raw_data()}};
+    if (a.bias) pack[a.bias] = const_cast<void*>(p.bias->raw_data());
+    return pack;
+  };
+  std::shared_ptr<const AttentionGraph> graph =
+      Graphs().Get(device, handle, key, [&] { return Describe(p, dtype, handle); }, bind);
+  if (graph == nullptr) return false;
+  VariantPack pack = bind(*graph);
+  return cudnn_graph::Execute(device, handle, *graph->graph, graph->plan, pack);
+}
+
+#else
+
+StatusOr<bool> TryCudnnAttention(runtime::KernelContext&, const kernels::cpu::AttentionPlan&, Tensor&) { return false; }
+
+#endif
+
+}  // namespace kiln::cuda
