@@ -1,14 +1,17 @@
 // KilnAttention through cuDNN's fused attention (the graph API's SDPA node, a flash-attention
 // kernel): the scores and probabilities stay on chip, so attention reads q, k, v and the bias once
 // and writes the output once. float16 and bfloat16 operands read in their stored layouts (the depth
-// dim innermost), no batch or head broadcast; anything else, or a problem no cuDNN engine takes,
-// returns to the caller's path.
+// dim innermost), no batch or head broadcast; the bias as it is stored, or else a copy expanded
+// over the query and key dims. Anything else, or a problem no cuDNN engine takes, returns to the
+// caller's path.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/copy.h"
 #include "kernels/cuda/kernel_util.h"
+#include "kernels/cuda/strided.h"
 
 #ifdef KILN_HAVE_CUDNN_FRONTEND
 #include "kernels/cuda/cudnn_graph.h"
@@ -31,12 +34,31 @@ struct AttentionGraph {
   cudnn_graph::Plan plan;
 };
 
-std::string Key(const AttentionPlan& p, DType dtype) {
+// How cuDNN reads the bias: over the scores' dims with a stride of 0 where it broadcasts, or as a
+// dense copy expanded over the query and key dims (batch and head may stay 1), for cuDNN versions
+// that take only that.
+struct BiasView {
+  std::array<int64_t, 4> dims{}, strides{};
+  bool copied = false;
+};
+
+BiasView BroadcastBias(const AttentionPlan& p) {
+  return {{p.batch, p.heads, p.seq_q, p.seq_kv}, p.bias_strides, false};
+}
+
+BiasView CopiedBias(const AttentionPlan& p) {
+  BiasView v{{p.bias_strides[0] == 0 ? 1 : p.batch, p.bias_strides[1] == 0 ? 1 : p.heads, p.seq_q, p.seq_kv}};
+  v.strides = {v.dims[1] * v.dims[2] * v.dims[3], v.dims[2] * v.dims[3], v.dims[3], 1};
+  v.copied = true;
+  return v;
+}
+
+std::string Key(const AttentionPlan& p, DType dtype, const BiasView& bias) {
   std::string key = "cudnn-sdpa ";
   key.append(DTypeName(dtype));
   auto add = [&key](int64_t v) { key.append(" ").append(std::to_string(v)); };
   for (int64_t v : {p.batch, p.heads, p.seq_q, p.seq_kv, p.depth, p.depth_v}) add(v);
-  for (const auto* strides : {&p.q, &p.k, &p.v, &p.out, &p.bias_strides}) {
+  for (const auto* strides : {&p.q, &p.k, &p.v, &p.out, &bias.dims, &bias.strides}) {
     key.append(" |");
     for (int64_t s : *strides) add(s);
   }
@@ -56,7 +78,7 @@ TensorAttrs Describe(fe::graph::Graph& g, const char* name, const std::array<int
                       .set_stride(s));
 }
 
-StatusOr<AttentionGraph> Describe(const AttentionPlan& p, DType dtype, cudnnHandle_t handle) {
+StatusOr<AttentionGraph> Describe(const AttentionPlan& p, const BiasView& bias, DType dtype, cudnnHandle_t handle) {
   AttentionGraph a;
   a.graph = std::make_shared<fe::graph::Graph>();
   fe::graph::Graph& g = *a.graph;
@@ -68,7 +90,7 @@ StatusOr<AttentionGraph> Describe(const AttentionPlan& p, DType dtype, cudnnHand
   a.v = Describe(g, "v", {p.batch, p.heads, p.seq_kv, p.depth_v}, p.v);
   auto options = fe::graph::SDPA_attributes().set_name("attention").set_generate_stats(false).set_attn_scale(p.scale);
   if (p.bias != nullptr) {
-    a.bias = Describe(g, "bias", {p.batch, p.heads, p.seq_q, p.seq_kv}, p.bias_strides);
+    a.bias = Describe(g, "bias", bias.dims, bias.strides);
     options.set_bias(a.bias);
   }
   auto [o, stats] = g.sdpa(a.q, a.k, a.v, options);
@@ -113,22 +135,43 @@ StatusOr<bool> TryCudnnAttention(runtime::KernelContext& ctx, const AttentionPla
       p.depth == 0 || !ReadsInPlace(p)) {
     return false;
   }
-  const std::string key = Key(p, dtype);
   StreamContext& device = Ctx(ctx);
   KILN_ASSIGN_OR_RETURN(cudnnHandle_t handle, device.cudnn());
-  auto bind = [&](const AttentionGraph& a) {
-    VariantPack pack = {{a.q, const_cast<void*>(ctx.input(0).raw_data())},
-                        {a.k, const_cast<void*>(ctx.input(1).raw_data())},
-                        {a.v, const_cast<void*>(ctx.input(2).raw_data())},
-                        {a.o, out.raw_data()}};
-    if (a.bias) pack[a.bias] = const_cast<void*>(p.bias->raw_data());
-    return pack;
-  };
-  std::shared_ptr<const AttentionGraph> graph =
-      Graphs().Get(device, handle, key, [&] { return Describe(p, dtype, handle); }, bind);
-  if (graph == nullptr) return false;
-  VariantPack pack = bind(*graph);
-  return cudnn_graph::Execute(device, handle, *graph->graph, graph->plan, pack);
+  for (const BiasView& view : {BroadcastBias(p), CopiedBias(p)}) {
+    const std::string key = Key(p, dtype, view);
+    if (auto known = Graphs().Find(key); known && *known == nullptr) {
+      if (p.bias == nullptr) break;  // one way to describe the problem
+      continue;                      // cuDNN does not take it this way
+    }
+    Tensor bias;
+    if (p.bias != nullptr && view.copied) {
+      const Shape dims(view.dims.begin(), view.dims.end());
+      KILN_ASSIGN_OR_RETURN(bias, device.Allocate(dtype, dims));
+      const std::vector<int64_t> strides[2] = {ContiguousStrides(dims),
+                                               {p.bias_strides.begin(), p.bias_strides.end()}};
+      KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(dims, strides, {0, 0}));
+      KILN_CUDA_RETURN_IF_ERROR(
+          LaunchStridedCopy(DTypeSize(dtype), p.bias->raw_data(), bias.raw_data(), map, device.stream()));
+    } else if (p.bias != nullptr) {
+      bias = *p.bias;
+    }
+    auto bind = [&](const AttentionGraph& a) {
+      VariantPack pack = {{a.q, const_cast<void*>(ctx.input(0).raw_data())},
+                          {a.k, const_cast<void*>(ctx.input(1).raw_data())},
+                          {a.v, const_cast<void*>(ctx.input(2).raw_data())},
+                          {a.o, out.raw_data()}};
+      if (a.bias) pack[a.bias] = bias.raw_data();
+      return pack;
+    };
+    std::shared_ptr<const AttentionGraph> graph =
+        Graphs().Get(device, handle, key, [&] { return Describe(p, view, dtype, handle); }, bind);
+    if (graph != nullptr) {
+      VariantPack pack = bind(*graph);
+      return cudnn_graph::Execute(device, handle, *graph->graph, graph->plan, pack);
+    }
+    if (p.bias == nullptr) break;  // one way to describe the problem
+  }
+  return false;
 }
 
 #else

@@ -10,7 +10,6 @@
 #include "kernels/cpu/fused_math.h"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/kernel_util.h"
-#include "runtime/tactics.h"
 
 #ifdef KILN_HAVE_CUDNN_FRONTEND
 #include "kernels/cuda/cudnn_graph.h"
