@@ -62,6 +62,9 @@ struct ConversionParams {
   // When an engine is missing, unusable or fails, run the segment's original ops; when false,
   // those cases are errors.
   bool allow_native_fallback = true;
+  // Layers kept in a higher precision than precision_mode (see PrecisionPin): not quantized in
+  // INT8/FP8 engines, float32 in FP16/BF16 ones when pinned to fp32.
+  std::vector<PrecisionPin> keep_precision;
 };
 
 // One set of inputs for the signature, by input name.

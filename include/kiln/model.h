@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kiln/device.h"
+#include "kiln/precision.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
 
@@ -61,6 +62,13 @@ struct LoadOptions {
   // Lets FP32 matrix products and convolutions on the GPU use TF32 tensor cores: faster, with
   // about 1e-3 relative error. Off by default: FP32 stays FP32.
   bool allow_tf32 = false;
+  // For a converted model: layers of its engines kept in a higher precision than it was converted
+  // with (see PrecisionPin). Engines are then built at first use instead of loaded from the
+  // model's files, which were built without these pins.
+  std::vector<PrecisionPin> keep_precision;
+  // For a converted model: false runs every segment's original ops instead of its engines, which is
+  // what the model computed before conversion (in float32).
+  bool use_engines = true;
 };
 
 struct RunOptions {

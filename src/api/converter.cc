@@ -212,6 +212,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   if (impl_->converted) return FailedPrecondition("Convert() was already called on this converter");
   const ConversionParams& params = impl_->params;
   ir::Graph& graph = impl_->imported.graph;
+  KILN_RETURN_IF_ERROR(passes::CheckPinsMatch(params.keep_precision, {&graph}));
   // Filled here and kept only when conversion succeeds, so a failed Convert() can be retried.
   convert::ConversionRecord record;
   record.kiln_version = KILN_VERSION;
@@ -277,6 +278,7 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   engine::EngineOpSpec base;
   base.precision = params.precision_mode;
   base.allow_tf32 = params.allow_tf32;
+  base.keep_precision = params.keep_precision;
   base.max_workspace_size_bytes = params.max_workspace_size_bytes;
   base.maximum_cached_engines = params.maximum_cached_engines;
   base.allow_build_at_runtime = params.allow_build_at_runtime;

@@ -90,7 +90,7 @@ StatusOr<std::unique_ptr<Model::Impl>> LoadModel(const std::string& path, const 
     KILN_RETURN_IF_ERROR(passes::FuseForEngine(impl->graph));
   }
   if (convert::CountEngineOps(impl->graph) > 0) {
-    auto ops = convert::AttachEngineOps(impl->graph, imported.functions, path, options.device);
+    auto ops = convert::AttachEngineOps(impl->graph, imported.functions, path, options);
     if (!ops.ok()) {
       Status s = ops.status();
       return s.InFile(path);

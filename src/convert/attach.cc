@@ -7,6 +7,7 @@
 #include "convert/segments.h"
 #include "frontends/savedmodel/graph_def_io.h"
 #include "io/npy.h"
+#include "passes/precision.h"
 
 namespace kiln::convert {
 
@@ -69,7 +70,8 @@ std::vector<std::string> EngineFilesOf(const std::string& model_dir, const std::
 
 StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
     const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions, const std::string& model_dir,
-    Device device) {
+    const LoadOptions& options) {
+  const Device device = options.device;
   std::map<std::string, float> table;
   if (fs::exists(CalibrationTablePath(model_dir))) {
     KILN_ASSIGN_OR_RETURN(calibrate::CalibrationTable t,
@@ -77,6 +79,7 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
     table = std::move(t.amax);
   }
   std::vector<std::unique_ptr<engine::EngineOp>> ops;
+  std::vector<const ir::Graph*> segments;
   for (int i = 0; i < graph.num_nodes(); ++i) {
     const ir::Node& node = graph.node(i);
     if (node.op != "KilnEngineOp") continue;
@@ -96,15 +99,22 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
       return s.Prepend("native segment function '" + spec->function + "'").AtNode(node.name, node.op);
     }
     std::map<std::string, float> amax = SegmentAmax(*spec, *native, table);
+    spec->keep_precision.insert(spec->keep_precision.end(), options.keep_precision.begin(),
+                                options.keep_precision.end());
     KILN_ASSIGN_OR_RETURN(auto op, engine::EngineOp::Create(std::move(spec).value(), std::move(native).value(),
                                                             engine::BackendFor(device), std::move(amax), device));
+    if (!options.use_engines) op->RunNativeOnly();
+    ops.push_back(std::move(op));
+    segments.push_back(&ops.back()->native_graph());
+    // Files built without the load's pins would not honour them: engines are built at first use.
+    if (!options.use_engines || !options.keep_precision.empty()) continue;
     for (const std::string& path : EngineFilesOf(model_dir, node.name)) {
       auto bytes = io::ReadFile(path);
-      op->AddEngineFile(path, bytes.ok() ? std::string_view(*bytes) : std::string_view(),
-                        bytes.ok() ? "" : bytes.status().message());
+      ops.back()->AddEngineFile(path, bytes.ok() ? std::string_view(*bytes) : std::string_view(),
+                                bytes.ok() ? "" : bytes.status().message());
     }
-    ops.push_back(std::move(op));
   }
+  KILN_RETURN_IF_ERROR(passes::CheckPinsMatch(options.keep_precision, segments));
   return ops;
 }
 

@@ -10,6 +10,7 @@
 
 #include "engine/engine_op.h"
 #include "ir/graph.h"
+#include "kiln/model.h"
 #include "proto/graph.pb.h"
 
 namespace kiln::convert {
@@ -27,10 +28,12 @@ std::string EngineFilePath(const std::string& model_dir, const std::string& segm
 std::map<std::string, float> SegmentAmax(const engine::EngineOpSpec& spec, const ir::Graph& native,
                                          const std::map<std::string, float>& table);
 
-// The engine ops of a converted model loaded on `device`: engines of that device's backend (those
-// in the model's files that fit it), the native segments running there too.
+// The engine ops of a converted model loaded as `options` say (LoadOptions): engines of the
+// device's backend (those in the model's files that fit it, unless keep_precision pins layers the
+// files were built without), the native segments running there too, or those alone without
+// use_engines.
 StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
     const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions, const std::string& model_dir,
-    Device device);
+    const LoadOptions& options);
 
 }  // namespace kiln::convert

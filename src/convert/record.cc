@@ -29,7 +29,8 @@ Status WriteConversionRecord(const std::string& path, const ConversionRecord& r)
         {"profile_strategy", ProfileStrategyName(p.profile_strategy)},
         {"denylist", p.denylist},
         {"maximum_segments", p.maximum_segments},
-        {"allow_native_fallback", p.allow_native_fallback}}},
+        {"allow_native_fallback", p.allow_native_fallback},
+        {"keep_precision", PrecisionPinStrings(p.keep_precision)}}},
       {"total_ops", r.total_ops},
       {"native_nodes", native},
       {"notes", r.notes},
@@ -65,6 +66,8 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
     r.params.denylist = p.at("denylist").get<std::vector<std::string>>();
     r.params.maximum_segments = p.at("maximum_segments").get<int>();
     r.params.allow_native_fallback = p.at("allow_native_fallback").get<bool>();
+    KILN_ASSIGN_OR_RETURN(r.params.keep_precision,
+                          ParsePrecisionPins(p.value("keep_precision", std::vector<std::string>{})));
     r.total_ops = j.at("total_ops").get<int>();
     for (const auto& n : j.at("native_nodes")) {
       r.native_nodes.push_back(

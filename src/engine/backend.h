@@ -52,6 +52,7 @@ struct BuildConfig {
   std::map<std::string, float> amax;
   bool explicit_quantization = false;  // the segment carries its own Q/DQ or FakeQuant ops
   bool allow_tf32 = false;             // FP32 products and convolutions on a GPU may use TF32
+  std::vector<PrecisionPin> keep_precision;  // layers kept in a higher precision than `precision`
 };
 
 class Engine {

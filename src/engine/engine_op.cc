@@ -71,6 +71,8 @@ StatusOr<EngineOpSpec> EngineOpSpec::FromNode(const ir::Node& node) {
   KILN_ASSIGN_OR_RETURN(s.profile_strategy, ParseProfileStrategy(strategy));
   KILN_ASSIGN_OR_RETURN(s.explicit_quantization, a.Get<bool>("explicit_quantization"));
   KILN_ASSIGN_OR_RETURN(s.allow_tf32, a.GetOr<bool>("allow_tf32", false));
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> pins, a.GetOr<std::vector<std::string>>("keep_precision", {}));
+  KILN_ASSIGN_OR_RETURN(s.keep_precision, ParsePrecisionPins(pins));
   if (max_cached < 1 || max_cached > 1 << 20) {
     return InvalidArgument("maximum_cached_engines is " + std::to_string(max_cached) + "; it must be at least 1");
   }
@@ -99,6 +101,7 @@ ir::AttrMap EngineOpSpec::ToAttrs() const {
   a.Set("profile_strategy", std::string(ProfileStrategyName(profile_strategy)));
   a.Set("explicit_quantization", explicit_quantization);
   a.Set("allow_tf32", allow_tf32);
+  a.Set("keep_precision", PrecisionPinStrings(keep_precision));
   return a;
 }
 
@@ -189,6 +192,7 @@ StatusOr<std::shared_ptr<const Engine>> EngineOp::BuildEngine(std::vector<ShapeP
   config.amax = amax_;
   config.explicit_quantization = spec_.explicit_quantization;
   config.allow_tf32 = spec_.allow_tf32;
+  config.keep_precision = spec_.keep_precision;
   auto engine = backend_.Build(native_, config);
   if (!engine.ok()) {
     Status s = engine.status();
@@ -222,8 +226,10 @@ StatusOr<std::vector<Tensor>> EngineOp::Run(const std::vector<Tensor>& inputs, r
   std::string cause, warning_key;  // why the native segment answers instead, when it does
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (recording_) {
-      if (std::find(recorded_.begin(), recorded_.end(), shapes) == recorded_.end()) recorded_.push_back(shapes);
+    if (recording_ || native_only_) {
+      if (recording_ && std::find(recorded_.begin(), recorded_.end(), shapes) == recorded_.end()) {
+        recorded_.push_back(shapes);
+      }
       ++stats_.native_runs;
     } else if (!(engine = FindEngine(shapes))) {
       const std::string key = ShapesToString(shapes);

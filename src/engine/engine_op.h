@@ -41,6 +41,7 @@ struct EngineOpSpec {
   ProfileStrategy profile_strategy = ProfileStrategy::kRange;
   bool explicit_quantization = false;
   bool allow_tf32 = false;  // FP32 engines on a GPU may use TF32
+  std::vector<PrecisionPin> keep_precision;  // layers kept in a higher precision
 
   static StatusOr<EngineOpSpec> FromNode(const ir::Node& node);
   ir::AttrMap ToAttrs() const;
@@ -63,6 +64,9 @@ class EngineOp {
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device = nullptr);
   // The ladder as the kernel of the node, on the host or on the executor's device.
   runtime::KernelFn AsKernel();
+  // Every run answers with the segment's original ops, without warnings: the model as it was
+  // before conversion (LoadOptions::use_engines = false).
+  void RunNativeOnly() { native_only_ = true; }
 
   // Engines ahead of time: records the input shapes the next runs see (running natively), then
   // builds the engines they need: one per shape for static engines, one engine whose profiles
@@ -120,6 +124,7 @@ class EngineOp {
   std::set<std::string> warned_;
   std::map<std::string, std::string> failed_builds_;  // input shapes -> why the build failed
   EngineOpStats stats_;
+  bool native_only_ = false;
 };
 
 }  // namespace kiln::engine

@@ -100,13 +100,23 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   const bool half = config.precision == Precision::kFP16 || config.precision == Precision::kBF16;
   if (half && options.runs_reduced) {
     const DType storage = config.precision == Precision::kFP16 ? DType::kFloat16 : DType::kBFloat16;
-    KILN_RETURN_IF_ERROR(passes::StoreInReducedPrecision(
-        graph, storage, [&](const ir::Node& node) { return options.runs_reduced(node, storage); }));
+    for (int id = 0; id < graph.num_nodes(); ++id) {
+      const ir::Node& n = graph.node(id);
+      if (n.op == "Const" || n.op == "Placeholder") continue;
+      if (std::string pin = passes::DescribePin(n, config.keep_precision); !pin.empty()) {
+        report.pinned.push_back(std::move(pin));
+      }
+    }
+    KILN_RETURN_IF_ERROR(passes::StoreInReducedPrecision(graph, storage, [&](const ir::Node& node) {
+      return options.runs_reduced(node, storage) &&
+             passes::PinnedPrecision(node, config.keep_precision) != Precision::kFP32;
+    }));
   } else {
     passes::PrecisionOptions precision;
     precision.precision = config.precision;
     precision.amax = config.amax;
     precision.explicit_quantization = config.explicit_quantization;
+    precision.keep_precision = config.keep_precision;
     KILN_ASSIGN_OR_RETURN(report, passes::InsertPrecisionEmulation(graph, precision));
   }
   // Weights are rounded / quantized once, here, by folding their converters into constants.
@@ -123,6 +133,7 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
                         PrecisionName(config.precision));
   }
   for (const std::string& layer : report.fp16_fallback) out.notes.push_back("left in fp16: " + layer);
+  for (const std::string& layer : report.pinned) out.notes.push_back("kept in " + layer);
   return out;
 }
 

@@ -1,8 +1,56 @@
 #include "passes/fusion_util.h"
 
+#include <deque>
+
 #include "ir/op_registry.h"
 
 namespace kiln::passes::fusion {
+namespace {
+
+constexpr char kFusedNamesAttr[] = "_kiln_fused_names";
+constexpr char kFusedOpsAttr[] = "_kiln_fused_ops";
+// How many nodes one rewrite may record: fusion patterns are a few nodes long.
+constexpr size_t kMaxFused = 64;
+
+void Append(std::vector<std::string>& to, const std::vector<std::string>& more) {
+  to.insert(to.end(), more.begin(), more.end());
+}
+
+// Records on `after` what node `before` (its former self) and the nodes between `after`'s inputs
+// and it were, walking back from `before`'s inputs and stopping at the producers of the new ones.
+void RecordFused(const ir::Graph& graph, const ir::Node& before, ir::Node& after) {
+  std::set<int> boundary;
+  for (const ir::ValueRef& v : after.inputs) boundary.insert(v.node);
+  std::vector<std::string> names = {before.name}, ops = {before.op};
+  Append(names, FusedNames(before));
+  Append(ops, FusedOps(before));
+  std::set<int> seen;
+  std::deque<int> queue;
+  for (const ir::ValueRef& v : before.inputs) queue.push_back(v.node);
+  while (!queue.empty() && seen.size() < kMaxFused) {
+    const int id = queue.front();
+    queue.pop_front();
+    const ir::Node& n = graph.node(id);
+    if (boundary.count(id) || !seen.insert(id).second || n.op == "Const" || n.op == "Placeholder") continue;
+    names.push_back(n.name);
+    ops.push_back(n.op);
+    Append(names, FusedNames(n));
+    Append(ops, FusedOps(n));
+    for (const ir::ValueRef& v : n.inputs) queue.push_back(v.node);
+  }
+  after.attrs.Set(kFusedNamesAttr, std::move(names));
+  after.attrs.Set(kFusedOpsAttr, std::move(ops));
+}
+
+std::vector<std::string> StringsAttr(const ir::Node& node, const char* name) {
+  StatusOr<std::vector<std::string>> v = node.attrs.GetOr<std::vector<std::string>>(name, {});
+  return v.ok() ? *v : std::vector<std::string>{};
+}
+
+}  // namespace
+
+std::vector<std::string> FusedNames(const ir::Node& node) { return StringsAttr(node, kFusedNamesAttr); }
+std::vector<std::string> FusedOps(const ir::Node& node) { return StringsAttr(node, kFusedOpsAttr); }
 
 const Tensor* ConstTensor(const ir::Graph& graph, ir::ValueRef v) {
   const ir::Node& n = graph.node(v.node);
@@ -109,6 +157,7 @@ bool RewriteNode(ir::Graph& graph, int id, std::string op, std::vector<ir::Value
     return false;
   }
   n.outputs[0].shape = merged;
+  RecordFused(graph, saved, n);
   return true;
 }
 

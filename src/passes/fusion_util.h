@@ -48,7 +48,14 @@ std::optional<std::vector<float>> PerChannelValues(const Tensor& t, const Partia
 
 // Turns node `id` into a node of type `op` with `inputs` and `attrs` and one output, and reruns
 // its shape function. When that fails, or gives another dtype or an incompatible shape, the node
-// is restored and false returned.
+// is restored and false returned. The rewritten node records the names and op types of the nodes
+// it takes the place of (itself before, and every node between its new inputs and it), so that
+// what names the original layers still finds the fused one (FusedNames, FusedOps).
 bool RewriteNode(ir::Graph& graph, int id, std::string op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs);
+
+// The nodes a fused node took the place of, by name and by op type (empty for other nodes). Kept
+// while a graph is compiled, not in saved graphs.
+std::vector<std::string> FusedNames(const ir::Node& node);
+std::vector<std::string> FusedOps(const ir::Node& node);
 
 }  // namespace kiln::passes::fusion

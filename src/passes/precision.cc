@@ -2,6 +2,9 @@
 // INT8 or FP8 engine does (see precision.h).
 #include "passes/precision.h"
 
+#include "ir/ops/fused_ops.h"
+#include "passes/fusion_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -190,9 +193,24 @@ class QuantizerInserter {
   std::map<std::tuple<int, int, int>, ValueRef> cache_;
 };
 
-// Rounds every float32 output of nodes [0, num_nodes) to 16 bits (`mode` fp16 or bf16) for its
-// non-quantizer users.
-void InsertHalfRounding(Graph& graph, int num_nodes, const std::string& mode) {
+// The pin that decides node `n`'s precision: among those naming it, its op type or what was fused
+// into it, the first to fp32, else the first.
+const PrecisionPin* DecidingPin(const Node& n, const std::vector<PrecisionPin>& pins) {
+  if (pins.empty()) return nullptr;
+  std::set<std::string> names = {n.name}, ops = {n.op, ir::EpilogueBaseOp(n.op)};
+  for (std::string& name : fusion::FusedNames(n)) names.insert(std::move(name));
+  for (std::string& op : fusion::FusedOps(n)) ops.insert(std::move(op));
+  const PrecisionPin* best = nullptr;
+  for (const PrecisionPin& pin : pins) {
+    if (!names.count(pin.layer) && !ops.count(pin.layer)) continue;
+    if (best == nullptr || (pin.precision == Precision::kFP32 && best->precision != Precision::kFP32)) best = &pin;
+  }
+  return best;
+}
+
+// Rounds every float32 output of nodes [0, num_nodes) but those in `keep_fp32` to 16 bits (`mode`
+// fp16 or bf16) for its non-quantizer users.
+void InsertHalfRounding(Graph& graph, int num_nodes, const std::string& mode, const std::set<int>& keep_fp32) {
   std::map<ValueRef, std::vector<std::pair<int, int>>> users;
   for (int id = 0; id < graph.num_nodes(); ++id) {
     const Node& n = graph.node(id);
@@ -204,7 +222,7 @@ void InsertHalfRounding(Graph& graph, int num_nodes, const std::string& mode) {
 
   for (int id = 0; id < num_nodes; ++id) {
     const Node& n = graph.node(id);
-    if (IsDataMovement(n.op) || IsQuantizer(n.op)) continue;
+    if (IsDataMovement(n.op) || IsQuantizer(n.op) || keep_fp32.count(id)) continue;
     const int num_outputs = static_cast<int>(n.outputs.size());
     for (int i = 0; i < num_outputs; ++i) {
       if (graph.node(id).outputs[i].dtype != DType::kFloat32) continue;
@@ -244,18 +262,55 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
       }
     }
   }
+  std::set<int> pinned, keep_fp32;
+  for (int id = 0; id < num_nodes; ++id) {
+    const Node& n = graph.node(id);
+    const PrecisionPin* pin = DecidingPin(n, options.keep_precision);
+    if (pin == nullptr || n.op == "Const" || n.op == "Placeholder") continue;
+    pinned.insert(id);
+    if (pin->precision == Precision::kFP32) keep_fp32.insert(id);
+    report.pinned.push_back(DescribePin(n, options.keep_precision));
+  }
   const bool quantize =
       (options.precision == Precision::kINT8 || options.precision == Precision::kFP8) && !options.explicit_quantization;
   if (quantize) {
     QuantizerInserter inserter(graph, options, report);
     for (int id = 0; id < num_nodes; ++id) {
-      if (!IsQuantizableLayer(graph.node(id).op)) continue;
+      if (!IsQuantizableLayer(graph.node(id).op) || pinned.count(id)) continue;
       Status s = inserter.QuantizeLayer(id);
       if (!s.ok()) return s.AtNode(graph.node(id).name, graph.node(id).op);
     }
   }
-  InsertHalfRounding(graph, num_nodes, options.precision == Precision::kBF16 ? "bf16" : "fp16");
+  InsertHalfRounding(graph, num_nodes, options.precision == Precision::kBF16 ? "bf16" : "fp16", keep_fp32);
   return report;
+}
+
+std::optional<Precision> PinnedPrecision(const ir::Node& node, const std::vector<PrecisionPin>& pins) {
+  const PrecisionPin* pin = DecidingPin(node, pins);
+  return pin != nullptr ? std::optional<Precision>(pin->precision) : std::nullopt;
+}
+
+std::string DescribePin(const ir::Node& node, const std::vector<PrecisionPin>& pins) {
+  const PrecisionPin* pin = DecidingPin(node, pins);
+  if (pin == nullptr) return "";
+  return std::string(PrecisionName(pin->precision)) + ": " + node.name + " (" + node.op + ") by keep_precision " +
+         PrecisionPinToString(*pin);
+}
+
+Status CheckPinsMatch(const std::vector<PrecisionPin>& pins, const std::vector<const ir::Graph*>& graphs) {
+  for (const PrecisionPin& pin : pins) {
+    bool found = false;
+    for (const ir::Graph* g : graphs) {
+      for (int id = 0; id < g->num_nodes() && !found; ++id) {
+        found = g->node(id).name == pin.layer || g->node(id).op == pin.layer;
+      }
+    }
+    if (!found) {
+      return InvalidArgument("keep_precision '" + PrecisionPinToString(pin) +
+                             "' names no node and no op type of the model's engine segments");
+    }
+  }
+  return OkStatus();
 }
 
 bool HasExplicitQuantization(const ir::Graph& graph) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,23 @@ struct PrecisionOptions {
   std::map<std::string, float> amax;
   // The model's own FakeQuant / QuantizeLinear / DequantizeLinear nodes decide what is quantized.
   bool explicit_quantization = false;
+  // Layers kept in a higher precision (PinnedPrecision): not quantized; pinned to fp32, not rounded.
+  std::vector<PrecisionPin> keep_precision;
 };
 
 struct PrecisionReport {
   // Matrix-product and convolution layers left in fp16, each "layer (Op): reason".
   std::vector<std::string> fp16_fallback;
   int quantized_layers = 0;
+  // Layers that keep_precision pinned, each "fp32: layer (Op) by keep_precision fp32:X".
+  std::vector<std::string> pinned;
 };
+
+// The precision `pins` keep node `node` in: the highest of the pins naming it, its op type, or a node
+// or op type fused into it (fp32 above fp16 and bf16); nullopt when none does.
+std::optional<Precision> PinnedPrecision(const ir::Node& node, const std::vector<PrecisionPin>& pins);
+// For reports: "fp32: layer (Op) by keep_precision fp32:X" when `pins` keep the node, else "".
+std::string DescribePin(const ir::Node& node, const std::vector<PrecisionPin>& pins);
 
 // Inserts the emulation (needs inferred dtypes and shapes):
 // - FP16: a KilnFakeQuant(fp16) after every float32 output of every node except data-movement
@@ -51,6 +62,9 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
 // their float32. Needs inferred shapes, and infers them again.
 Status StoreInReducedPrecision(ir::Graph& graph, DType storage,
                                const std::function<bool(const ir::Node&)>& runs_reduced);
+
+// OK when every pin names a node or an op type of one of `graphs`; else the error names the pin.
+Status CheckPinsMatch(const std::vector<PrecisionPin>& pins, const std::vector<const ir::Graph*>& graphs);
 
 // True when the graph holds TensorFlow FakeQuant* ops or ONNX QuantizeLinear / DequantizeLinear.
 bool HasExplicitQuantization(const ir::Graph& graph);

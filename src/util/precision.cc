@@ -44,4 +44,40 @@ StatusOr<CalibratorKind> ParseCalibrator(const std::string& name) {
   return InvalidArgument("unknown calibrator '" + name + "'; expected entropy, percentile or minmax");
 }
 
+StatusOr<PrecisionPin> ParsePrecisionPin(const std::string& text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return InvalidArgument("keep_precision '" + text + "' is not PRECISION:LAYER (e.g. fp16:conv2d/Conv2D)");
+  }
+  PrecisionPin pin;
+  auto precision = ParsePrecision(text.substr(0, colon));
+  if (!precision.ok()) return InvalidArgument("keep_precision '" + text + "': " + precision.status().message());
+  if (*precision == Precision::kINT8 || *precision == Precision::kFP8) {
+    return InvalidArgument("keep_precision '" + text + "' keeps a layer in fp32, fp16 or bf16, not " +
+                           PrecisionName(*precision));
+  }
+  pin.precision = *precision;
+  pin.layer = text.substr(colon + 1);
+  return pin;
+}
+
+std::string PrecisionPinToString(const PrecisionPin& pin) {
+  return std::string(PrecisionName(pin.precision)) + ":" + pin.layer;
+}
+
+StatusOr<std::vector<PrecisionPin>> ParsePrecisionPins(const std::vector<std::string>& texts) {
+  std::vector<PrecisionPin> pins;
+  for (const std::string& text : texts) {
+    KILN_ASSIGN_OR_RETURN(PrecisionPin pin, ParsePrecisionPin(text));
+    pins.push_back(std::move(pin));
+  }
+  return pins;
+}
+
+std::vector<std::string> PrecisionPinStrings(const std::vector<PrecisionPin>& pins) {
+  std::vector<std::string> texts;
+  for (const PrecisionPin& pin : pins) texts.push_back(PrecisionPinToString(pin));
+  return texts;
+}
+
 }  // namespace kiln

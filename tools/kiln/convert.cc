@@ -148,6 +148,7 @@ struct ConvertOptions {
   bool allow_tf32 = false;
   std::string profile_strategy = "range";
   std::string denylist;
+  std::vector<std::string> keep_precision;
   int maximum_segments = -1;
   bool no_build_at_runtime = false, no_engines = false, no_native_fallback = false, no_calibration = false;
 };
@@ -168,6 +169,9 @@ void RunConvert(const ConvertOptions& o) {
   if (!o.denylist.empty()) params.denylist = SplitComma(o.denylist);
   params.maximum_segments = o.maximum_segments;
   params.allow_native_fallback = !o.no_native_fallback;
+  for (const std::string& pins : o.keep_precision) {
+    for (PrecisionPin& pin : OrDie(ParsePrecisionPins(SplitComma(pins)))) params.keep_precision.push_back(pin);
+  }
   if (o.calibration_batch_size < 1) Die(InvalidArgument("--calibration-batch-size must be at least 1"));
 
   const LoadOptions load{SplitComma(o.tag_set), o.signature_def};
@@ -251,6 +255,9 @@ void AddConvertCommands(CLI::App& app) {
   cmd->add_flag("--dynamic-shape", c->dynamic_shape, "engines cover shape profiles instead of one shape");
   cmd->add_option("--profile-strategy", c->profile_strategy, "range, optimal or range+optimal")->capture_default_str();
   cmd->add_option("--denylist", c->denylist, "OP,OP,...: op types that stay native");
+  cmd->add_option("--keep-precision", c->keep_precision,
+                  "PRECISION:LAYER,...: keep layers (node names or op types) in fp32, fp16 or bf16, e.g. "
+                  "fp16:conv2d/Conv2D,fp32:Softmax");
   cmd->add_option("--maximum-segments", c->maximum_segments, "keep at most N segments, the largest; -1: no cap")
       ->capture_default_str();
   cmd->add_flag("--no-build-at-runtime", c->no_build_at_runtime, "never build engines while serving");

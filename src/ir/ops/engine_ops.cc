@@ -44,6 +44,7 @@ KILN_REGISTER_OP(OpDefBuilder("KilnEngineOp")
                      .Attr("profile_strategy", std::string("range"))
                      .Attr("explicit_quantization", false)
                      .Attr("allow_tf32", false)
+                     .Attr("keep_precision", std::vector<std::string>{})
                      .OutputTypeList("outputs", "Tout")
                      .Shape(EngineOpShape));
 
