@@ -37,13 +37,6 @@ bool IsQuantizer(const std::string& op) {
          op == "FakeQuantWithMinMaxVarsPerChannel" || op == "QuantizeLinear" || op == "DequantizeLinear";
 }
 
-bool IsQuantizableLayer(const std::string& op) {
-  static const std::set<std::string> kOps = {"Conv2D",        "DepthwiseConv2dNative", "Conv",
-                                             "MatMul",        "BatchMatMul",           "BatchMatMulV2",
-                                             "BatchMatMulV3", "KilnFusedConv2D",       "KilnFusedDepthwiseConv2D",
-                                             "KilnFusedConv", "KilnFusedMatMul",      "KilnFusedBatchMatMulV2"};
-  return kOps.count(op) != 0;
-}
 
 std::string TensorName(const Graph& graph, ValueRef v) {
   return graph.node(v.node).name + ":" + std::to_string(v.index);
@@ -242,6 +235,14 @@ void InsertHalfRounding(Graph& graph, int num_nodes, const std::string& mode, co
 }
 
 }  // namespace
+
+bool IsQuantizableLayer(const std::string& op) {
+  static const std::set<std::string> kOps = {"Conv2D",        "DepthwiseConv2dNative", "Conv",
+                                             "MatMul",        "BatchMatMul",           "BatchMatMulV2",
+                                             "BatchMatMulV3", "KilnFusedConv2D",       "KilnFusedDepthwiseConv2D",
+                                             "KilnFusedConv", "KilnFusedMatMul",      "KilnFusedBatchMatMulV2"};
+  return kOps.count(op) != 0;
+}
 
 StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options) {
   PrecisionReport report;

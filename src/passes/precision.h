@@ -63,6 +63,9 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
 Status StoreInReducedPrecision(ir::Graph& graph, DType storage,
                                const std::function<bool(const ir::Node&)>& runs_reduced);
 
+// The convolutions and matrix products (and their fused forms) that INT8 and FP8 engines quantize.
+bool IsQuantizableLayer(const std::string& op);
+
 // OK when every pin names a node or an op type of one of `graphs`; else the error names the pin.
 Status CheckPinsMatch(const std::vector<PrecisionPin>& pins, const std::vector<const ir::Graph*>& graphs);
 

@@ -112,5 +112,29 @@ TEST_F(ConvertCliTest, BadArgumentsFailClearly) {
   EXPECT_NE(not_converted.output.find("is not a model converted by kiln"), std::string::npos);
 }
 
+TEST_F(ConvertCliTest, CompareShowsWhereAccuracyGoes) {
+  const std::string out = tmp_.path("int8_compare");
+  auto r = RunKiln("convert --input " + model_ + " --output " + out + " --backend cpu --precision int8 " +
+                   "--calibration-data " + testing::SourcePath("fixtures/mnist/calibration.npz") +
+                   " --keep-precision fp16:MaxPool,fp32:Softmax --build-input input_1=8x28x28x1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto compare = RunKiln("compare --dir " + out + " --input_npz " +
+                         testing::SourcePath("fixtures/mnist/inputs.npz") + " --max-layers 2");
+  ASSERT_EQ(compare.exit_code, 0) << compare.output;
+  for (const char* want : {"converted (int8 engines on cpu) against the original ops in fp32, on 1 input set(s)",
+                           "probabilities", "KilnEngineOp_0:0", "1. ", "2. ", "--keep-precision fp16:"}) {
+    EXPECT_NE(compare.output.find(want), std::string::npos) << "missing '" << want << "' in:\n" << compare.output;
+  }
+  auto summary = RunKiln("summary --dir " + out);
+  EXPECT_NE(summary.output.find("kept in fp32: "), std::string::npos) << summary.output;
+  EXPECT_NE(summary.output.find("by keep_precision fp16:MaxPool"), std::string::npos) << summary.output;
+  auto random = RunKiln("compare --dir " + out + " --no-layers");
+  ASSERT_EQ(random.exit_code, 0) << random.output;
+  EXPECT_NE(random.output.find("random inputs"), std::string::npos) << random.output;
+  auto bad = RunKiln("convert --input " + model_ + " --output " + tmp_.path("bad") + " --keep-precision int8:Conv2D");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("keeps a layer in fp32, fp16 or bf16"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace kiln

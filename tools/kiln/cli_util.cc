@@ -1,5 +1,8 @@
 #include "cli_util.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "io/npy.h"
 
 namespace kiln::cli {
@@ -61,6 +64,35 @@ std::string TfDTypeName(DType dtype) {
     case DType::kInvalid: return "DT_INVALID";
   }
   return "DT_INVALID";
+}
+
+StatusOr<std::vector<InputSet>> NpzBatches(const std::string& path, int batch_size) {
+  KILN_ASSIGN_OR_RETURN(io::NamedTensors arrays, io::ReadNpz(path));
+  if (arrays.empty()) return InvalidArgument("the archive holds no arrays").InFile(path);
+  int64_t rows = -1;
+  for (const auto& [name, t] : arrays) {
+    if (t.rank() == 0)
+      return InvalidArgument("array '" + name + "' is a scalar; it needs a batch dimension").InFile(path);
+    if (rows >= 0 && t.dim(0) != rows) {
+      return InvalidArgument("the arrays disagree on the number of samples (dim 0)").InFile(path);
+    }
+    rows = t.dim(0);
+  }
+  std::vector<InputSet> sets;
+  for (int64_t start = 0; start < rows; start += batch_size) {
+    const int64_t n = std::min<int64_t>(batch_size, rows - start);
+    InputSet set;
+    for (const auto& [name, t] : arrays) {
+      Shape shape = t.shape();
+      shape[0] = n;
+      Tensor slice(t.dtype(), shape);
+      const size_t row_bytes = t.byte_size() / static_cast<size_t>(rows);
+      std::memcpy(slice.raw_data(), static_cast<const char*>(t.raw_data()) + start * row_bytes, n * row_bytes);
+      set[name] = slice;
+    }
+    sets.push_back(std::move(set));
+  }
+  return sets;
 }
 
 }  // namespace kiln::cli

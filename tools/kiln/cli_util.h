@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/converter.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
 
@@ -27,6 +28,10 @@ std::vector<std::string> SplitComma(const std::string& s);
 // Reads "NAME=file.npy" pairs and "file.npz" archives into named tensors.
 StatusOr<std::map<std::string, Tensor>> ReadInputs(const std::vector<std::string>& pairs,
                                                    const std::vector<std::string>& npz_files);
+
+// Input sets from an .npz whose arrays are named like the inputs, cut into batches of `batch_size`
+// along dim 0.
+StatusOr<std::vector<InputSet>> NpzBatches(const std::string& path, int batch_size);
 
 // "DT_FLOAT", as TensorFlow's tools print dtypes.
 std::string TfDTypeName(DType dtype);

@@ -10,5 +10,6 @@ void AddRunCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
 // convert, build, summary
 void AddConvertCommands(CLI::App& app);
+void AddCompareCommand(CLI::App& app);
 
 }  // namespace kiln::cli

@@ -105,35 +105,6 @@ StatusOr<std::vector<InputSet>> BuildInputSets(const std::vector<std::string>& a
   return sets;
 }
 
-// Calibration sets from an .npz named like the inputs, cut into batches along dim 0.
-StatusOr<std::vector<InputSet>> CalibrationSets(const std::string& path, int batch_size) {
-  KILN_ASSIGN_OR_RETURN(io::NamedTensors arrays, io::ReadNpz(path));
-  if (arrays.empty()) return InvalidArgument("the calibration archive holds no arrays").InFile(path);
-  int64_t rows = -1;
-  for (const auto& [name, t] : arrays) {
-    if (t.rank() == 0)
-      return InvalidArgument("calibration array '" + name + "' is a scalar; it needs a batch dimension").InFile(path);
-    if (rows >= 0 && t.dim(0) != rows) {
-      return InvalidArgument("calibration arrays disagree on the number of samples (dim 0)").InFile(path);
-    }
-    rows = t.dim(0);
-  }
-  std::vector<InputSet> sets;
-  for (int64_t start = 0; start < rows; start += batch_size) {
-    const int64_t n = std::min<int64_t>(batch_size, rows - start);
-    InputSet set;
-    for (const auto& [name, t] : arrays) {
-      Shape shape = t.shape();
-      shape[0] = n;
-      Tensor slice(t.dtype(), shape);
-      const size_t row_bytes = t.byte_size() / static_cast<size_t>(rows);
-      std::memcpy(slice.raw_data(), static_cast<const char*>(t.raw_data()) + start * row_bytes, n * row_bytes);
-      set[name] = slice;
-    }
-    sets.push_back(std::move(set));
-  }
-  return sets;
-}
 
 struct ConvertOptions {
   std::string input, output, precision = "fp32", backend;
@@ -180,7 +151,7 @@ void RunConvert(const ConvertOptions& o) {
   converter->set_progress(progress.fn());
   InputFn calibration;
   if (!o.calibration_data.empty())
-    calibration = InputsFrom(OrDie(CalibrationSets(o.calibration_data, o.calibration_batch_size)));
+    calibration = InputsFrom(OrDie(NpzBatches(o.calibration_data, o.calibration_batch_size)));
   Status s = converter->Convert(calibration);
   progress.Finish();
   if (!s.ok()) Die(s);

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   kiln::cli::AddRunCommand(app);
   kiln::cli::AddBenchCommand(app);
   kiln::cli::AddConvertCommands(app);
+  kiln::cli::AddCompareCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
