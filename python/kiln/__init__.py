@@ -14,6 +14,7 @@ TF-TRT code runs with ``from kiln.compat import trt_convert as trt`` in place of
 """
 
 from . import _kiln
+from ._compare import ComparisonReport, LayerFinding, TensorComparison, compare
 from ._converter import Converter, build_engines, summarize
 from ._errors import (DataLossError, FailedPreconditionError, InternalError, InvalidArgumentError, KilnError,
                       NotFoundError, OutOfRangeError, ResourceExhaustedError, UnavailableError, UnimplementedError)
@@ -31,9 +32,11 @@ def cuda_device_count() -> int:
 
 
 __all__ = [
-    "Calibrator", "ConversionParams", "ConversionSummary", "Converter", "DEFAULT_CONVERSION_PARAMS",
-    "DataLossError", "EngineStats", "EngineStatsList", "EngineSummary", "FailedPreconditionError", "HostNode",
-    "InternalError", "InvalidArgumentError", "KilnError", "Model", "NativeNode", "NotFoundError", "OutOfRangeError",
-    "PrecisionMode", "ProfileStrategy", "ResourceExhaustedError", "Signature", "SignatureFunction", "TensorSpec",
-    "UnavailableError", "UnimplementedError", "build_engines", "cuda_device_count", "load", "summarize",
+    "Calibrator", "ComparisonReport", "ConversionParams", "ConversionSummary", "Converter",
+    "DEFAULT_CONVERSION_PARAMS", "DataLossError", "EngineStats", "EngineStatsList", "EngineSummary",
+    "FailedPreconditionError", "HostNode", "InternalError", "InvalidArgumentError", "KilnError",
+    "LayerFinding", "Model", "NativeNode", "NotFoundError", "OutOfRangeError", "PrecisionMode",
+    "ProfileStrategy", "ResourceExhaustedError", "Signature", "SignatureFunction", "TensorComparison",
+    "TensorSpec", "UnavailableError", "UnimplementedError", "build_engines", "compare", "cuda_device_count",
+    "load", "summarize",
 ]

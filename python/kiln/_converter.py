@@ -96,4 +96,4 @@ def load_signature(path: str, tags: Tags = ("serve",), signature_key: str = "ser
                 if s["key"] == signature_key:
                     return Signature._from(s)
     # Loading reports what is missing, in kiln's words.
-    return Signature._from(_kiln.Model.load(path, list(wanted), signature_key, "cpu", False).signature())
+    return Signature._from(_kiln.Model.load(path, list(wanted), signature_key, "cpu", False, [], True).signature())

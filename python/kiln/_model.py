@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from . import _kiln
 from ._arrays import from_native, inputs_to_native, stream_handle
@@ -112,11 +112,17 @@ class Model:
 
 
 def load(path: "os.PathLike[str] | str", tags: Optional[Tags] = None, signature_key: str = "serving_default",
-         device: str = "cpu", allow_tf32: bool = False) -> Model:
+         device: str = "cpu", allow_tf32: bool = False, keep_precision: Sequence[str] = (),
+         use_engines: bool = True) -> Model:
     """Loads one signature of a SavedModel directory (converted by kiln or not) or an ONNX file.
 
     `tags` picks the MetaGraph (default ``("serve",)``), `signature_key` the signature; `device` is
-    "cpu", "cuda" or "cuda:N"; `allow_tf32` lets FP32 products on a GPU use TF32."""
+    "cpu", "cuda" or "cuda:N"; `allow_tf32` lets FP32 products on a GPU use TF32. For a converted
+    model, `keep_precision` pins layers above its engines' precision ("fp16:LAYER", as
+    ``kiln.compare`` prints them; engines are then built at first use), and ``use_engines=False``
+    runs every segment's original ops instead."""
     if not isinstance(device, str):
         raise TypeError(f"device must be 'cpu', 'cuda' or 'cuda:N', not {type(device).__name__}")
-    return Model(_kiln.Model.load(os.fspath(path), list(tag_list(tags)), signature_key, device, bool(allow_tf32)))
+    pins = [keep_precision] if isinstance(keep_precision, str) else list(keep_precision)
+    return Model(_kiln.Model.load(os.fspath(path), list(tag_list(tags)), signature_key, device, bool(allow_tf32),
+                                  pins, bool(use_engines)))

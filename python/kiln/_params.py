@@ -98,6 +98,9 @@ class ConversionParams:
     #: Run a segment's original ops when its engine is missing, unusable or fails; when False those
     #: cases are errors.
     allow_native_fallback: bool = True
+    #: Layers kept above precision_mode, as "PRECISION:LAYER" (fp32, fp16 or bf16; a node name or an
+    #: op type), e.g. ("fp16:conv2d/Conv2D", "fp32:Softmax"): what ``kiln.compare`` suggests.
+    keep_precision: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -117,6 +120,9 @@ class ConversionParams:
         if isinstance(self.denylist, str) or not all(isinstance(op, str) for op in self.denylist):
             raise TypeError("denylist must be a sequence of op type names")
         set_("denylist", tuple(self.denylist))
+        if isinstance(self.keep_precision, str) or not all(isinstance(p, str) for p in self.keep_precision):
+            raise TypeError("keep_precision must be a sequence of 'PRECISION:LAYER' strings")
+        set_("keep_precision", tuple(self.keep_precision))
 
     def _replace(self, **changes: Any) -> "ConversionParams":
         return dataclasses.replace(self, **changes)
@@ -128,6 +134,7 @@ class ConversionParams:
         fields["calibrator"] = self.calibrator.value
         fields["profile_strategy"] = self.profile_strategy.value
         fields["denylist"] = list(self.denylist)
+        fields["keep_precision"] = list(self.keep_precision)
         return fields
 
 

@@ -9,5 +9,6 @@ namespace nb = nanobind;
 
 void BindModel(nb::module_& m);
 void BindConverter(nb::module_& m);
+void BindCompare(nb::module_& m);
 
 }  // namespace kiln::python

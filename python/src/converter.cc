@@ -51,6 +51,8 @@ ConversionParams ParamsFromDict(const nb::dict& fields) {
       p.maximum_segments = nb::cast<int>(v);
     } else if (key == "allow_native_fallback") {
       p.allow_native_fallback = nb::cast<bool>(v);
+    } else if (key == "keep_precision") {
+      p.keep_precision = Unwrap(ParsePrecisionPins(nb::cast<std::vector<std::string>>(v)));
     } else {
       ThrowStatus(InvalidArgument("unknown conversion parameter '" + key + "'"));
     }

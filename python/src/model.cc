@@ -21,12 +21,15 @@ namespace {
 class PyModel {
  public:
   static PyModel Load(const std::string& path, const std::vector<std::string>& tags, const std::string& signature_key,
-                      const std::string& device, bool allow_tf32) {
+                      const std::string& device, bool allow_tf32, const std::vector<std::string>& keep_precision,
+                      bool use_engines) {
     LoadOptions options;
     options.tags = tags;
     options.signature_key = signature_key;
     options.device = Unwrap(ParseDevice(device));
     options.allow_tf32 = allow_tf32;
+    options.keep_precision = Unwrap(ParsePrecisionPins(keep_precision));
+    options.use_engines = use_engines;
     return PyModel(Unwrap(WithoutGil([&] { return Model::Load(path, options); })));
   }
 
@@ -92,7 +95,7 @@ void BindModel(nb::module_& m) {
   m.def("inspect_saved_model", &InspectSavedModel, nb::arg("dir"));
   nb::class_<PyModel>(m, "Model")
       .def_static("load", &PyModel::Load, nb::arg("path"), nb::arg("tags"), nb::arg("signature_key"),
-                  nb::arg("device"), nb::arg("allow_tf32"))
+                  nb::arg("device"), nb::arg("allow_tf32"), nb::arg("keep_precision"), nb::arg("use_engines"))
       .def("signature", &PyModel::Signature)
       .def("device", &PyModel::DeviceName)
       .def("op_counts", &PyModel::OpCounts)

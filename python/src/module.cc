@@ -49,4 +49,5 @@ NB_MODULE(_kiln, m) {
   m.def("wait_for_default_stream", &WaitForDefaultStream, nb::arg("device"));
   BindModel(m);
   BindConverter(m);
+  BindCompare(m);
 }
