@@ -132,7 +132,7 @@ StatusOr<std::vector<Candidate>> CandidateLayers(const Model::Impl& model, Preci
   for (const auto& op : model.engine_ops) {
     KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(op->native_graph(), "segment"));
     KILN_ASSIGN_OR_RETURN(ir::Graph g, savedmodel::GraphFromFunctionDef(fn));
-    KILN_RETURN_IF_ERROR(passes::FuseForEngine(g, {.attention = !quantized}));
+    KILN_RETURN_IF_ERROR(passes::FuseForEngine(g));
     for (int id = 0; id < g.num_nodes(); ++id) {
       const ir::Node& n = g.node(id);
       const bool reduced = n.op == "KilnAttention" || n.op == "KilnLayerNorm" || n.op == "Softmax" ||

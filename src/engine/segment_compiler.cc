@@ -88,9 +88,7 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
     p.attrs.Set("shape", env[i]);
     p.outputs[0].shape = env[i];
   }
-  const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
-  // Infers shapes at the narrowed inputs first.
-  KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph, {.attention = !quantized}));
+  KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));  // infers shapes at the narrowed inputs first
   int channels_last = 0;
   if (options.channels_last) {
     KILN_ASSIGN_OR_RETURN(channels_last, passes::ConvertToChannelsLast(graph));
@@ -128,6 +126,7 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   if (channels_last > 0) {
     out.notes.push_back(std::to_string(channels_last) + " channels-first convolution/pool layer(s) run channels-last");
   }
+  const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
   if (quantized && !config.explicit_quantization) {
     out.notes.push_back(std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
                         PrecisionName(config.precision));

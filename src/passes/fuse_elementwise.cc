@@ -120,7 +120,7 @@ Status FuseElementwiseChains(ir::Graph& graph) {
   return OkStatus();
 }
 
-Status FuseForEngine(ir::Graph& graph, const FusionOptions& options) {
+Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
   KILN_RETURN_IF_ERROR(FoldConstants(graph));
   KILN_RETURN_IF_ERROR(FoldBatchNorms(graph));
@@ -128,9 +128,7 @@ Status FuseForEngine(ir::Graph& graph, const FusionOptions& options) {
   // Folded shape computations make more shapes known, which the fusions below compare.
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
   KILN_RETURN_IF_ERROR(FuseLayerNorms(graph));
-  if (options.attention) {
-    KILN_RETURN_IF_ERROR(FuseAttention(graph));
-  }
+  KILN_RETURN_IF_ERROR(FuseAttention(graph));
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
   graph.RemoveDeadNodes();

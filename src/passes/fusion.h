@@ -40,15 +40,9 @@ Status FuseElementwiseChains(ir::Graph& graph);
 // projections into heads and merge them back as the operands' layouts. float32 only.
 Status FuseAttention(ir::Graph& graph);
 
-struct FusionOptions {
-  // Attention becomes KilnAttention nodes; INT8 and FP8 engines leave it apart, as they quantize
-  // its two products.
-  bool attention = true;
-};
-
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
 // layer-norm fusion, attention fusion, epilogue fusion, elementwise-chain fusion, dead-node removal
 // and shape inference.
-Status FuseForEngine(ir::Graph& graph, const FusionOptions& options = {});
+Status FuseForEngine(ir::Graph& graph);
 
 }  // namespace kiln::passes

@@ -122,24 +122,16 @@ class QuantizerInserter {
       return OkStatus();
     }
     const Node& wnode = graph_.node(weights.node);
-    const bool const_weights = wnode.op == "Const" && graph_.output_info(weights).dtype == DType::kFloat32;
-    std::optional<float> w_amax;
-    if (!const_weights) {
-      w_amax = CalibratedAmax(weights, "input 1", reason);
-      if (!w_amax) {
-        report_.fp16_fallback.push_back(where + ": " + reason + " and it is not a constant");
-        return OkStatus();
-      }
+    if (wnode.op != "Const" || graph_.output_info(weights).dtype != DType::kFloat32) {
+      // Products of two activations (attention's scores and context) keep their fp16 inputs, as
+      // calibrated INT8 engines do: one range per tensor does not fit probabilities and scores.
+      report_.fp16_fallback.push_back(where + ": input 1 is an activation, not constant weights");
+      return OkStatus();
     }
     const ValueRef act_q = Quantizer(act, -2, {*act_amax / qmax_}, -1);
-    ValueRef w_q;
-    if (const_weights) {
-      KILN_ASSIGN_OR_RETURN(Tensor w, wnode.attrs.Get<Tensor>("value"));
-      KILN_ASSIGN_OR_RETURN(int axis, WeightChannelAxis(layer, w));
-      w_q = Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
-    } else {
-      w_q = Quantizer(weights, -2, {*w_amax / qmax_}, -1);
-    }
+    KILN_ASSIGN_OR_RETURN(Tensor w, wnode.attrs.Get<Tensor>("value"));
+    KILN_ASSIGN_OR_RETURN(int axis, WeightChannelAxis(layer, w));
+    const ValueRef w_q = Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
     // Quantizer() added nodes; `layer` is still valid (nodes are heap-allocated).
     layer.inputs[0] = act_q;
     layer.inputs[1] = w_q;

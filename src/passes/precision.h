@@ -48,8 +48,8 @@ std::string DescribePin(const ir::Node& node, const std::vector<PrecisionPin>& p
 //   BatchMatMul{,V2,V3} and KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul} layer whose activation
 //   (input 0) has a calibrated amax reads it through KilnFakeQuant(int8, amax / 127) or
 //   (fp8_e4m3, amax / 448), and its constant weights (input 1) through a per-output-channel
-//   quantizer (max |w| / 127 or / 448). A non-constant input 1 is quantized per tensor from its own
-//   amax. Layers without a range stay in fp16 and are listed in the report.
+//   quantizer (max |w| / 127 or / 448). Layers whose input 1 is not constant (attention's
+//   products of two activations) and layers without a range stay in fp16, listed in the report.
 // - explicit_quantization: no quantizers are inserted; FP16 everywhere else.
 StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options);
 

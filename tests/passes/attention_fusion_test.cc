@@ -160,13 +160,11 @@ TEST(FusionAttentionTest, SoftmaxOverOtherValuesIsLeftAlone) {
   EXPECT_EQ(Count(g, ir::kAttentionOp), 0);
 }
 
-TEST(FusionAttentionTest, EngineFusionTakesAttentionUnlessAsked) {
-  for (bool attention : {true, false}) {
-    Builder b;
-    WrittenOutAttention(b);
-    KILN_ASSERT_OK(passes::FuseForEngine(b.graph(), {.attention = attention}));
-    EXPECT_EQ(Count(b.graph(), ir::kAttentionOp), attention ? 1 : 0);
-  }
+TEST(FusionAttentionTest, EngineFusionTakesAttention) {
+  Builder b;
+  WrittenOutAttention(b);
+  KILN_ASSERT_OK(passes::FuseForEngine(b.graph()));
+  EXPECT_EQ(Count(b.graph(), ir::kAttentionOp), 1);
 }
 
 TEST(FusionAttentionTest, TheBertFixtureFusesEveryLayersAttention) {

@@ -25,8 +25,6 @@ using testing::RandomTensor;
 using testing::RunGraph;
 using testing::TensorsNear;
 
-Status FuseForEngineDefaults(ir::Graph& graph) { return passes::FuseForEngine(graph); }
-
 ir::AttrMap Conv2DAttrs(const std::string& format = "NHWC", const std::string& padding = "SAME") {
   const bool nchw = format == "NCHW";
   return Attrs({{"strides", std::vector<int64_t>{1, nchw ? 1 : 2, 2, nchw ? 2 : 1}},
@@ -595,7 +593,7 @@ TEST(FusionKernelTest, RejectsBadProgramsAndOperands) {
 TEST(FusionForEngineTest, FoldsThenFusesConvBatchNormRelu) {
   ir::Graph g;
   ASSERT_NO_FATAL_FAILURE(
-      ExpectPassKeepsOutputs([](Builder& b) { ConvBiasBatchNormRelu(b); }, FuseForEngineDefaults, g));
+      ExpectPassKeepsOutputs([](Builder& b) { ConvBiasBatchNormRelu(b); }, passes::FuseForEngine, g));
   EXPECT_EQ(g.OpCounts().size(), 3u);  // Placeholder, Const, KilnFusedConv2D
   ExpectFusedNode(g, "relu", "KilnFusedConv2D", {"BiasAdd", "Relu"});
 }
@@ -610,7 +608,7 @@ TEST(FusionForEngineTest, FusedGraphSurvivesGraphDefRoundTrip) {
         b.graph().outputs().clear();
         b.Output(b.Op("scale", "Mul", {v, b.RandomConst("s", {4})}));
       },
-      FuseForEngineDefaults, g));
+      passes::FuseForEngine, g));
   EXPECT_EQ(FindNode(g, "scale")->op, "KilnFusedElementwise");
   KILN_ASSERT_OK_AND_ASSIGN(auto def, savedmodel::GraphToGraphDef(g));
   KILN_ASSERT_OK_AND_ASSIGN(ir::Graph back, savedmodel::GraphFromGraphDef(def, {"x"}, {"scale"}));

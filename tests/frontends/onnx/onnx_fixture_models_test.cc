@@ -13,11 +13,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The fixtures scripts/fixtures/onnx_torch.py builds; a missing one is a failure, not a skip.
+// The fixtures scripts/fixtures/onnx_torch.py and onnx_minilm.py build; a missing one is a failure,
+// not a skip.
 const std::vector<std::string> kFixtures = {
     "onnx_resnet18",     "onnx_mobilenet_v2", "onnx_mobilenet_v3_small", "onnx_efficientnet_b0", "onnx_regnet_y_400mf",
     "onnx_bert_encoder", "onnx_gpt_decoder",  "onnx_small_cnn",          "onnx_external_data",   "onnx_qdq_cnn",
-    "onnx_ops_mix",
+    "onnx_ops_mix",      "onnx_minilm",
 };
 
 nlohmann::json ReadMeta(const std::string& dir) { return nlohmann::json::parse(std::ifstream(dir + "/meta.json")); }
