@@ -68,8 +68,9 @@ class ComparisonReport:
                      "" if t.top1_agreement is None else f"{100 * t.top1_agreement:.1f}%"] for t in items]
 
         headers = ["tensor", "max abs", "max rel", "cosine", "top-1"]
-        parts = [f"<p><b>{html.escape(self.precision)} engines on {html.escape(self.device)}</b> against the original "
-                 f"ops in fp32, {self.input_sets} input set(s)</p>", _table(headers, rows(self.outputs + self.boundaries))]
+        title = (f"<p><b>{html.escape(self.precision)} engines on {html.escape(self.device)}</b> against the "
+                 f"original ops in fp32, {self.input_sets} input set(s)</p>")
+        parts = [title, _table(headers, rows(self.outputs + self.boundaries))]
         if self.layers:
             parts.append(_table(["layer", "op", "segment", "max abs error when kept", "pin"],
                                 [[f.layer, f.op, f.segment, f"{f.max_abs_error:.3g}", f.pin] for f in self.layers]))

@@ -33,7 +33,8 @@ class PrecisionMode(str, enum.Enum):
                 return cls(value.upper())
             except ValueError:
                 pass
-        raise InvalidArgumentError(f"precision_mode {value!r} is not one of {', '.join(cls.supported_precision_modes())}")
+        modes = ", ".join(cls.supported_precision_modes())
+        raise InvalidArgumentError(f"precision_mode {value!r} is not one of {modes}")
 
 
 class Calibrator(str, enum.Enum):
@@ -116,7 +117,8 @@ class ConversionParams:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, not {type(getattr(self, name)).__name__}")
         if self.engine_device is not None and not isinstance(self.engine_device, str):
-            raise TypeError(f"engine_device must be a device name such as 'cuda', not {type(self.engine_device).__name__}")
+            raise TypeError("engine_device must be a device name such as 'cuda', not "
+                            f"{type(self.engine_device).__name__}")
         if isinstance(self.denylist, str) or not all(isinstance(op, str) for op in self.denylist):
             raise TypeError("denylist must be a sequence of op type names")
         set_("denylist", tuple(self.denylist))

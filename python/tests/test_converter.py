@@ -41,7 +41,8 @@ def test_int8_calibrates_on_the_calibration_input_fn(tmp_path, mnist_path, heldo
     params = kiln.ConversionParams(precision_mode=kiln.PrecisionMode.INT8, engine_device="cpu")
     converter = kiln.Converter(mnist_path, params, progress=False)
     # Dicts by input name are input sets too.
-    converter.convert(calibration_input_fn=lambda: ({"input_1": calibration_images[i:i + 32]} for i in range(0, 128, 32)))
+    converter.convert(
+        calibration_input_fn=lambda: ({"input_1": calibration_images[i:i + 32]} for i in range(0, 128, 32)))
     converter.save(str(tmp_path / "int8"))
     summary = converter.summary()
     assert summary.precision == "int8"

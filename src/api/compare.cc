@@ -137,7 +137,9 @@ StatusOr<std::vector<Candidate>> CandidateLayers(const Model::Impl& model, Preci
       const ir::Node& n = g.node(id);
       const bool reduced = n.op == "KilnAttention" || n.op == "KilnLayerNorm" || n.op == "Softmax" ||
                            n.op == "LogSoftmax" || n.op == "KilnFusedElementwise";
-      if (passes::IsQuantizableLayer(n.op) || (!quantized && reduced)) layers.push_back({op->spec().name, n.name, n.op});
+      if (passes::IsQuantizableLayer(n.op) || (!quantized && reduced)) {
+        layers.push_back({op->spec().name, n.name, n.op});
+      }
     }
   }
   return layers;
@@ -171,8 +173,8 @@ std::string ComparisonReport::ToString() const {
   }
   if (!note.empty()) return out + "\n" + note + "\n";
   if (layers.empty()) return out;
-  out += "\nlayers kept in higher precision one at a time (the outputs' max abs error, " + Format("%.3g", max_abs_error) +
-         " as converted):\n";
+  out += "\nlayers kept in higher precision one at a time (the outputs' max abs error, " +
+         Format("%.3g", max_abs_error) + " as converted):\n";
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerFinding& f = layers[i];
     out += "  " + std::to_string(i + 1) + ". " + f.layer + " (" + f.op + ", " + f.segment + ") in " +

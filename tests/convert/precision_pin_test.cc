@@ -4,8 +4,8 @@
 
 #include "api/model_impl.h"
 #include "convert/convert_test_util.h"
-#include "convert/record.h"
 #include "convert/attach.h"
+#include "convert/record.h"
 
 namespace kiln {
 namespace {
@@ -74,7 +74,8 @@ TEST(PrecisionPins, AnOpTypePinKeepsEveryLayerOfItOutOfInt8) {
   EXPECT_NE(s1.ToString().find("2 conv/matmul layer(s) computed in int8"), std::string::npos) << s1.ToString();
   EXPECT_NE(s0.ToString().find("4 conv/matmul layer(s) computed in int8"), std::string::npos) << s0.ToString();
   // The pin travels with the model.
-  KILN_ASSERT_OK_AND_ASSIGN(auto record, convert::ReadConversionRecord(convert::ConversionRecordPath(pinned_dir.path("m"))));
+  const std::string record_path = convert::ConversionRecordPath(pinned_dir.path("m"));
+  KILN_ASSERT_OK_AND_ASSIGN(auto record, convert::ReadConversionRecord(record_path));
   ASSERT_EQ(record.params.keep_precision.size(), 1u);
   EXPECT_EQ(PrecisionPinToString(record.params.keep_precision[0]), "fp16:Conv2D");
   KILN_ASSERT_OK_AND_ASSIGN(Tensor a, testing::RunSingle(*plain, "input_1", Mnist().images));

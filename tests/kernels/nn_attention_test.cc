@@ -59,10 +59,13 @@ Tensor Reference(const Problem& p, const std::vector<Tensor>& in, DType dtype) {
         double max = -INFINITY;
         for (int64_t j = 0; j < p.seq_kv; ++j) {
           double dot = 0;
-          for (int64_t d = 0; d < p.depth; ++d) dot += At(q, in[0], p.q_layout, {b, h, i, d}) * At(k, in[1], p.k_layout, {b, h, j, d});
+          for (int64_t d = 0; d < p.depth; ++d) {
+            dot += At(q, in[0], p.q_layout, {b, h, i, d}) * At(k, in[1], p.k_layout, {b, h, j, d});
+          }
           s[j] = dot * p.scale;
           if (!bias.empty()) {
-            const int64_t at = (((b % bias4[0]) * bias4[1] + h % bias4[1]) * bias4[2] + i % bias4[2]) * bias4[3] + j % bias4[3];
+            const int64_t at =
+                (((b % bias4[0]) * bias4[1] + h % bias4[1]) * bias4[2] + i % bias4[2]) * bias4[3] + j % bias4[3];
             s[j] += bias[at];
           }
           max = std::max(max, s[j]);
@@ -136,7 +139,6 @@ TEST(NnAttentionTest, OperandsThatDoNotFitAreClearErrors) {
   attrs.Set("k_layout", std::string("BHSX"));
   ExpectOpError(ir::kAttentionOp, in, attrs, "k_layout");
 
-  Problem deeper_k = p;
   std::vector<Tensor> bad = Inputs(p, DType::kFloat32, 3);
   bad[1] = Operand(DType::kFloat32, "BHSD", {2, 3, 7, 4}, 4);
   ExpectOpError(ir::kAttentionOp, bad, AttentionAttrs(p, DType::kFloat32), "depth");

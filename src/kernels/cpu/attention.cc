@@ -111,7 +111,9 @@ StatusOr<AttentionPlan> PlanAttention(const runtime::KernelContext& ctx) {
     if (t.dtype() != ctx.input(0).dtype()) {
       return InvalidArgument(std::string(kNames[i]) + " " + t.DebugString() + " is not of q's dtype");
     }
-    if (i < 3 && t.rank() != 4) return InvalidArgument(std::string(kNames[i]) + " must have rank 4, got " + t.DebugString());
+    if (i < 3 && t.rank() != 4) {
+      return InvalidArgument(std::string(kNames[i]) + " must have rank 4, got " + t.DebugString());
+    }
   }
   const AttentionLayout* layouts[] = {&attrs.q, &attrs.k, &attrs.v};
   const std::array<std::array<int64_t, 4>, 3> dims = {LogicalDims(ctx.input(0), attrs.q),
@@ -160,6 +162,7 @@ StatusOr<AttentionPlan> PlanAttention(const runtime::KernelContext& ctx) {
   return p;
 }
 
-KILN_REGISTER_CPU_KERNEL(ir::kAttentionOp, [](runtime::KernelContext& ctx) { return nn::RunHalfInFloat32(ctx, Attention); });
+KILN_REGISTER_CPU_KERNEL(ir::kAttentionOp,
+                         [](runtime::KernelContext& ctx) { return nn::RunHalfInFloat32(ctx, Attention); });
 
 }  // namespace kiln::kernels::cpu

@@ -38,11 +38,12 @@ bool IsDense(const std::array<int64_t, 4>& strides, const Shape& dims) {
 }
 
 // `t` as a dense [batch, heads, seq, depth] tensor of `dims`: itself when it is one, else a copy.
-StatusOr<Tensor> Dense(StreamContext& device, const Tensor& t, const std::array<int64_t, 4>& strides, const Shape& dims) {
+StatusOr<Tensor> Dense(StreamContext& device, const Tensor& t, const std::array<int64_t, 4>& strides,
+                       const Shape& dims) {
   if (IsDense(strides, dims)) return t;
   KILN_ASSIGN_OR_RETURN(Tensor dense, device.Allocate(t.dtype(), dims));
-  KILN_RETURN_IF_ERROR(
-      StridedCopy(device, t, std::vector<int64_t>(strides.begin(), strides.end()), dense, ContiguousStrides(dims), dims));
+  const std::vector<int64_t> from(strides.begin(), strides.end());
+  KILN_RETURN_IF_ERROR(StridedCopy(device, t, from, dense, ContiguousStrides(dims), dims));
   return dense;
 }
 

@@ -37,9 +37,10 @@ StatusOr<Plan> ChoosePlan(StreamContext& ctx, cudnnHandle_t handle, const std::s
     if (graph.get_workspace_size_plan_at_index(i, sizes[i]).is_good()) most = std::max(most, sizes[i]);
   }
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<Buffer> workspace, ctx.Scratch(static_cast<size_t>(most)));
-  KILN_ASSIGN_OR_RETURN(int best, FastestCandidate(ctx.stream(), static_cast<int>(count), [&](int i) {
-                          return sizes[i] >= 0 && graph.execute_plan_at_index(handle, pack, workspace->data(), i).is_good();
-                        }));
+  auto run = [&](int i) {
+    return sizes[i] >= 0 && graph.execute_plan_at_index(handle, pack, workspace->data(), i).is_good();
+  };
+  KILN_ASSIGN_OR_RETURN(int best, FastestCandidate(ctx.stream(), static_cast<int>(count), run));
   if (best < 0) return Unimplemented("no cuDNN plan ran for " + key);
   plan.index = best;
   plan.workspace = sizes[best];
