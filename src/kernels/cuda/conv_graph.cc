@@ -39,13 +39,14 @@ struct Problem {
   ir::Epilogue epilogue;
 
   std::string Key() const {
-    std::string key = "cudnn-graph-conv " + std::string(DTypeName(dtype));
+    std::string key = "cudnn-graph-conv ";
+    key.append(DTypeName(dtype));
     for (int64_t v : {n, c, h, w, k, r, s, pad[0], pad[1], pad[2], pad[3], stride[0], stride[1], dilation[0],
                       dilation[1], int64_t{epilogue.bias}, int64_t{epilogue.residual},
                       static_cast<int64_t>(epilogue.activation)}) {
-      key += " " + std::to_string(v);
+      key.append(" ").append(std::to_string(v));
     }
-    return key + " " + std::to_string(epilogue.leakyrelu_alpha);
+    return key.append(" ").append(std::to_string(epilogue.leakyrelu_alpha));
   }
 };
 
