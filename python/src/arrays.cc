@@ -99,7 +99,7 @@ nb::capsule Owner(const Tensor& t) {
 
 Tensor BorrowTensor(nb::handle value, const std::string& what) {
   if (IsStringsTriple(value)) return StringsTensor(value, what);
-  nb::ndarray<> a;
+  nb::ndarray<nb::ro> a;  // read-only arrays too: kiln never writes its inputs
   if (!nb::try_cast(value, a)) {
     ThrowStatus(InvalidArgument(what + ": a " + nb::cast<std::string>(nb::str(value.type().attr("__name__"))) +
                                 " is not an array (give a NumPy array or an object with __dlpack__ or __array__)"));

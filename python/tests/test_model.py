@@ -52,13 +52,24 @@ def test_arrays_of_every_kind_are_inputs(mnist_path, golden):
     model = kiln.load(mnist_path)
     want = outputs["probabilities"]
     images = inputs["input_1"]
-    # A non-contiguous view (copied once) and a PyTorch tensor (read through DLPack).
+    # A read-only array, a non-contiguous view (copied once) and a PyTorch tensor (read through DLPack).
+    frozen = images.copy()
+    frozen.setflags(write=False)
+    np.testing.assert_allclose(model.run({"input_1": frozen})["probabilities"], want, atol=1e-4)
     doubled = np.repeat(images, 2, axis=0)[::2]
     assert not doubled.flags.c_contiguous
     np.testing.assert_allclose(model.run({"input_1": doubled})["probabilities"], want, atol=1e-4)
     torch = pytest.importorskip("torch")
     got = model.run({"input_1": torch.from_numpy(images)})["probabilities"]
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_tensorflow_tensors_are_inputs(mnist_path, golden):
+    tf = pytest.importorskip("tensorflow")
+    inputs, outputs = golden
+    infer = kiln.load(mnist_path).signatures["serving_default"]
+    got = infer(tf.constant(inputs["input_1"]))["probabilities"]
+    np.testing.assert_allclose(got, outputs["probabilities"], atol=1e-4)
 
 
 def test_dlpack_outputs_go_to_other_frameworks_without_a_copy(mnist_path, golden):
