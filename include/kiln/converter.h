@@ -50,6 +50,14 @@ struct ConversionParams {
   // INT8/FP8: calibrate activation ranges on the calibration inputs given to Convert().
   bool use_calibration = true;
   CalibratorKind calibrator = CalibratorKind::kEntropy;
+  // INT8 matrix products with constant weights (the linear layers of transformers) smooth their
+  // activations (SmoothQuant): channel j of the activation is divided by s_j and row j of the
+  // weights multiplied by it, s_j = amax_j^alpha / max|w_j|^(1 - alpha), so outlier channels no
+  // longer set one coarse scale for the whole tensor; a smoothed activation's range is the max of
+  // its smoothed channels, whatever the calibrator. Unset: per activation, the alpha in 0.3..0.9
+  // (or none) whose INT8 products of calibration samples err least. A value in (0, 1]: that alpha
+  // everywhere. 0: no smoothing. FP8 does not smooth.
+  std::optional<float> smoothing_alpha;
   // Build an engine when an input shape arrives that no cached engine covers.
   bool allow_build_at_runtime = true;
   // Engines cover shape profiles (min/opt/max per input) rather than one exact shape.

@@ -88,6 +88,10 @@ class ConversionParams:
     engine_device: Optional[str] = None
     #: The INT8/FP8 calibrator (a Calibrator or its name).
     calibrator: Union[Calibrator, str] = Calibrator.ENTROPY
+    #: INT8: how much of an activation's per-channel range moves into the weights of the matrix
+    #: products reading it (SmoothQuant), in [0, 1]; 0 turns smoothing off, None chooses it per layer
+    #: on the calibration data.
+    smoothing_alpha: Optional[float] = None
     #: Engines cover shape profiles (min/opt/max per input) rather than one exact shape.
     use_dynamic_shape: bool = False
     #: How dynamic-shape profiles are chosen (a ProfileStrategy or its name).
@@ -116,6 +120,10 @@ class ConversionParams:
                      "allow_native_fallback"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, not {type(getattr(self, name)).__name__}")
+        if self.smoothing_alpha is not None:
+            if isinstance(self.smoothing_alpha, bool) or not isinstance(self.smoothing_alpha, (int, float)):
+                raise TypeError(f"smoothing_alpha must be a number or None, not {type(self.smoothing_alpha).__name__}")
+            set_("smoothing_alpha", float(self.smoothing_alpha))
         if self.engine_device is not None and not isinstance(self.engine_device, str):
             raise TypeError("engine_device must be a device name such as 'cuda', not "
                             f"{type(self.engine_device).__name__}")

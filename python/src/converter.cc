@@ -39,6 +39,8 @@ ConversionParams ParamsFromDict(const nb::dict& fields) {
       p.use_calibration = nb::cast<bool>(v);
     } else if (key == "calibrator") {
       p.calibrator = Unwrap(ParseCalibrator(nb::cast<std::string>(v)));
+    } else if (key == "smoothing_alpha") {
+      if (!v.is_none()) p.smoothing_alpha = nb::cast<float>(v);
     } else if (key == "allow_build_at_runtime") {
       p.allow_build_at_runtime = nb::cast<bool>(v);
     } else if (key == "use_dynamic_shape") {

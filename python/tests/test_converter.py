@@ -115,7 +115,7 @@ def test_parameters_have_tf_trts_names_and_defaults():
     assert kiln.DEFAULT_CONVERSION_PARAMS == p
 
 
-def test_bad_parameters_are_refused_with_the_field_named():
+def test_bad_parameters_are_refused_with_the_field_named(mnist_path):
     with pytest.raises(kiln.InvalidArgumentError, match="precision_mode 'FP4'"):
         kiln.ConversionParams(precision_mode="FP4")
     with pytest.raises(TypeError, match="minimum_segment_size"):
@@ -126,6 +126,10 @@ def test_bad_parameters_are_refused_with_the_field_named():
         kiln.ConversionParams(calibrator="median")
     with pytest.raises(TypeError, match="denylist"):
         kiln.ConversionParams(denylist="Softmax")
+    with pytest.raises(TypeError, match="smoothing_alpha"):
+        kiln.ConversionParams(smoothing_alpha="0.5")
+    with pytest.raises(kiln.InvalidArgumentError, match="smoothing_alpha is 1.5"):
+        kiln.Converter(mnist_path, conversion_params=kiln.ConversionParams(smoothing_alpha=1.5))
     with pytest.raises(TypeError, match="conversion_params"):
         kiln.Converter("x", conversion_params={"precision_mode": "FP16"})
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "api/model_impl.h"
 #include "calibrate/table.h"
@@ -13,11 +14,13 @@
 #include "convert/calibration.h"
 #include "convert/record.h"
 #include "convert/segments.h"
+#include "convert/smoothing.h"
 #include "frontends/savedmodel/graph_def_io.h"
 #include "io/npy.h"
 #include "ir/op_registry.h"
 #include "partition/partitioner.h"
 #include "passes/precision.h"
+#include "passes/smoothing.h"
 #include "util/log.h"
 
 namespace kiln {
@@ -58,6 +61,10 @@ Status CheckParams(const ConversionParams& p) {
     return InvalidArgument("maximum_segments is " + std::to_string(p.maximum_segments) +
                            "; it must be at least 1, or -1 for no cap");
   }
+  if (p.smoothing_alpha && !(*p.smoothing_alpha >= 0.0f && *p.smoothing_alpha <= 1.0f)) {
+    return InvalidArgument("smoothing_alpha is " + std::to_string(*p.smoothing_alpha) +
+                           "; it must be in [0, 1] (0: no smoothing), or unset to choose it per layer");
+  }
   if (p.engine_device) {
     Status usable = CheckDeviceUsable(*p.engine_device);
     if (!usable.ok()) return usable.Prepend("engine_device");
@@ -68,6 +75,22 @@ Status CheckParams(const ConversionParams& p) {
     }
   }
   return OkStatus();
+}
+
+// "INT8 smooths 12 of 24 matrix-product activations (alpha 0.5: 4, 0.7: 8)".
+std::string SmoothingNote(const std::map<std::string, calibrate::ChannelSmoothing>& smoothing, size_t candidates) {
+  std::map<float, int> by_alpha;
+  for (const auto& [_, sm] : smoothing) by_alpha[sm.alpha]++;
+  std::string note = "INT8 smooths " + std::to_string(smoothing.size()) + " of " + std::to_string(candidates) +
+                     " matrix-product activation(s)";
+  std::string alphas;
+  for (const auto& [alpha, count] : by_alpha) {
+    std::ostringstream entry;
+    entry << (alphas.empty() ? "" : ", ") << alpha << ": " << count;
+    alphas.append(entry.str());
+  }
+  if (!alphas.empty()) note.append(" (alpha " + alphas + ")");
+  return note;
 }
 
 // Runs `inputs` through the converted model with its engine ops recording shapes, then builds
@@ -182,7 +205,7 @@ struct Converter::Impl {
   api::ImportedModel imported;             // until Convert
   std::unique_ptr<Model::Impl> converted;  // after Convert
   convert::ConversionRecord record;
-  std::map<std::string, float> calibration;  // tensor -> amax
+  calibrate::CalibrationTable calibration;
 };
 
 Converter::Converter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -256,8 +279,10 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
                              " conversion calibrates activation ranges: give calibration inputs (kiln convert "
                              "--calibration-data), set use_calibration=false, or quantize the model explicitly");
     }
-    // Every floating-point tensor inside or entering a segment.
-    std::set<std::string> tensors;
+    // Every floating-point tensor inside or entering a segment; per channel, the activations of
+    // the matrix products that INT8 smoothing may scale.
+    const bool smooth = params.precision_mode == Precision::kINT8 && params.smoothing_alpha.value_or(1.0f) > 0;
+    std::set<std::string> tensors, channel_tensors;
     for (const auto& seg : partition.segments) {
       for (int id : seg.nodes) {
         const ir::Node& n = graph.node(id);
@@ -265,14 +290,25 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
         for (const ir::ValueRef& in : n.inputs) {
           tensors.insert(graph.node(in.node).name + ":" + std::to_string(in.index));
         }
+        if (smooth && passes::SmoothableWeightsOf(graph, n)) {
+          channel_tensors.insert(graph.node(n.inputs[0].node).name + ":" + std::to_string(n.inputs[0].index));
+        }
       }
     }
     KILN_ASSIGN_OR_RETURN(convert::CalibrationResult result,
-                          convert::Calibrate(graph, tensors, calibration_inputs, params.calibrator, impl_->progress));
-    impl_->calibration = std::move(result.amax);
-    record.notes.push_back("calibrated " + std::to_string(impl_->calibration.size()) + " tensor ranges on " +
+                          convert::Calibrate(graph, tensors, channel_tensors, calibration_inputs, params.calibrator,
+                                             impl_->progress));
+    impl_->calibration.calibrator = CalibratorName(params.calibrator);
+    impl_->calibration.amax = std::move(result.amax);
+    record.notes.push_back("calibrated " + std::to_string(impl_->calibration.amax.size()) + " tensor ranges on " +
                            std::to_string(result.batches) + " input set(s) with the " +
                            CalibratorName(params.calibrator) + " calibrator");
+    if (smooth) {
+      KILN_ASSIGN_OR_RETURN(impl_->calibration.smoothing,
+                            convert::ChooseSmoothing(graph, result.channels, impl_->calibration.amax,
+                                                     params.smoothing_alpha, params.keep_precision));
+      record.notes.push_back(SmoothingNote(impl_->calibration.smoothing, channel_tensors.size()));
+    }
   }
 
   engine::EngineOpSpec base;
@@ -292,9 +328,9 @@ Status Converter::Convert(const InputFn& calibration_inputs) {
   auto converted = std::make_unique<Model::Impl>();
   converted->signature = impl_->imported.signature;
   for (auto& seg : segments) {
-    std::map<std::string, float> amax = convert::SegmentAmax(seg.spec, seg.native, impl_->calibration);
+    calibrate::CalibrationTable ranges = convert::SegmentRanges(seg.spec, seg.native, impl_->calibration);
     KILN_ASSIGN_OR_RETURN(
-        auto op, engine::EngineOp::Create(std::move(seg.spec), std::move(seg.native), backend, std::move(amax)));
+        auto op, engine::EngineOp::Create(std::move(seg.spec), std::move(seg.native), backend, std::move(ranges)));
     converted->engine_ops.push_back(std::move(op));
   }
   converted->graph = std::move(graph);
@@ -328,10 +364,7 @@ Status Converter::Save(const std::string& dir, const SaveOptions& options) {
   if (ec) return InvalidArgument("cannot create directory: " + ec.message()).InFile(convert::KilnAssetsDir(dir));
   if (options.save_engines) KILN_RETURN_IF_ERROR(WriteEngines(model, dir));
   if (!impl_->calibration.empty()) {
-    calibrate::CalibrationTable table;
-    table.calibrator = CalibratorName(impl_->params.calibrator);
-    table.amax = impl_->calibration;
-    KILN_RETURN_IF_ERROR(calibrate::WriteCalibrationTable(table, convert::CalibrationTablePath(dir)));
+    KILN_RETURN_IF_ERROR(calibrate::WriteCalibrationTable(impl_->calibration, convert::CalibrationTablePath(dir)));
   }
   return convert::WriteConversionRecord(convert::ConversionRecordPath(dir), impl_->record);
 }

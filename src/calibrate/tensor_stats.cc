@@ -71,4 +71,41 @@ Status TensorStats::Add(const Tensor& t) {
   return OkStatus();
 }
 
+Status ChannelStats::Add(const Tensor& t) {
+  if (!IsFloating(t.dtype()) || t.rank() < 1) {
+    return InvalidArgument("per-channel calibration needs a floating-point tensor of rank 1 or more, got " +
+                           t.DebugString());
+  }
+  const int64_t channels = t.dim(t.rank() - 1);
+  if (batches_ == 0) {
+    amax_.assign(static_cast<size_t>(channels), 0.0f);
+  } else if (static_cast<int64_t>(amax_.size()) != channels) {
+    return InvalidArgument("the last dim changed between calibration batches, from " + std::to_string(amax_.size()) +
+                           " to " + std::to_string(channels));
+  }
+  if (channels == 0) return OkStatus();
+  std::vector<float> converted;
+  const float* data = nullptr;
+  if (t.dtype() == DType::kFloat32) {
+    data = t.data<float>();
+  } else {
+    converted = t.ToFloatVector();
+    data = converted.data();
+  }
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    const float a = std::fabs(data[i]);
+    float& m = amax_[static_cast<size_t>(i % channels)];
+    if (std::isfinite(a)) m = std::max(m, a);
+  }
+  const int64_t batch_rows = t.num_elements() / channels;
+  const int64_t take = std::min({batch_rows, max_rows_ - num_rows(), std::max<int64_t>(1, max_rows_ / 2)});
+  for (int64_t r = 0; r < take; ++r) {
+    const float* row = data + (r * batch_rows / take) * channels;
+    for (int64_t c = 0; c < channels; ++c) rows_.push_back(std::isfinite(row[c]) ? row[c] : 0.0f);
+    row_batches_.push_back(batches_);
+  }
+  ++batches_;
+  return OkStatus();
+}
+
 }  // namespace kiln::calibrate

@@ -45,4 +45,28 @@ class TensorStats {
   int64_t nonfinite_ = 0;
 };
 
+// max |x| per channel of a tensor's last axis over calibration batches (non-finite values skipped),
+// and a sample of its rows (vectors along the last axis): what INT8 smoothing of a matrix product's
+// activation is chosen from (convert/smoothing.h).
+class ChannelStats {
+ public:
+  // Keeps at most `max_rows` rows, taken evenly from each batch, at most half of them per batch.
+  explicit ChannelStats(int64_t max_rows = 1024) : max_rows_(max_rows) {}
+
+  // Floating-point tensors of rank 1 or more; an error when the last dim differs from earlier batches'.
+  Status Add(const Tensor& t);
+  int64_t channels() const { return static_cast<int64_t>(amax_.size()); }
+  const std::vector<float>& amax() const { return amax_; }
+  // The sampled rows, [num_rows, channels] row-major, and the batch each came from.
+  const std::vector<float>& rows() const { return rows_; }
+  const std::vector<int>& row_batches() const { return row_batches_; }
+  int64_t num_rows() const { return static_cast<int64_t>(row_batches_.size()); }
+
+ private:
+  int64_t max_rows_;
+  std::vector<float> amax_, rows_;
+  std::vector<int> row_batches_;
+  int batches_ = 0;
+};
+
 }  // namespace kiln::calibrate

@@ -27,23 +27,27 @@ std::string EngineFilePath(const std::string& model_dir, const std::string& segm
   return (fs::path(EnginesDir(model_dir)) / (segment + "." + std::to_string(n) + ".engine")).string();
 }
 
-std::map<std::string, float> SegmentAmax(const engine::EngineOpSpec& spec, const ir::Graph& native,
-                                         const std::map<std::string, float>& table) {
-  std::map<std::string, float> amax;
-  if (table.empty()) return amax;
+calibrate::CalibrationTable SegmentRanges(const engine::EngineOpSpec& spec, const ir::Graph& native,
+                                         const calibrate::CalibrationTable& table) {
+  calibrate::CalibrationTable segment;
+  segment.calibrator = table.calibrator;
+  if (table.empty()) return segment;
+  // The table's tensor `from` under the name `to` in the segment.
+  auto take = [&](const std::string& from, const std::string& to) {
+    if (auto it = table.amax.find(from); it != table.amax.end()) segment.amax[to] = it->second;
+    if (auto it = table.smoothing.find(from); it != table.smoothing.end()) segment.smoothing[to] = it->second;
+  };
   for (int i = 0; i < native.num_nodes(); ++i) {
     const ir::Node& n = native.node(i);
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       const std::string name = n.name + ":" + std::to_string(o);
-      if (auto it = table.find(name); it != table.end()) amax[name] = it->second;
+      take(name, name);
     }
   }
   for (size_t i = 0; i < spec.input_tensors.size(); ++i) {
-    if (auto it = table.find(spec.input_tensors[i]); it != table.end()) {
-      amax[SegmentInputName(static_cast<int>(i)) + ":0"] = it->second;
-    }
+    take(spec.input_tensors[i], SegmentInputName(static_cast<int>(i)) + ":0");
   }
-  return amax;
+  return segment;
 }
 
 namespace {
@@ -72,11 +76,9 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
     const ir::Graph& graph, const std::map<std::string, tfproto::FunctionDef>& functions, const std::string& model_dir,
     const LoadOptions& options) {
   const Device device = options.device;
-  std::map<std::string, float> table;
+  calibrate::CalibrationTable table;
   if (fs::exists(CalibrationTablePath(model_dir))) {
-    KILN_ASSIGN_OR_RETURN(calibrate::CalibrationTable t,
-                          calibrate::ReadCalibrationTable(CalibrationTablePath(model_dir)));
-    table = std::move(t.amax);
+    KILN_ASSIGN_OR_RETURN(table, calibrate::ReadCalibrationTable(CalibrationTablePath(model_dir)));
   }
   std::vector<std::unique_ptr<engine::EngineOp>> ops;
   std::vector<const ir::Graph*> segments;
@@ -98,11 +100,11 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
       Status s = native.status();
       return s.Prepend("native segment function '" + spec->function + "'").AtNode(node.name, node.op);
     }
-    std::map<std::string, float> amax = SegmentAmax(*spec, *native, table);
+    calibrate::CalibrationTable ranges = SegmentRanges(*spec, *native, table);
     spec->keep_precision.insert(spec->keep_precision.end(), options.keep_precision.begin(),
                                 options.keep_precision.end());
     KILN_ASSIGN_OR_RETURN(auto op, engine::EngineOp::Create(std::move(spec).value(), std::move(native).value(),
-                                                            engine::BackendFor(device), std::move(amax), device));
+                                                            engine::BackendFor(device), std::move(ranges), device));
     if (!options.use_engines) op->RunNativeOnly();
     ops.push_back(std::move(op));
     segments.push_back(&ops.back()->native_graph());

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "calibrate/table.h"
 #include "engine/engine_op.h"
 #include "ir/graph.h"
 #include "kiln/model.h"
@@ -25,8 +26,8 @@ std::string EngineFilePath(const std::string& model_dir, const std::string& segm
 
 // The calibrated ranges one segment's engine sees: its own tensors by name, its inputs by their
 // Placeholder names (from the original tensors feeding them).
-std::map<std::string, float> SegmentAmax(const engine::EngineOpSpec& spec, const ir::Graph& native,
-                                         const std::map<std::string, float>& table);
+calibrate::CalibrationTable SegmentRanges(const engine::EngineOpSpec& spec, const ir::Graph& native,
+                                         const calibrate::CalibrationTable& table);
 
 // The engine ops of a converted model loaded as `options` say (LoadOptions): engines of the
 // device's backend (those in the model's files that fit it, unless keep_precision pins layers the

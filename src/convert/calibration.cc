@@ -24,9 +24,12 @@ StatusOr<std::vector<Tensor>> OrderInputs(const ir::Graph& graph, const InputSet
 }
 
 StatusOr<CalibrationResult> Calibrate(const ir::Graph& graph, const std::set<std::string>& tensors,
-                                      const InputFn& inputs, CalibratorKind calibrator, const ProgressFn& progress) {
+                                      const std::set<std::string>& channel_tensors, const InputFn& inputs,
+                                      CalibratorKind calibrator, const ProgressFn& progress) {
   KILN_ASSIGN_OR_RETURN(auto executor, runtime::Executor::Create(graph));
   std::map<std::string, calibrate::TensorStats> stats;
+  std::map<std::string, calibrate::ChannelStats> channels;
+  std::set<std::string> channels_dropped;  // the last dim changed between batches
   Status observe_status;
   const runtime::Executor::ValueObserver observer = [&](const ir::Node& node, int output, const Tensor& value) {
     if (value.dtype() != DType::kFloat32 && value.dtype() != DType::kFloat16 && value.dtype() != DType::kBFloat16) {
@@ -36,6 +39,11 @@ StatusOr<CalibrationResult> Calibrate(const ir::Graph& graph, const std::set<std
     if (!tensors.count(name)) return;
     Status s = stats[name].Add(value);
     if (!s.ok() && observe_status.ok()) observe_status = s.AtNode(node.name, node.op);
+    if (channel_tensors.count(name) && !channels_dropped.count(name) && value.rank() >= 1 &&
+        !channels[name].Add(value).ok()) {
+      channels_dropped.insert(name);
+      channels.erase(name);
+    }
   };
 
   CalibrationResult result;
@@ -60,6 +68,9 @@ StatusOr<CalibrationResult> Calibrate(const ir::Graph& graph, const std::set<std
       return st.Prepend("calibrating tensor '" + name + "'");
     }
     if (*amax > 0) result.amax[name] = *amax;
+  }
+  for (auto& [name, c] : channels) {
+    if (result.amax.count(name) && c.channels() > 0) result.channels.emplace(name, std::move(c));
   }
   return result;
 }

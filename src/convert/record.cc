@@ -24,6 +24,7 @@ Status WriteConversionRecord(const std::string& path, const ConversionRecord& r)
         {"maximum_cached_engines", p.maximum_cached_engines},
         {"use_calibration", p.use_calibration},
         {"calibrator", CalibratorName(p.calibrator)},
+        {"smoothing_alpha", p.smoothing_alpha ? nlohmann::json(*p.smoothing_alpha) : nlohmann::json(nullptr)},
         {"allow_build_at_runtime", p.allow_build_at_runtime},
         {"use_dynamic_shape", p.use_dynamic_shape},
         {"profile_strategy", ProfileStrategyName(p.profile_strategy)},
@@ -60,6 +61,9 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
     r.params.maximum_cached_engines = p.at("maximum_cached_engines").get<int>();
     r.params.use_calibration = p.at("use_calibration").get<bool>();
     KILN_ASSIGN_OR_RETURN(r.params.calibrator, ParseCalibrator(p.at("calibrator").get<std::string>()));
+    if (p.contains("smoothing_alpha") && !p.at("smoothing_alpha").is_null()) {
+      r.params.smoothing_alpha = p.at("smoothing_alpha").get<float>();
+    }
     r.params.allow_build_at_runtime = p.at("allow_build_at_runtime").get<bool>();
     r.params.use_dynamic_shape = p.at("use_dynamic_shape").get<bool>();
     KILN_ASSIGN_OR_RETURN(r.params.profile_strategy, ParseProfileStrategy(p.at("profile_strategy").get<std::string>()));

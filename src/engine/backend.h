@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "calibrate/table.h"
 #include "ir/graph.h"
 #include "kiln/converter.h"
 #include "kiln/status.h"
@@ -50,6 +51,8 @@ struct BuildConfig {
   // Calibrated |x| ranges of the segment's tensors ("node:index", segment inputs by their
   // Placeholder names), for INT8/FP8.
   std::map<std::string, float> amax;
+  // INT8: how the activations of matrix products are smoothed, by tensor name (passes/smoothing.h).
+  std::map<std::string, calibrate::ChannelSmoothing> smoothing;
   bool explicit_quantization = false;  // the segment carries its own Q/DQ or FakeQuant ops
   bool allow_tf32 = false;             // FP32 products and convolutions on a GPU may use TF32
   std::vector<PrecisionPin> keep_precision;  // layers kept in a higher precision than `precision`

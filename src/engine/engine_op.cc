@@ -106,7 +106,7 @@ ir::AttrMap EngineOpSpec::ToAttrs() const {
 }
 
 StatusOr<std::unique_ptr<EngineOp>> EngineOp::Create(EngineOpSpec spec, ir::Graph native, const Backend& backend,
-                                                     std::map<std::string, float> amax, Device device) {
+                                                     calibrate::CalibrationTable ranges, Device device) {
   if (native.inputs().size() != spec.input_dtypes.size() || native.outputs().size() != spec.output_dtypes.size()) {
     return InvalidArgument("segment function '" + spec.function + "' has " + std::to_string(native.inputs().size()) +
                            " inputs and " + std::to_string(native.outputs().size()) + " outputs; the engine op has " +
@@ -114,7 +114,7 @@ StatusOr<std::unique_ptr<EngineOp>> EngineOp::Create(EngineOpSpec spec, ir::Grap
                            std::to_string(spec.output_dtypes.size()))
         .AtNode(spec.name, "KilnEngineOp");
   }
-  std::unique_ptr<EngineOp> op(new EngineOp(std::move(spec), std::move(native), backend, std::move(amax)));
+  std::unique_ptr<EngineOp> op(new EngineOp(std::move(spec), std::move(native), backend, std::move(ranges)));
   op->stats_.name = op->spec_.name;
   auto executor = runtime::Executor::Create(op->native_, {.device = device});
   if (!executor.ok()) {
@@ -189,7 +189,8 @@ StatusOr<std::shared_ptr<const Engine>> EngineOp::BuildEngine(std::vector<ShapeP
   config.precision = spec_.precision;
   config.max_workspace_size_bytes = spec_.max_workspace_size_bytes;
   config.profiles = std::move(profiles);
-  config.amax = amax_;
+  config.amax = ranges_.amax;
+  config.smoothing = ranges_.smoothing;
   config.explicit_quantization = spec_.explicit_quantization;
   config.allow_tf32 = spec_.allow_tf32;
   config.keep_precision = spec_.keep_precision;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "calibrate/table.h"
 #include "engine/backend.h"
 #include "engine/engine_file.h"
 #include "kiln/converter.h"
@@ -49,11 +50,11 @@ struct EngineOpSpec {
 
 class EngineOp {
  public:
-  // `native` is the segment as a graph (Placeholders for inputs, shapes inferred); `amax` holds
+  // `native` is the segment as a graph (Placeholders for inputs, shapes inferred); `ranges` holds
   // the calibrated ranges of its tensors (INT8/FP8). The native segment runs on `device`, where the
   // backend's engines run.
   static StatusOr<std::unique_ptr<EngineOp>> Create(EngineOpSpec spec, ir::Graph native, const Backend& backend,
-                                                    std::map<std::string, float> amax,
+                                                    calibrate::CalibrationTable ranges,
                                                     Device device = Device::CPU());
 
   const EngineOpSpec& spec() const { return spec_; }
@@ -94,8 +95,8 @@ class EngineOp {
     std::string key;                 // profiles, as text
     std::vector<std::string> notes;  // the build's notes, kept in the engine file too
   };
-  EngineOp(EngineOpSpec spec, ir::Graph native, const Backend& backend, std::map<std::string, float> amax)
-      : spec_(std::move(spec)), native_(std::move(native)), backend_(backend), amax_(std::move(amax)) {}
+  EngineOp(EngineOpSpec spec, ir::Graph native, const Backend& backend, calibrate::CalibrationTable ranges)
+      : spec_(std::move(spec)), native_(std::move(native)), backend_(backend), ranges_(std::move(ranges)) {}
 
   Status CheckInputs(const std::vector<Tensor>& inputs) const;
   // The cached engine that takes `shapes`, marked most recently used; null if none.
@@ -112,7 +113,7 @@ class EngineOp {
   EngineOpSpec spec_;
   ir::Graph native_;
   const Backend& backend_;
-  std::map<std::string, float> amax_;
+  calibrate::CalibrationTable ranges_;
   std::unique_ptr<runtime::Executor> native_executor_;
 
   // Guards the cache, the recording, warnings and statistics; builds happen under it. Engines and

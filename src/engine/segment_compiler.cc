@@ -113,6 +113,7 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
     passes::PrecisionOptions precision;
     precision.precision = config.precision;
     precision.amax = config.amax;
+    precision.smoothing = config.smoothing;
     precision.explicit_quantization = config.explicit_quantization;
     precision.keep_precision = config.keep_precision;
     KILN_ASSIGN_OR_RETURN(report, passes::InsertPrecisionEmulation(graph, precision));
@@ -128,8 +129,12 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   }
   const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
   if (quantized && !config.explicit_quantization) {
-    out.notes.push_back(std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
-                        PrecisionName(config.precision));
+    std::string note = std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
+                       PrecisionName(config.precision);
+    if (report.smoothed_layers > 0) {
+      note.append(", " + std::to_string(report.smoothed_layers) + " of them with smoothed activations");
+    }
+    out.notes.push_back(std::move(note));
   }
   for (const std::string& layer : report.fp16_fallback) out.notes.push_back("left in fp16: " + layer);
   for (const std::string& layer : report.pinned) out.notes.push_back("kept in " + layer);

@@ -4,6 +4,7 @@
 
 #include "ir/ops/fused_ops.h"
 #include "passes/fusion_util.h"
+#include "passes/smoothing.h"
 
 #include <algorithm>
 #include <cmath>
@@ -80,8 +81,8 @@ StatusOr<int> WeightChannelAxis(const Node& layer, const Tensor& w) {
   return -1;
 }
 
-// max |w| / qmax per channel along `axis` (one value when axis is -1); an all-zero channel gets 1,
-// which quantizes it to zeros like any positive scale.
+}  // namespace
+
 std::vector<float> WeightScales(const Tensor& w, int axis, float qmax) {
   const int64_t channels = axis < 0 ? 1 : w.dim(axis);
   int64_t inner = 1;
@@ -97,6 +98,8 @@ std::vector<float> WeightScales(const Tensor& w, int axis, float qmax) {
   for (float a : amax) scales.push_back(a > 0.0f ? a / qmax : 1.0f);
   return scales;
 }
+
+namespace {
 
 class QuantizerInserter {
  public:
@@ -128,18 +131,73 @@ class QuantizerInserter {
       report_.fp16_fallback.push_back(where + ": input 1 is an activation, not constant weights");
       return OkStatus();
     }
-    const ValueRef act_q = Quantizer(act, -2, {*act_amax / qmax_}, -1);
     KILN_ASSIGN_OR_RETURN(Tensor w, wnode.attrs.Get<Tensor>("value"));
     KILN_ASSIGN_OR_RETURN(int axis, WeightChannelAxis(layer, w));
-    const ValueRef w_q = Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
-    // Quantizer() added nodes; `layer` is still valid (nodes are heap-allocated).
+    ValueRef act_q, w_q;
+    auto smoothable = SmoothableWeightsOf(graph_, layer);
+    auto sm = smoothing_.find(act);
+    if (smoothable && sm != smoothing_.end() &&
+        smoothable->weights.dim(smoothable->row_axis) == static_cast<int64_t>(sm->second.factors.size())) {
+      std::vector<float> scales;
+      for (float f : sm->second.factors) scales.push_back(f * sm->second.amax / qmax_);
+      act_q = Quantizer(act, kSmoothedActivation, std::move(scales), graph_.output_info(act).shape.rank() - 1);
+      w_q = SmoothedWeights(layer, *smoothable, sm->second.factors);
+      ++report_.smoothed_layers;
+    } else {
+      act_q = Quantizer(act, kActivation, {*act_amax / qmax_}, -1);
+      w_q = Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
+    }
+    // The nodes added above leave `layer` valid (nodes are heap-allocated).
     layer.inputs[0] = act_q;
     layer.inputs[1] = w_q;
     ++report_.quantized_layers;
     return OkStatus();
   }
 
+  // Plans INT8 smoothing for the activations that `layers` (those to be quantized) read: one set of
+  // factors per activation in options.smoothing, from the weights of every smoothable layer reading it.
+  void PlanSmoothing(const std::vector<int>& layers) {
+    if (options_.precision != Precision::kINT8 || options_.smoothing.empty()) return;
+    std::map<ValueRef, std::vector<float>> weight_rows;  // activation -> max |W| per row, over its layers
+    for (int id : layers) {
+      const Node& layer = graph_.node(id);
+      if (layer.inputs.size() < 2 || !options_.smoothing.count(TensorName(graph_, layer.inputs[0]))) continue;
+      const auto smoothable = SmoothableWeightsOf(graph_, layer);
+      if (!smoothable) continue;
+      const std::vector<float> rows = WeightRowAmax(smoothable->weights, smoothable->row_axis);
+      std::vector<float>& all = weight_rows[layer.inputs[0]];
+      if (all.empty()) all.assign(rows.size(), 0.0f);
+      for (size_t j = 0; j < rows.size() && j < all.size(); ++j) all[j] = std::max(all[j], rows[j]);
+    }
+    for (const auto& [act, rows] : weight_rows) {
+      const calibrate::ChannelSmoothing& range = options_.smoothing.at(TensorName(graph_, act));
+      if (auto sm = ComputeSmoothing(range.channel_amax, rows, range.alpha)) smoothing_[act] = std::move(*sm);
+    }
+  }
+
  private:
+  static constexpr int kActivation = -2, kSmoothedActivation = -3;
+
+  // The weights `layer` reads when its activation is smoothed by `factors`: W * s quantized per
+  // output channel, then divided by s again (both folded into a constant later).
+  ValueRef SmoothedWeights(const Node& layer, const SmoothableWeights& w, const std::vector<float>& factors) {
+    Tensor scaled = ScaleRows(w.weights, w.row_axis, factors);
+    Shape inverse_shape(w.weights.shape().size(), 1);
+    inverse_shape[w.row_axis] = static_cast<int64_t>(factors.size());
+    Tensor inverse(DType::kFloat32, inverse_shape);
+    for (size_t j = 0; j < factors.size(); ++j) inverse.data<float>()[j] = 1.0f / factors[j];
+    const std::string base = graph_.node(layer.inputs[1].node).name + "/" + suffix_ + "_smoothed";
+    const std::vector<float> scales = WeightScales(scaled, w.out_axis, qmax_);
+    const Node* scaled_node = graph_.AddConst(graph_.UniqueName(base), std::move(scaled));
+    const ValueRef quantized = AddFakeQuant(graph_, {scaled_node->id, 0}, suffix_, mode_, scales, w.out_axis);
+    const Node* inverse_node = graph_.AddConst(graph_.UniqueName(base + "_inverse"), std::move(inverse));
+    Node* mul = graph_.AddNode(graph_.UniqueName(base + "_weights"), "Mul", {quantized, {inverse_node->id, 0}},
+                               {}, 1);
+    mul->attrs.Set("T", DType::kFloat32);
+    mul->outputs[0] = graph_.output_info(quantized);
+    return {mul->id, 0};
+  }
+
   // The calibrated amax of `v`, or nullopt with `reason` set.
   std::optional<float> CalibratedAmax(ValueRef v, const std::string& which, std::string& reason) const {
     const std::string name = TensorName(graph_, v);
@@ -160,7 +218,8 @@ class QuantizerInserter {
     return it->second;
   }
 
-  // One quantizer per (source, kind): kind -2 is an activation, else the weight axis (-1: per tensor).
+  // One quantizer per (source, kind): kind kActivation or kSmoothedActivation for an activation,
+  // else the weight axis (-1: per tensor).
   ValueRef Quantizer(ValueRef source, int kind, std::vector<float> scale, int64_t axis) {
     const auto key = std::make_tuple(source.node, source.index, kind);
     auto it = cache_.find(key);
@@ -176,6 +235,7 @@ class QuantizerInserter {
   float qmax_;
   std::string mode_, suffix_;
   std::map<std::tuple<int, int, int>, ValueRef> cache_;
+  std::map<ValueRef, Smoothing> smoothing_;
 };
 
 // The pin that decides node `n`'s precision: among those naming it, its op type or what was fused
@@ -239,6 +299,18 @@ bool IsQuantizableLayer(const std::string& op) {
 StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options) {
   PrecisionReport report;
   if (options.precision == Precision::kFP32) return report;
+  for (const auto& [name, sm] : options.smoothing) {
+    if (!(sm.alpha > 0.0f && sm.alpha <= 1.0f)) {
+      return InvalidArgument("the smoothing alpha of tensor '" + name + "' must be in (0, 1], got " +
+                             std::to_string(sm.alpha));
+    }
+    for (float a : sm.channel_amax) {
+      if (!std::isfinite(a) || a < 0.0f) {
+        return InvalidArgument("calibrated channel amax of tensor '" + name +
+                               "' must be finite and non-negative, got " + std::to_string(a));
+      }
+    }
+  }
   for (const auto& [name, amax] : options.amax) {
     if (!std::isfinite(amax) || amax < 0.0f) {
       return InvalidArgument("calibrated amax of tensor '" + name + "' must be finite and non-negative, got " +
@@ -268,8 +340,12 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
       (options.precision == Precision::kINT8 || options.precision == Precision::kFP8) && !options.explicit_quantization;
   if (quantize) {
     QuantizerInserter inserter(graph, options, report);
+    std::vector<int> layers;
     for (int id = 0; id < num_nodes; ++id) {
-      if (!IsQuantizableLayer(graph.node(id).op) || pinned.count(id)) continue;
+      if (IsQuantizableLayer(graph.node(id).op) && !pinned.count(id)) layers.push_back(id);
+    }
+    inserter.PlanSmoothing(layers);
+    for (int id : layers) {
       Status s = inserter.QuantizeLayer(id);
       if (!s.ok()) return s.AtNode(graph.node(id).name, graph.node(id).op);
     }

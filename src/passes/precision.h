@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "calibrate/table.h"
 #include "ir/graph.h"
 #include "kiln/precision.h"
 #include "kiln/status.h"
@@ -22,12 +23,16 @@ struct PrecisionOptions {
   bool explicit_quantization = false;
   // Layers kept in a higher precision (PinnedPrecision): not quantized; pinned to fp32, not rounded.
   std::vector<PrecisionPin> keep_precision;
+  // INT8 smoothing (passes/smoothing.h) of the matrix products reading these activations, by
+  // tensor name. See InsertPrecisionEmulation.
+  std::map<std::string, calibrate::ChannelSmoothing> smoothing;
 };
 
 struct PrecisionReport {
   // Matrix-product and convolution layers left in fp16, each "layer (Op): reason".
   std::vector<std::string> fp16_fallback;
   int quantized_layers = 0;
+  int smoothed_layers = 0;  // of the quantized layers, those whose activation was smoothed
   // Layers that keep_precision pinned, each "fp32: layer (Op) by keep_precision fp32:X".
   std::vector<std::string> pinned;
 };
@@ -50,6 +55,12 @@ std::string DescribePin(const ir::Node& node, const std::vector<PrecisionPin>& p
 //   (fp8_e4m3, amax / 448), and its constant weights (input 1) through a per-output-channel
 //   quantizer (max |w| / 127 or / 448). Layers whose input 1 is not constant (attention's
 //   products of two activations) and layers without a range stay in fp16, listed in the report.
+// - INT8 smoothing: a smoothable matrix product (SmoothableWeightsOf) whose activation x is in
+//   `smoothing` divides channel j of x by s_j and multiplies row j of its weights W by it
+//   (ComputeSmoothing; w_j is the max over every such layer reading x, as they share one quantizer).
+//   x is quantized per channel with scale s_j * amax / 127, amax the smoothed range, and W * s per
+//   output channel; the layer reads the quantized W * s divided by s again, so the float32 graph
+//   computes what the engine does: (amax / 127) * (weight scale) * sum_j q(x / s)_j q(W * s)_j.
 // - explicit_quantization: no quantizers are inserted; FP16 everywhere else.
 StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options);
 
@@ -65,6 +76,10 @@ Status StoreInReducedPrecision(ir::Graph& graph, DType storage,
 
 // The convolutions and matrix products (and their fused forms) that INT8 and FP8 engines quantize.
 bool IsQuantizableLayer(const std::string& op);
+
+// The scales of constant weights `w` quantized to [-qmax, qmax]: max |w| / qmax per channel along
+// `axis` (one value when axis is -1); an all-zero channel gets 1, which quantizes it to zeros.
+std::vector<float> WeightScales(const Tensor& w, int axis, float qmax);
 
 // OK when every pin names a node or an op type of one of `graphs`; else the error names the pin.
 Status CheckPinsMatch(const std::vector<PrecisionPin>& pins, const std::vector<const ir::Graph*>& graphs);

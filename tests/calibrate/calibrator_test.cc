@@ -1,5 +1,6 @@
 // TensorStats and the calibrators: max, histogram growth independent of batching, percentile on
-// known data, and the entropy search on Gaussian data with outliers and on uniform data.
+// known data, and the entropy search on Gaussian data with outliers and on uniform data; the
+// per-channel statistics that INT8 smoothing is chosen from.
 #include "calibrate/calibrator.h"
 
 #include <cmath>
@@ -61,6 +62,25 @@ TEST(TensorStatsTest, BatchesGiveTheHistogramOfTheirConcatenation) {
   int64_t total = 0;
   for (int64_t c : split.histogram()) total += c;
   EXPECT_EQ(total, split.count());
+}
+
+TEST(ChannelStatsTest, MaxPerChannelOfTheLastAxisAndRowsFromEveryBatch) {
+  calibrate::ChannelStats stats(/*max_rows=*/4);
+  KILN_ASSERT_OK(stats.Add(Tensor::FromVector<float>({2, 2, 3}, {1, -7, 0, 2, 3, 1, -4, NAN, 0.5f, 0, 0, 8})));
+  EXPECT_EQ(stats.channels(), 3);
+  EXPECT_EQ(stats.amax(), (std::vector<float>{4, 7, 8}));
+  // At most half of max_rows from one batch: rows 0 and 2 of four, evenly spaced; NaN reads as 0.
+  ASSERT_EQ(stats.num_rows(), 2);
+  EXPECT_EQ(stats.rows(), (std::vector<float>{1, -7, 0, -4, 0, 0.5f}));
+  KILN_ASSERT_OK(stats.Add(Tensor::FromVector<float>({1, 3}, {-9, 0, 0})));
+  EXPECT_EQ(stats.amax(), (std::vector<float>{9, 7, 8}));
+  EXPECT_EQ(stats.row_batches(), (std::vector<int>{0, 0, 1}));
+
+  const Status s = stats.Add(Tensor::FromVector<float>({1, 2}, {1, 2}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("last dim changed between calibration batches, from 3 to 2"), std::string::npos)
+      << s.ToString();
+  EXPECT_FALSE(stats.Add(Tensor::FromVector<int32_t>({1, 3}, {1, 2, 3})).ok());
 }
 
 TEST(CalibratorTest, PercentileOnKnownData) {

@@ -43,6 +43,28 @@ TEST(CalibrationTableTest, RoundTripsExactly) {
   EXPECT_NE(text.find("\"version\": 1"), std::string::npos) << text;
 }
 
+TEST(CalibrationTableTest, RoundTripsSmoothing) {
+  CalibrationTable table;
+  table.calibrator = "minmax";
+  table.amax = {{"ln:0", 9.5f}, {"relu:0", 2.0f}};
+  table.smoothing["ln:0"] = {{0.25f, 9.5f, 0.0f}, 0.7f};
+  const std::string path = TempPath("smoothing");
+  KILN_ASSERT_OK(calibrate::WriteCalibrationTable(table, path));
+  KILN_ASSERT_OK_AND_ASSIGN(CalibrationTable back, calibrate::ReadCalibrationTable(path));
+  EXPECT_EQ(back.amax, table.amax);
+  ASSERT_EQ(back.smoothing.size(), 1u);
+  EXPECT_EQ(back.smoothing.at("ln:0").channel_amax, (std::vector<float>{0.25f, 9.5f, 0.0f}));
+  EXPECT_EQ(back.smoothing.at("ln:0").alpha, 0.7f);
+
+  table.smoothing["other:0"] = {{1.0f}, 0.5f};
+  Status s = calibrate::WriteCalibrationTable(table, TempPath("smoothing_without_amax"));
+  EXPECT_NE(s.message().find("tensor 'other:0' is smoothed but has no amax"), std::string::npos) << s.ToString();
+  table.smoothing.erase("other:0");
+  table.smoothing["ln:0"].alpha = 0;
+  s = calibrate::WriteCalibrationTable(table, TempPath("smoothing_alpha_zero"));
+  EXPECT_NE(s.message().find("smoothing alpha must be in (0, 1]"), std::string::npos) << s.ToString();
+}
+
 TEST(CalibrationTableTest, ReadsAHandWrittenTable) {
   const std::string path = WriteText(
       "hand", R"({"format":"kiln-calibration","version":1,"calibrator":"percentile","tensors":{"x:0":{"amax":2}}})");
@@ -68,6 +90,11 @@ TEST(CalibrationTableTest, MalformedFilesNameTheFileAndEntry) {
       {"string_amax", head + R"({"a:0":{"amax":"1.5"}}})", "tensor 'a:0'"},
       {"negative", head + R"({"ok:0":{"amax":1},"neg:0":{"amax":-0.5}}})", "tensor 'neg:0': amax must be finite"},
       {"too_big", head + R"({"big:0":{"amax":1e39}}})", "tensor 'big:0'"},
+      {"smoothing_array", head + R"({"a:0":{"amax":1,"smoothing":[0.5]}}})", "tensor 'a:0': \"smoothing\" must be"},
+      {"smoothing_alpha", head + R"({"a:0":{"amax":1,"smoothing":{"alpha":1.5,"channel_amax":[1]}}}})",
+       "tensor 'a:0': smoothing alpha must be in (0, 1]"},
+      {"smoothing_channels", head + R"({"a:0":{"amax":1,"smoothing":{"alpha":0.5,"channel_amax":[1,-2]}}}})",
+       "tensor 'a:0': \"channel_amax\" entries must be finite non-negative"},
   };
   for (const Case& c : cases) {
     const std::string path = WriteText(c.name, c.text);

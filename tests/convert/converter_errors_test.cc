@@ -27,6 +27,10 @@ TEST(ConverterErrors, ParametersAreChecked) {
   p.denylist = {"Conv2D", "NoSuchOp"};
   EXPECT_NE(CreateError(p).find("the denylist names op 'NoSuchOp', which kiln does not know"), std::string::npos);
   p = {};
+  p.smoothing_alpha = 1.5f;
+  EXPECT_NE(CreateError(p).find("smoothing_alpha is 1.500000; it must be in [0, 1]"), std::string::npos)
+      << CreateError(p);
+  p = {};
   p.engine_device = Device::CUDA(CudaDeviceCount());  // a GPU this machine does not have
   EXPECT_NE(CreateError(p).find("engine_device: cannot use cuda:"), std::string::npos) << CreateError(p);
   EXPECT_FALSE(ParsePrecision("int4").ok());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "calibrate/table.h"
 #include "convert/convert_test_util.h"
 #include "convert/record.h"
 #include "engine/engine_op.h"
@@ -231,6 +232,35 @@ TEST(ConverterWorkflow, Tf32PermissionTravelsWithTheModel) {
     node.attrs = spec.ToAttrs();
     KILN_ASSERT_OK_AND_ASSIGN(engine::EngineOpSpec back, engine::EngineOpSpec::FromNode(node));
     EXPECT_EQ(back.allow_tf32, allow);
+  }
+}
+
+// INT8 smoothing is recorded with the conversion (unset: chosen per layer) and its choices are in
+// the calibration table, by which engines built later (here, at load) smooth the same way.
+TEST(ConverterWorkflow, Int8SmoothingTravelsWithTheModel) {
+  for (std::optional<float> alpha : {std::optional<float>(), std::optional<float>(0.6f), std::optional<float>(0.0f)}) {
+    SCOPED_TRACE(alpha ? std::to_string(*alpha) : "auto");
+    testing::TempDir tmp("smoothing");
+    ConversionParams params;
+    params.precision_mode = Precision::kINT8;
+    params.smoothing_alpha = alpha;
+    const InputSet batch = {{"input_1", Mnist().images}};
+    KILN_ASSERT_OK_AND_ASSIGN(auto model,
+                              testing::ConvertSaveLoad(testing::MnistModel(), params, tmp.path("m"), InputsFrom({batch})));
+    KILN_ASSERT_OK_AND_ASSIGN(convert::ConversionRecord record,
+                              convert::ReadConversionRecord(tmp.path("m/assets/kiln/conversion.json")));
+    EXPECT_EQ(record.params.smoothing_alpha, alpha);
+    KILN_ASSERT_OK_AND_ASSIGN(calibrate::CalibrationTable table,
+                              calibrate::ReadCalibrationTable(tmp.path("m/assets/kiln/calibration.json")));
+    if (alpha == 0.0f) {
+      EXPECT_TRUE(table.smoothing.empty());
+    } else if (alpha) {
+      // MNIST's two dense layers read their activations along the last axis.
+      ASSERT_EQ(table.smoothing.size(), 2u);
+      for (const auto& [name, sm] : table.smoothing) EXPECT_EQ(sm.alpha, *alpha) << name;
+    }
+    for (const auto& [name, sm] : table.smoothing) EXPECT_TRUE(table.amax.count(name)) << name;
+    KILN_ASSERT_OK(testing::RunSingle(*model, "input_1", Mnist().images).status());
   }
 }
 

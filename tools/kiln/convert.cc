@@ -106,6 +106,20 @@ StatusOr<std::vector<InputSet>> BuildInputSets(const std::vector<std::string>& a
 }
 
 
+float ParseSmoothingAlpha(const std::string& text) {
+  size_t used = 0;
+  float alpha = -1;
+  try {
+    alpha = std::stof(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !(alpha >= 0.0f && alpha <= 1.0f)) {
+    Die(InvalidArgument("--smoothing-alpha must be auto or a number in [0, 1], got '" + text + "'"));
+  }
+  return alpha;
+}
+
 struct ConvertOptions {
   std::string input, output, precision = "fp32", backend;
   std::string tag_set = "serve", signature_def = "serving_default";
@@ -114,6 +128,7 @@ struct ConvertOptions {
   int maximum_cached_engines = 1;
   std::string calibration_data, calibrator = "entropy";
   int calibration_batch_size = 32;
+  std::string smoothing_alpha = "auto";
   std::vector<std::string> build_inputs;
   bool dynamic_shape = false;
   bool allow_tf32 = false;
@@ -134,6 +149,7 @@ void RunConvert(const ConvertOptions& o) {
   params.maximum_cached_engines = o.maximum_cached_engines;
   params.use_calibration = !o.no_calibration;
   params.calibrator = OrDie(ParseCalibrator(o.calibrator));
+  if (o.smoothing_alpha != "auto") params.smoothing_alpha = ParseSmoothingAlpha(o.smoothing_alpha);
   params.allow_build_at_runtime = !o.no_build_at_runtime;
   params.use_dynamic_shape = o.dynamic_shape;
   params.profile_strategy = OrDie(ParseProfileStrategy(o.profile_strategy));
@@ -221,6 +237,10 @@ void AddConvertCommands(CLI::App& app) {
   cmd->add_option("--calibration-batch-size", c->calibration_batch_size, "samples per calibration batch")
       ->capture_default_str();
   cmd->add_option("--calibrator", c->calibrator, "entropy, percentile or minmax")->capture_default_str();
+  cmd->add_option("--smoothing-alpha", c->smoothing_alpha,
+                  "INT8: how much of an activation's per-channel range moves into the weights of matrix "
+                  "products, 0 to 1 (0: no smoothing), or auto: chosen per layer on the calibration data")
+      ->capture_default_str();
   cmd->add_flag("--no-calibration", c->no_calibration, "INT8/FP8 without calibration (explicit quantization only)");
   cmd->add_option("--build-input", c->build_inputs, "NAME=SHAPE (8x28x28x1): build an engine for these shapes now");
   cmd->add_flag("--dynamic-shape", c->dynamic_shape, "engines cover shape profiles instead of one shape");

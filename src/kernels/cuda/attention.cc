@@ -18,16 +18,6 @@ namespace {
 using kernels::cpu::AttentionPlan;
 using runtime::KernelContext;
 
-// Copies between a tensor read with `strides` along `dims` and a dense tensor of `dims`.
-Status StridedCopy(StreamContext& device, const Tensor& from, const std::vector<int64_t>& from_strides, Tensor& to,
-                   const std::vector<int64_t>& to_strides, const Shape& dims) {
-  const std::vector<int64_t> strides[2] = {to_strides, from_strides};
-  KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(dims, strides, {0, 0}));
-  KILN_CUDA_RETURN_IF_ERROR(
-      LaunchStridedCopy(DTypeSize(from.dtype()), from.raw_data(), to.raw_data(), map, device.stream()));
-  return OkStatus();
-}
-
 // Whether a tensor read with `strides` along `dims` is dense in that order (dims of 1 aside).
 bool IsDense(const std::array<int64_t, 4>& strides, const Shape& dims) {
   const std::vector<int64_t> dense = ContiguousStrides(dims);
@@ -90,6 +80,15 @@ Status Attention(KernelContext& ctx) {
 }
 
 }  // namespace
+
+Status StridedCopy(StreamContext& device, const Tensor& from, const std::vector<int64_t>& from_strides, Tensor& to,
+                   const std::vector<int64_t>& to_strides, const Shape& dims) {
+  const std::vector<int64_t> strides[2] = {to_strides, from_strides};
+  KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(dims, strides, {0, 0}));
+  KILN_CUDA_RETURN_IF_ERROR(
+      LaunchStridedCopy(DTypeSize(from.dtype()), from.raw_data(), to.raw_data(), map, device.stream()));
+  return OkStatus();
+}
 
 KILN_REGISTER_CUDA_KERNEL(ir::kAttentionOp, Attention, runtime::KernelOptions{.dtypes = FusedDTypes()});
 

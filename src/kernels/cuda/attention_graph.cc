@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "kernels/cuda/attention.h"
-#include "kernels/cuda/copy.h"
 #include "kernels/cuda/kernel_util.h"
 #include "kernels/cuda/strided.h"
 
@@ -147,11 +146,8 @@ StatusOr<bool> TryCudnnAttention(runtime::KernelContext& ctx, const AttentionPla
     if (p.bias != nullptr && view.copied) {
       const Shape dims(view.dims.begin(), view.dims.end());
       KILN_ASSIGN_OR_RETURN(bias, device.Allocate(dtype, dims));
-      const std::vector<int64_t> strides[2] = {ContiguousStrides(dims),
-                                               {p.bias_strides.begin(), p.bias_strides.end()}};
-      KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(dims, strides, {0, 0}));
-      KILN_CUDA_RETURN_IF_ERROR(
-          LaunchStridedCopy(DTypeSize(dtype), p.bias->raw_data(), bias.raw_data(), map, device.stream()));
+      KILN_RETURN_IF_ERROR(StridedCopy(device, *p.bias, {p.bias_strides.begin(), p.bias_strides.end()}, bias,
+                                       ContiguousStrides(dims), dims));
     } else if (p.bias != nullptr) {
       bias = *p.bias;
     }
