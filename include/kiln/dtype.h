@@ -23,6 +23,9 @@ enum class DType : uint8_t {
   kUInt64,
   kBool,
   kString,
+  // FP8 E4M3FN (OCP): storage for the activations and weights of FP8 engines; kernels compute
+  // with it, nothing converts to or from it but quantization.
+  kFloat8E4M3FN,
 };
 
 // Bytes per element; 0 for kInvalid and kString (strings are not stored inline).
@@ -38,6 +41,15 @@ struct Half {
 };
 float HalfToFloat(Half h);
 Half FloatToHalf(float f);
+
+// FP8 E4M3FN stored as its bits: 1 sign, 4 exponent (bias 7) and 3 mantissa bits, no infinities,
+// largest finite 448, NaN 0x7f/0xff. Conversion rounds to nearest even and saturates to +-448
+// (infinities too); NaN stays NaN.
+struct Float8E4M3 {
+  uint8_t bits = 0;
+};
+float Float8E4M3ToFloat(Float8E4M3 f);
+Float8E4M3 FloatToFloat8E4M3(float f);
 
 // bfloat16 stored as its bits; conversion rounds to nearest even.
 struct BFloat16 {
@@ -61,5 +73,6 @@ template <> constexpr DType DTypeOf<int64_t>() { return DType::kInt64; }
 template <> constexpr DType DTypeOf<uint32_t>() { return DType::kUInt32; }
 template <> constexpr DType DTypeOf<uint64_t>() { return DType::kUInt64; }
 template <> constexpr DType DTypeOf<bool>() { return DType::kBool; }
+template <> constexpr DType DTypeOf<Float8E4M3>() { return DType::kFloat8E4M3FN; }
 
 }  // namespace kiln

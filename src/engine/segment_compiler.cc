@@ -96,8 +96,11 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
 
   passes::PrecisionReport report;
   const bool half = config.precision == Precision::kFP16 || config.precision == Precision::kBF16;
-  if (half && options.runs_reduced) {
-    const DType storage = config.precision == Precision::kFP16 ? DType::kFloat16 : DType::kBFloat16;
+  const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
+  // Whether values are stored in 16 bits rather than rounded to them, and in which type.
+  const bool stored_reduced = options.runs_reduced && (half || (quantized && options.quantized_ops));
+  const DType storage = config.precision == Precision::kBF16 ? DType::kBFloat16 : DType::kFloat16;
+  if (half && stored_reduced) {
     for (int id = 0; id < graph.num_nodes(); ++id) {
       const ir::Node& n = graph.node(id);
       if (n.op == "Const" || n.op == "Placeholder") continue;
@@ -105,10 +108,6 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
         report.pinned.push_back(std::move(pin));
       }
     }
-    KILN_RETURN_IF_ERROR(passes::StoreInReducedPrecision(graph, storage, [&](const ir::Node& node) {
-      return options.runs_reduced(node, storage) &&
-             passes::PinnedPrecision(node, config.keep_precision) != Precision::kFP32;
-    }));
   } else {
     passes::PrecisionOptions precision;
     precision.precision = config.precision;
@@ -116,7 +115,15 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
     precision.smoothing = config.smoothing;
     precision.explicit_quantization = config.explicit_quantization;
     precision.keep_precision = config.keep_precision;
+    precision.quantized_ops = quantized && options.quantized_ops;
+    precision.round_to_half = !stored_reduced;
     KILN_ASSIGN_OR_RETURN(report, passes::InsertPrecisionEmulation(graph, precision));
+  }
+  if (stored_reduced) {
+    KILN_RETURN_IF_ERROR(passes::StoreInReducedPrecision(graph, storage, [&](const ir::Node& node) {
+      return options.runs_reduced(node, storage) &&
+             passes::PinnedPrecision(node, config.keep_precision) != Precision::kFP32;
+    }));
   }
   // Weights are rounded / quantized once, here, by folding their converters into constants.
   KILN_RETURN_IF_ERROR(passes::FoldConstants(graph));
@@ -127,12 +134,15 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
   if (channels_last > 0) {
     out.notes.push_back(std::to_string(channels_last) + " channels-first convolution/pool layer(s) run channels-last");
   }
-  const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
   if (quantized && !config.explicit_quantization) {
     std::string note = std::to_string(report.quantized_layers) + " conv/matmul layer(s) computed in " +
                        PrecisionName(config.precision);
     if (report.smoothed_layers > 0) {
       note.append(", " + std::to_string(report.smoothed_layers) + " of them with smoothed activations");
+    }
+    if (report.lowered_layers > 0) {
+      note.append("; " + std::to_string(report.lowered_layers) + " matrix product(s) by " +
+                  PrecisionName(config.precision) + " kernels, the rest emulated in fp16");
     }
     out.notes.push_back(std::move(note));
   }

@@ -31,9 +31,13 @@ using RunsReducedFn = std::function<bool(const ir::Node& node, DType storage)>;
 // What a backend asks of the compilation besides the build config.
 struct CompileOptions {
   // FP16 and BF16 store values in 16 bits where this says the backend computes a node in them
-  // (passes::StoreInReducedPrecision); without it, and for INT8 and FP8, reduced precision is
-  // emulated by explicit rounding and quantize-dequantize ops.
+  // (passes::StoreInReducedPrecision); without it reduced precision is emulated by explicit
+  // rounding. INT8 and FP8 store in FP16 likewise when quantized_ops is on too.
   RunsReducedFn runs_reduced;
+  // INT8 and FP8 matrix products become KilnQuantize + KilnQuantizedMatMul, computed in the
+  // quantized type (passes::PrecisionOptions::quantized_ops); the other quantized layers, and all of
+  // them without this, are emulated by quantize-dequantize ops.
+  bool quantized_ops = false;
   // Channels-first convolutions and pools run channels-last (passes::ConvertToChannelsLast).
   bool channels_last = false;
 };

@@ -3,6 +3,7 @@
 #include "passes/precision.h"
 
 #include "ir/ops/fused_ops.h"
+#include "ir/ops/quantized_ops.h"
 #include "passes/fusion_util.h"
 #include "passes/smoothing.h"
 
@@ -34,8 +35,9 @@ bool IsDataMovement(const std::string& op) {
 
 // Ops that quantize their inputs: they read unrounded values.
 bool IsQuantizer(const std::string& op) {
-  return op == "KilnFakeQuant" || op == "FakeQuantWithMinMaxArgs" || op == "FakeQuantWithMinMaxVars" ||
-         op == "FakeQuantWithMinMaxVarsPerChannel" || op == "QuantizeLinear" || op == "DequantizeLinear";
+  return op == "KilnFakeQuant" || op == ir::kQuantizeOp || op == "FakeQuantWithMinMaxArgs" ||
+         op == "FakeQuantWithMinMaxVars" || op == "FakeQuantWithMinMaxVarsPerChannel" || op == "QuantizeLinear" ||
+         op == "DequantizeLinear";
 }
 
 
@@ -109,6 +111,7 @@ class QuantizerInserter {
     qmax_ = int8 ? 127.0f : 448.0f;
     mode_ = int8 ? "int8" : "fp8_e4m3";
     suffix_ = int8 ? "kiln_int8" : "kiln_fp8";
+    qtype_ = int8 ? DType::kInt8 : DType::kFloat8E4M3FN;
   }
 
   // Quantizes the inputs of layer `id`, or records why it stays in fp16.
@@ -133,24 +136,35 @@ class QuantizerInserter {
     }
     KILN_ASSIGN_OR_RETURN(Tensor w, wnode.attrs.Get<Tensor>("value"));
     KILN_ASSIGN_OR_RETURN(int axis, WeightChannelAxis(layer, w));
-    ValueRef act_q, w_q;
+    // The activation is quantized per tensor by amax / qmax, or, smoothed by factors s_j, per
+    // channel by s_j * amax / qmax with amax the smoothed range.
     auto smoothable = SmoothableWeightsOf(graph_, layer);
     auto sm = smoothing_.find(act);
-    if (smoothable && sm != smoothing_.end() &&
-        smoothable->weights.dim(smoothable->row_axis) == static_cast<int64_t>(sm->second.factors.size())) {
-      std::vector<float> scales;
-      for (float f : sm->second.factors) scales.push_back(f * sm->second.amax / qmax_);
-      act_q = Quantizer(act, kSmoothedActivation, std::move(scales), graph_.output_info(act).shape.rank() - 1);
-      w_q = SmoothedWeights(layer, *smoothable, sm->second.factors);
-      ++report_.smoothed_layers;
-    } else {
-      act_q = Quantizer(act, kActivation, {*act_amax / qmax_}, -1);
-      w_q = Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
+    const bool smoothed = smoothable && sm != smoothing_.end() &&
+                          smoothable->weights.dim(smoothable->row_axis) ==
+                              static_cast<int64_t>(sm->second.factors.size());
+    const std::vector<float> factors = smoothed ? sm->second.factors : std::vector<float>{};
+    const float range = smoothed ? sm->second.amax : *act_amax;
+    std::vector<float> act_scales;
+    for (float f : smoothed ? factors : std::vector<float>{1.0f}) act_scales.push_back(f * range / qmax_);
+    const int64_t act_axis = smoothed ? graph_.output_info(act).shape.rank() - 1 : -1;
+    if (smoothed) ++report_.smoothed_layers;
+    ++report_.quantized_layers;
+    const bool aligned = smoothable && smoothable->weights.rank() == 2 &&
+                         smoothable->weights.dim(0) % kQuantizedAlignment == 0 &&
+                         smoothable->weights.dim(1) % kQuantizedAlignment == 0;
+    if (options_.quantized_ops && aligned) {
+      const ValueRef act_q = QuantizeOp(act, smoothed ? kSmoothedActivation : kActivation, act_scales, act_axis);
+      Lower(layer, *smoothable, act_q, range / qmax_, factors);
+      ++report_.lowered_layers;
+      return OkStatus();
     }
+    const ValueRef act_q = Quantizer(act, smoothed ? kSmoothedActivation : kActivation, act_scales, act_axis);
+    const ValueRef w_q = smoothed ? SmoothedWeights(layer, *smoothable, factors)
+                                  : Quantizer(weights, axis, WeightScales(w, axis, qmax_), axis);
     // The nodes added above leave `layer` valid (nodes are heap-allocated).
     layer.inputs[0] = act_q;
     layer.inputs[1] = w_q;
-    ++report_.quantized_layers;
     return OkStatus();
   }
 
@@ -177,6 +191,8 @@ class QuantizerInserter {
 
  private:
   static constexpr int kActivation = -2, kSmoothedActivation = -3;
+  // The quantized products' K and N are multiples of this, as tensor-core int8 and FP8 kernels need.
+  static constexpr int64_t kQuantizedAlignment = 16;
 
   // The weights `layer` reads when its activation is smoothed by `factors`: W * s quantized per
   // output channel, then divided by s again (both folded into a constant later).
@@ -218,6 +234,58 @@ class QuantizerInserter {
     return it->second;
   }
 
+  // One KilnQuantize per (source, kind) of an activation, as Quantizer().
+  ValueRef QuantizeOp(ValueRef source, int kind, std::vector<float> scale, int64_t axis) {
+    const auto key = std::make_tuple(source.node, source.index, kind);
+    if (auto it = quantize_ops_.find(key); it != quantize_ops_.end()) return it->second;
+    ir::AttrMap attrs;
+    attrs.Set("dtype", qtype_);
+    attrs.Set("scale", std::move(scale));
+    attrs.Set("axis", axis);
+    std::string name = graph_.node(source.node).name + "/" + suffix_;
+    if (source.index > 0) name += "_" + std::to_string(source.index);
+    Node* node = graph_.AddNode(graph_.UniqueName(name), ir::kQuantizeOp, {source}, std::move(attrs), 1);
+    node->outputs[0] = {qtype_, graph_.output_info(source).shape};
+    quantize_ops_[key] = {node->id, 0};
+    return {node->id, 0};
+  }
+
+  // Makes `layer` a KilnQuantizedMatMul of `act_q` (scale a_scale) and its weights quantized per
+  // output channel, scaled by the smoothing `factors` first when there are any, and stored as [N, K]
+  // (transpose_b), the layout tensor-core int8 and FP8 kernels take.
+  void Lower(Node& layer, const SmoothableWeights& w, ValueRef act_q, float a_scale,
+             const std::vector<float>& factors) {
+    const Tensor scaled = factors.empty() ? w.weights : ScaleRows(w.weights, w.row_axis, factors);
+    const std::vector<float> b_scales = WeightScales(scaled, w.out_axis, qmax_);
+    const int64_t n = scaled.dim(w.out_axis), k = scaled.dim(w.row_axis);
+    Tensor q(qtype_, {n, k});
+    for (int64_t o = 0; o < n; ++o) {
+      for (int64_t r = 0; r < k; ++r) {
+        const float v = scaled.data<float>()[w.row_axis == 0 ? r * n + o : o * k + r], s = b_scales[o];
+        if (qtype_ == DType::kInt8) {
+          q.data<int8_t>()[o * k + r] = ir::QuantizeToInt8(v, s);
+        } else {
+          q.data<Float8E4M3>()[o * k + r] = FloatToFloat8E4M3(v / s);
+        }
+      }
+    }
+    const Node* weights = graph_.AddConst(graph_.UniqueName(graph_.node(layer.inputs[1].node).name + "/" + suffix_),
+                                          std::move(q));
+    ir::AttrMap attrs;
+    attrs.Set("T", DType::kFloat32);
+    attrs.Set("transpose_b", true);
+    attrs.Set("a_scale", a_scale);
+    attrs.Set("b_scales", b_scales);
+    // The epilogue of a fused layer, and the record of what was fused into it, stay.
+    for (const char* kept : {"fused_ops", "leakyrelu_alpha", "_kiln_fused_names", "_kiln_fused_ops"}) {
+      if (layer.attrs.Has(kept)) attrs.Set(kept, layer.attrs.all().at(kept));
+    }
+    layer.op = ir::kQuantizedMatMulOp;
+    layer.attrs = std::move(attrs);
+    layer.inputs[0] = act_q;
+    layer.inputs[1] = {weights->id, 0};
+  }
+
   // One quantizer per (source, kind): kind kActivation or kSmoothedActivation for an activation,
   // else the weight axis (-1: per tensor).
   ValueRef Quantizer(ValueRef source, int kind, std::vector<float> scale, int64_t axis) {
@@ -233,8 +301,9 @@ class QuantizerInserter {
   const PrecisionOptions& options_;
   PrecisionReport& report_;
   float qmax_;
+  DType qtype_;
   std::string mode_, suffix_;
-  std::map<std::tuple<int, int, int>, ValueRef> cache_;
+  std::map<std::tuple<int, int, int>, ValueRef> cache_, quantize_ops_;
   std::map<ValueRef, Smoothing> smoothing_;
 };
 
@@ -350,7 +419,9 @@ StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const Preci
       if (!s.ok()) return s.AtNode(graph.node(id).name, graph.node(id).op);
     }
   }
-  InsertHalfRounding(graph, num_nodes, options.precision == Precision::kBF16 ? "bf16" : "fp16", keep_fp32);
+  if (options.round_to_half) {
+    InsertHalfRounding(graph, num_nodes, options.precision == Precision::kBF16 ? "bf16" : "fp16", keep_fp32);
+  }
   return report;
 }
 

@@ -26,6 +26,13 @@ struct PrecisionOptions {
   // INT8 smoothing (passes/smoothing.h) of the matrix products reading these activations, by
   // tensor name. See InsertPrecisionEmulation.
   std::map<std::string, calibrate::ChannelSmoothing> smoothing;
+  // INT8/FP8: matrix products with constant 2-D weights become KilnQuantize + KilnQuantizedMatMul
+  // (ir/ops/quantized_ops.h), computed in the quantized type by kernels that have it, instead of
+  // being emulated; the other quantized layers are emulated either way.
+  bool quantized_ops = false;
+  // Round float32 values to fp16 (or bf16) as an engine storing them so does; off for a backend that
+  // stores them in 16 bits itself (StoreInReducedPrecision afterwards).
+  bool round_to_half = true;
 };
 
 struct PrecisionReport {
@@ -33,6 +40,7 @@ struct PrecisionReport {
   std::vector<std::string> fp16_fallback;
   int quantized_layers = 0;
   int smoothed_layers = 0;  // of the quantized layers, those whose activation was smoothed
+  int lowered_layers = 0;   // of the quantized layers, those made KilnQuantizedMatMul
   // Layers that keep_precision pinned, each "fp32: layer (Op) by keep_precision fp32:X".
   std::vector<std::string> pinned;
 };
@@ -61,6 +69,10 @@ std::string DescribePin(const ir::Node& node, const std::vector<PrecisionPin>& p
 //   x is quantized per channel with scale s_j * amax / 127, amax the smoothed range, and W * s per
 //   output channel; the layer reads the quantized W * s divided by s again, so the float32 graph
 //   computes what the engine does: (amax / 127) * (weight scale) * sum_j q(x / s)_j q(W * s)_j.
+// - quantized_ops: a quantized matrix product of constant 2-D weights, K and N multiples of 16,
+//   reads KilnQuantize(x) (the same scales) and becomes KilnQuantizedMatMul of int8 (or FP8)
+//   weights quantize(W [* s]) stored [N, K], a_scale amax / qmax and b_scales the weight scales:
+//   the same product, computed in the type.
 // - explicit_quantization: no quantizers are inserted; FP16 everywhere else.
 StatusOr<PrecisionReport> InsertPrecisionEmulation(ir::Graph& graph, const PrecisionOptions& options);
 

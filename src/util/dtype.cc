@@ -1,6 +1,8 @@
 #include "kiln/dtype.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace kiln {
 
@@ -19,6 +21,7 @@ size_t DTypeSize(DType dtype) {
     case DType::kUInt32: return 4;
     case DType::kUInt64: return 8;
     case DType::kBool: return 1;
+    case DType::kFloat8E4M3FN: return 1;
     case DType::kString: return 0;
     case DType::kInvalid: return 0;
   }
@@ -40,6 +43,7 @@ std::string_view DTypeName(DType dtype) {
     case DType::kUInt32: return "uint32";
     case DType::kUInt64: return "uint64";
     case DType::kBool: return "bool";
+    case DType::kFloat8E4M3FN: return "float8_e4m3fn";
     case DType::kString: return "string";
     case DType::kInvalid: return "invalid";
   }
@@ -125,6 +129,37 @@ BFloat16 FloatToBFloat16(float f) {
   if ((x & 0x7fffffffu) > 0x7f800000u) return {static_cast<uint16_t>((x >> 16) | 0x40u)};
   const uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);
   return {static_cast<uint16_t>((x + rounding) >> 16)};
+}
+
+float Float8E4M3ToFloat(Float8E4M3 f) {
+  const int exponent = (f.bits >> 3) & 0xf, mantissa = f.bits & 0x7;
+  float a;
+  if (exponent == 0xf && mantissa == 0x7) {
+    a = std::numeric_limits<float>::quiet_NaN();
+  } else if (exponent == 0) {
+    a = std::ldexp(static_cast<float>(mantissa), -9);  // subnormal: m * 2^-9
+  } else {
+    a = std::ldexp(static_cast<float>(8 + mantissa), exponent - 10);  // (1 + m / 8) * 2^(e - 7)
+  }
+  return (f.bits & 0x80) ? -a : a;
+}
+
+Float8E4M3 FloatToFloat8E4M3(float f) {
+  const uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  if (std::isnan(f)) return {static_cast<uint8_t>(sign | 0x7f)};
+  const float a = std::fabs(f);
+  if (a >= 448.0f) return {static_cast<uint8_t>(sign | 0x7e)};
+  if (a < 0x1p-6f) {
+    // Subnormal range: multiples of 2^-9 (2^-6 itself rounds up into the normal encoding).
+    return {static_cast<uint8_t>(sign | static_cast<uint8_t>(std::nearbyint(a * 512.0f)))};
+  }
+  int e;
+  std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1): the quantum is 2^(e - 4)
+  const int steps = static_cast<int>(std::nearbyint(std::ldexp(a, 4 - e)));  // 8..16
+  const int exponent = e - 1 + 7 + (steps == 16 ? 1 : 0);
+  const int mantissa = steps == 16 ? 0 : steps - 8;
+  if (exponent > 15 || (exponent == 15 && mantissa == 7)) return {static_cast<uint8_t>(sign | 0x7e)};
+  return {static_cast<uint8_t>(sign | (exponent << 3) | mantissa)};
 }
 
 }  // namespace kiln

@@ -202,6 +202,9 @@ std::vector<float> Tensor::ToFloatVector() const {
     case DType::kUInt32: AppendAsFloat<uint32_t>(*this, out); break;
     case DType::kUInt64: AppendAsFloat<uint64_t>(*this, out); break;
     case DType::kBool: AppendAsFloat<bool>(*this, out); break;
+    case DType::kFloat8E4M3FN:
+      for (int64_t i = 0; i < num_elements(); ++i) out.push_back(Float8E4M3ToFloat(data<Float8E4M3>()[i]));
+      break;
     default: break;
   }
   return out;

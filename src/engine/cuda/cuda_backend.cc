@@ -76,7 +76,8 @@ class CudaBackendImpl : public Backend {
 
   StatusOr<std::unique_ptr<Engine>> Build(const ir::Graph& segment, const BuildConfig& config) const override {
     KILN_RETURN_IF_ERROR(CheckDeviceUsable(Device::CUDA(device_)));
-    KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config, {.runs_reduced = RunsReducedOnCuda, .channels_last = true}));
+    const CompileOptions options{.runs_reduced = RunsReducedOnCuda, .quantized_ops = true, .channels_last = true};
+    KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config, options));
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
                           CudaEngine::Create(std::move(compiled.graph), config.profiles, device_, config.allow_tf32));
     std::vector<std::string> notes = std::move(compiled.notes);

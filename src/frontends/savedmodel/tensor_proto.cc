@@ -50,6 +50,15 @@ Status FillNumeric(const tfproto::TensorProto& proto, int64_t n, Tensor& t) {
     case DType::kFloat16:
     case DType::kBFloat16:
       return FillFromList(proto.half_val(), "half_val", n, t.data<uint16_t>());
+    // FP8 travels as its bytes.
+    case DType::kFloat8E4M3FN: {
+      struct Bytes {
+        const std::string& s;
+        int size() const { return static_cast<int>(s.size()); }
+        uint8_t Get(int i) const { return static_cast<uint8_t>(s[static_cast<size_t>(i)]); }
+      };
+      return FillFromList(Bytes{proto.float8_val()}, "float8_val", n, t.data<uint8_t>());
+    }
     default:
       return Internal("no typed list for " + std::string(DTypeName(t.dtype())));
   }
@@ -97,6 +106,7 @@ StatusOr<DType> DTypeFromProto(int tf_dtype) {
     case tfproto::DT_UINT64: return DType::kUInt64;
     case tfproto::DT_BOOL: return DType::kBool;
     case tfproto::DT_STRING: return DType::kString;
+    case tfproto::DT_FLOAT8_E4M3FN: return DType::kFloat8E4M3FN;
     default: break;
   }
   if (tf_dtype == tfproto::DT_INVALID || !tfproto::DataType_IsValid(tf_dtype)) {
@@ -121,6 +131,7 @@ int DTypeToProto(DType dtype) {
     case DType::kUInt64: return tfproto::DT_UINT64;
     case DType::kBool: return tfproto::DT_BOOL;
     case DType::kString: return tfproto::DT_STRING;
+    case DType::kFloat8E4M3FN: return tfproto::DT_FLOAT8_E4M3FN;
     case DType::kInvalid: break;
   }
   return tfproto::DT_INVALID;

@@ -8,6 +8,7 @@
 
 #include "ir/op_registry.h"
 #include "ir/ops/conv_geometry.h"
+#include "ir/ops/quantized_ops.h"
 
 namespace kiln::ir {
 namespace {
@@ -200,7 +201,7 @@ std::string EpilogueBaseOp(std::string_view fused_op) {
 StatusOr<int> EpilogueChannelAxis(std::string_view op, const AttrMap& attrs, int rank) {
   const std::string base = EpilogueBaseOp(op).empty() ? std::string(op) : EpilogueBaseOp(op);
   if (rank < 1) return InvalidArgument("the output of " + base + " must have rank 1 or more");
-  if (base == "MatMul" || base == "BatchMatMulV2") return rank - 1;
+  if (base == "MatMul" || base == "BatchMatMulV2" || op == kQuantizedMatMulOp) return rank - 1;
   KILN_ASSIGN_OR_RETURN(bool channels_first, ParseChannelsFirst(attrs));
   if (!channels_first) return rank - 1;
   int64_t batch_dims = 1;

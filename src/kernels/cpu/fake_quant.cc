@@ -18,23 +18,7 @@ float RoundToBFloat16(float x) { return BFloat16ToFloat(FloatToBFloat16(x)); }
 
 float RoundToE4M3(float x) {
   if (std::isnan(x)) return x;
-  constexpr float kMax = 448.0f;
-  const float a = std::fabs(x);
-  float r;
-  if (a >= kMax) {
-    r = kMax;
-  } else if (a < 0x1p-6f) {
-    // Subnormal range: a multiple of 2^-9. Scaling by a power of two is exact.
-    r = std::nearbyint(a * 512.0f) / 512.0f;
-  } else {
-    // Three mantissa bits: the quantum is 2^(exponent - 3).
-    int e;
-    std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
-    const int shift = e - 4;
-    r = std::ldexp(std::nearbyint(std::ldexp(a, -shift)), shift);
-    r = std::min(r, kMax);
-  }
-  return std::copysign(r, x);
+  return Float8E4M3ToFloat(FloatToFloat8E4M3(x));
 }
 
 float FakeQuantInt8(float x, float scale) {

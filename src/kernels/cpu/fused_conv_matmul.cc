@@ -104,8 +104,7 @@ Status FusedConvMatMul(KernelContext& ctx) {
   }
   KILN_ASSIGN_OR_RETURN(Tensor out, RunBaseOp(ctx, base_op));
   KILN_ASSIGN_OR_RETURN(fused::EpilogueOperands p, fused::PlanEpilogue(ctx, e, out));
-  ApplyEpilogue(e, p.bias ? p.bias->data<float>() : nullptr, p.residual ? p.residual->data<float>() : nullptr,
-                out.data<float>(), p.outer, p.channels, p.inner);
+  fused::ApplyEpilogue(e, p, out.data<float>());
   ctx.set_output(0, std::move(out));
   return OkStatus();
 }
@@ -137,6 +136,11 @@ StatusOr<EpilogueOperands> PlanEpilogue(const KernelContext& ctx, const ir::Epil
     p.residual = &r;
   }
   return p;
+}
+
+void ApplyEpilogue(const ir::Epilogue& e, const EpilogueOperands& p, float* out) {
+  cpu::ApplyEpilogue(e, p.bias ? p.bias->data<float>() : nullptr, p.residual ? p.residual->data<float>() : nullptr,
+                     out, p.outer, p.channels, p.inner);
 }
 
 }  // namespace fused

@@ -28,6 +28,8 @@ struct EpilogueOperands {
   const Tensor* residual = nullptr;
 };
 StatusOr<EpilogueOperands> PlanEpilogue(const runtime::KernelContext& ctx, const ir::Epilogue& e, const Tensor& out);
+// out = act(out + bias[channel] + residual) over float32 `out` as PlanEpilogue viewed it.
+void ApplyEpilogue(const ir::Epilogue& e, const EpilogueOperands& p, float* out);
 
 // KilnLayerNorm's operands, checked: x viewed as [rows, cols] with cols the normalized dims' size,
 // and scale and offset of cols elements each, shaped like those dims.

@@ -199,7 +199,98 @@ StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, cudaDataType_t
   return p;
 }
 
+// The descriptors of acc [m, n] = x [m, k] . w [n, k]^T in int8 (int32 accumulator) or FP8 E4M3
+// (float32 accumulator), row-major, as cuBLASLt's column-major acc^T = w . x^T with w transposed:
+// the "TN" form its int8 and FP8 kernels take.
+StatusOr<std::unique_ptr<LtProblem>> DescribeQuantized(DType dtype, int64_t m, int64_t n, int64_t k) {
+  const bool int8 = dtype == DType::kInt8;
+  const cudaDataType_t in = int8 ? CUDA_R_8I : CUDA_R_8F_E4M3, acc = int8 ? CUDA_R_32I : CUDA_R_32F;
+  auto p = std::make_unique<LtProblem>();
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescCreate(&p->desc, int8 ? CUBLAS_COMPUTE_32I : CUBLAS_COMPUTE_32F, acc));
+  const cublasOperation_t op_a = CUBLAS_OP_T, op_b = CUBLAS_OP_N;
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
+  KILN_CUBLAS_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->c, acc, n, m, n));
+  return p;
+}
+
 }  // namespace
+
+Status QuantizedGemm(StreamContext& ctx, DType dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w,
+                     void* acc) {
+  if (dtype != DType::kInt8 && dtype != DType::kFloat8E4M3FN) {
+    return InvalidArgument("quantized products take int8 or float8_e4m3fn, not " + std::string(DTypeName(dtype)));
+  }
+  constexpr int64_t kMax = std::numeric_limits<int>::max();
+  if (m > kMax || n > kMax || k > kMax) {
+    return InvalidArgument("quantized product of [" + std::to_string(m) + "x" + std::to_string(k) + "] by [" +
+                           std::to_string(k) + "x" + std::to_string(n) + "] is too large for cuBLAS");
+  }
+  const int device = ctx.device().index;
+  KILN_ASSIGN_OR_RETURN(cublasLtHandle_t handle, LtHandle(device));
+  const uint32_t align[4] = {AlignmentOf(w), AlignmentOf(x), AlignmentOf(acc), AlignmentOf(acc)};
+  const AlgoKey key{.device = device,
+                    .type = dtype == DType::kInt8 ? CUDA_R_8I : CUDA_R_8F_E4M3,
+                    .m = m,
+                    .n = n,
+                    .k = k,
+                    .batch = 1,
+                    .stride_x = 0,
+                    .stride_y = 0,
+                    .adj_x = false,
+                    .adj_y = true,
+                    .bias = false,
+                    .residual = false,
+                    .tf32 = false,
+                    .align = {align[0], align[1], align[2], align[3]}};
+  struct Prepared {
+    std::unique_ptr<LtProblem> problem;
+    Chosen chosen{};
+  };
+  thread_local std::map<AlgoKey, Prepared> prepared;
+  auto it = prepared.find(key);
+  if (it == prepared.end()) {
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<LtProblem> problem, DescribeQuantized(dtype, m, n, k));
+    cublasLtMatmulPreference_t pref = nullptr;
+    KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref));
+    const uint64_t workspace_bytes = kWorkspaceBytes;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
+                                         sizeof(workspace_bytes));
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle, problem->desc, problem->a, problem->b,
+                                                                 problem->c, problem->c, pref, 1, &result, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    KILN_CUBLAS_RETURN_IF_ERROR(status);
+    if (found == 0) {
+      return Unimplemented("cuBLASLt has no " + std::string(DTypeName(dtype)) + " algorithm for [" +
+                           std::to_string(m) + "x" + std::to_string(k) + "] by [" + std::to_string(k) + "x" +
+                           std::to_string(n) + "]");
+    }
+    it = prepared.emplace(key, Prepared{std::move(problem), Chosen{result.algo, result.workspaceSize}}).first;
+  }
+  const LtProblem& p = *it->second.problem;
+  const Chosen& chosen = it->second.chosen;
+  std::shared_ptr<Buffer> workspace;
+  if (chosen.workspace > 0) {
+    KILN_ASSIGN_OR_RETURN(workspace, ctx.Scratch(chosen.workspace));
+  }
+  // The scale type is the accumulator's: int32 for int8, float32 for FP8.
+  const int32_t one_i = 1, zero_i = 0;
+  const float one_f = 1.0f, zero_f = 0.0f;
+  const bool int8 = dtype == DType::kInt8;
+  const void* alpha = int8 ? static_cast<const void*>(&one_i) : &one_f;
+  const void* beta = int8 ? static_cast<const void*>(&zero_i) : &zero_f;
+  KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmul(handle, p.desc, alpha, w, p.a, x, p.b, beta, acc, p.c, acc, p.c,
+                                             &chosen.algo, workspace ? workspace->data() : nullptr, chosen.workspace,
+                                             ctx.stream()));
+  return OkStatus();
+}
 
 Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& g, const void* x, const void* y,
                        void* out, const GemmAddends& add) {

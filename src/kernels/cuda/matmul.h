@@ -32,6 +32,11 @@ struct GemmAddends {
 Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& shape, const void* x, const void* y,
                        void* out, const GemmAddends& add);
 
+// acc [m, n] = x [m, k] . w [n, k]^T, row-major, both int8 (acc int32, exact) or both float8_e4m3fn
+// (acc float32), on cuBLASLt; an error when cuBLASLt has no algorithm for the problem.
+Status QuantizedGemm(StreamContext& ctx, DType dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w,
+                     void* acc);
+
 // The batched product of kernels/cpu/matmul.h (same shape rules and errors) into `out`, which has
 // the product's shape.
 Status BatchMatMulOnDevice(StreamContext& ctx, const Tensor& x, const Tensor& y, bool adj_x, bool adj_y,

@@ -38,7 +38,7 @@ Tensor FromProtoOrDie(const tfproto::TensorProto& proto) {
 TEST(TensorProtoTest, DTypesRoundTrip) {
   for (DType d : {DType::kFloat32, DType::kFloat16, DType::kBFloat16, DType::kFloat64, DType::kInt8, DType::kUInt8,
                   DType::kInt16, DType::kUInt16, DType::kInt32, DType::kInt64, DType::kUInt32, DType::kUInt64,
-                  DType::kBool, DType::kString}) {
+                  DType::kBool, DType::kString, DType::kFloat8E4M3FN}) {
     StatusOr<DType> back = DTypeFromProto(DTypeToProto(d));
     ASSERT_TRUE(back.ok()) << DTypeName(d);
     EXPECT_EQ(*back, d);
@@ -165,6 +165,19 @@ TEST(TensorProtoTest, HalfValHoldsFloat16AndBFloat16Bits) {
   Tensor bt = FromProtoOrDie(bf);
   EXPECT_EQ(bt.dtype(), DType::kBFloat16);
   EXPECT_EQ(BFloat16ToFloat(bt.data<BFloat16>()[0]), -3.140625f);
+}
+
+TEST(TensorProtoTest, Float8TravelsAsItsBytes) {
+  tfproto::TensorProto f = MakeProto(tfproto::DT_FLOAT8_E4M3FN, {3});
+  f.set_float8_val(std::string("\x38\xc0", 2));  // 1.0, -2.0, then -2.0 repeated
+  Tensor t = FromProtoOrDie(f);
+  EXPECT_EQ(t.dtype(), DType::kFloat8E4M3FN);
+  EXPECT_EQ(t.ToFloatVector(), (std::vector<float>{1.0f, -2.0f, -2.0f}));
+  tfproto::TensorProto written;
+  TensorToProto(t, &written);
+  EXPECT_EQ(written.dtype(), tfproto::DT_FLOAT8_E4M3FN);
+  Tensor back = FromProtoOrDie(written);
+  EXPECT_EQ(back.ToFloatVector(), t.ToFloatVector());
 }
 
 // Bytes serialized by TensorFlow 2.21 (tf.make_tensor_proto and Const nodes of a traced function).

@@ -1,0 +1,76 @@
+// Quantization to int8 and FP8 E4M3, and the scaling of a quantized product's accumulator: every
+// division and multiply separately rounded, as on the CPU (kernels/cpu/quantized.cc).
+#include <cuda_fp8.h>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/quantized.h"
+
+namespace kiln::cuda {
+namespace {
+
+template <typename T, typename Q>
+__global__ void QuantizeKernel(const T* __restrict__ x, Q* __restrict__ y, int64_t n, const float* __restrict__ scales,
+                               int64_t channels, int64_t inner) {
+  KILN_GRID_STRIDE_LOOP(i, n) {
+    const float v = __fdiv_rn(static_cast<float>(Widen(x[i])), scales[(i / inner) % channels]);
+    if constexpr (std::is_same_v<Q, int8_t>) {
+      y[i] = isnan(v) ? int8_t{0} : static_cast<int8_t>(fminf(fmaxf(rintf(v), -128.0f), 127.0f));
+    } else {
+      y[i] = static_cast<Q>(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3));
+    }
+  }
+}
+
+template <typename A, typename T>
+__global__ void ScaleKernel(const A* __restrict__ acc, T* __restrict__ out, int64_t n, int64_t cols, float a_scale,
+                            const float* __restrict__ b_scales, bool per_column) {
+  KILN_GRID_STRIDE_LOOP(i, n) {
+    const float scale = __fmul_rn(a_scale, b_scales[per_column ? i % cols : 0]);
+    out[i] = Narrow<T>(__fmul_rn(static_cast<float>(acc[i]), scale));
+  }
+}
+
+}  // namespace
+
+cudaError_t LaunchQuantize(DType x_dtype, DType y_dtype, const void* x, void* y, int64_t n, const float* scales,
+                           int64_t channels, int64_t inner, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  return Dispatch(Types<float, __half, __nv_bfloat16>(), x_dtype, [&](auto t) {
+    using T = decltype(t);
+    if (y_dtype == DType::kInt8) {
+      QuantizeKernel<T, int8_t><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const T*>(x),
+                                                                        static_cast<int8_t*>(y), n, scales, channels,
+                                                                        inner);
+    } else if (y_dtype == DType::kFloat8E4M3FN) {
+      QuantizeKernel<T, __nv_fp8_storage_t><<<BlocksFor(n), kThreads, 0, stream>>>(
+          static_cast<const T*>(x), static_cast<__nv_fp8_storage_t*>(y), n, scales, channels, inner);
+    } else {
+      return cudaErrorNotSupported;
+    }
+    return cudaGetLastError();
+  });
+}
+
+cudaError_t LaunchScaleAccumulator(DType acc_dtype, DType out_dtype, const void* acc, void* out, int64_t rows,
+                                   int64_t cols, float a_scale, const float* b_scales, bool per_column,
+                                   cudaStream_t stream) {
+  const int64_t n = rows * cols;
+  if (n == 0) return cudaSuccess;
+  return Dispatch(Types<float, __half, __nv_bfloat16>(), out_dtype, [&](auto t) {
+    using T = decltype(t);
+    if (acc_dtype == DType::kInt32) {
+      ScaleKernel<int32_t, T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const int32_t*>(acc),
+                                                                     static_cast<T*>(out), n, cols, a_scale,
+                                                                     b_scales, per_column);
+    } else if (acc_dtype == DType::kFloat32) {
+      ScaleKernel<float, T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const float*>(acc),
+                                                                   static_cast<T*>(out), n, cols, a_scale, b_scales,
+                                                                   per_column);
+    } else {
+      return cudaErrorNotSupported;
+    }
+    return cudaGetLastError();
+  });
+}
+
+}  // namespace kiln::cuda

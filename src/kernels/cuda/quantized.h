@@ -1,0 +1,25 @@
+#pragma once
+// Launchers of the kernels of INT8 and FP8 engines (ir/ops/quantized_ops.h): quantization to int8 or
+// FP8 E4M3 and the scaling of a quantized product's accumulator into the output type.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kiln/dtype.h"
+
+namespace kiln::cuda {
+
+// y[i] = quantize(x[i] / scales[(i / inner) % channels]): int8 (round half to even, saturated, NaN
+// to 0) or float8_e4m3fn (round to nearest even, saturated to +-448). x float32, float16 or
+// bfloat16; scales on the device.
+cudaError_t LaunchQuantize(DType x_dtype, DType y_dtype, const void* x, void* y, int64_t n, const float* scales,
+                           int64_t channels, int64_t inner, cudaStream_t stream);
+
+// out[r, c] = acc[r, c] * a_scale * b_scales[c] (b_scales[0] with one scale), out of `out_dtype`
+// (float32, float16 or bfloat16), acc int32 or float32 [rows, cols]; b_scales on the device.
+cudaError_t LaunchScaleAccumulator(DType acc_dtype, DType out_dtype, const void* acc, void* out, int64_t rows,
+                                   int64_t cols, float a_scale, const float* b_scales, bool per_column,
+                                   cudaStream_t stream);
+
+}  // namespace kiln::cuda
