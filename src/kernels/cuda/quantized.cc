@@ -4,6 +4,7 @@
 #include "ir/ops/fused_ops.h"
 #include "ir/ops/quantized_ops.h"
 #include "kernels/cpu/fused_math.h"
+#include "kernels/cpu/quantized.h"
 #include "kernels/cuda/fused.h"
 #include "kernels/cuda/kernel_util.h"
 #include "kernels/cuda/matmul.h"
@@ -20,66 +21,35 @@ StatusOr<Tensor> Upload(KernelContext& ctx, const std::vector<float>& values) {
 }
 
 Status Quantize(KernelContext& ctx) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::QuantizePlan p, kernels::cpu::PlanQuantize(ctx));
   const Tensor& x = ctx.input(0);
-  KILN_ASSIGN_OR_RETURN(DType dtype, ctx.Attr<DType>("dtype"));
-  KILN_ASSIGN_OR_RETURN(std::vector<float> scale, ctx.Attr<std::vector<float>>("scale"));
-  KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
-  if (!ir::IsQuantizedDType(dtype) || scale.empty()) {
-    return InvalidArgument("KilnQuantize makes int8 or float8_e4m3fn with scales, not " +
-                           std::string(DTypeName(dtype)));
-  }
-  int64_t channels = 1, inner = 1;
-  if (scale.size() > 1) {
-    const int a = static_cast<int>(axis < 0 ? axis + x.rank() : axis);
-    if (a < 0 || a >= x.rank() || x.dim(a) != static_cast<int64_t>(scale.size())) {
-      return InvalidArgument("scale has " + std::to_string(scale.size()) + " values for axis " +
-                             std::to_string(axis) + " of " + x.DebugString());
-    }
-    channels = x.dim(a);
-    for (int d = a + 1; d < x.rank(); ++d) inner *= x.dim(d);
-  }
-  KILN_ASSIGN_OR_RETURN(Tensor scales, Upload(ctx, scale));
-  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, dtype, x.shape()));
-  KILN_CUDA_RETURN_IF_ERROR(LaunchQuantize(x.dtype(), dtype, x.raw_data(), y->raw_data(), x.num_elements(),
-                                           scales.data<float>(), channels, inner, StreamOf(ctx)));
+  KILN_ASSIGN_OR_RETURN(Tensor scales, Upload(ctx, p.scales));
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, p.dtype, x.shape()));
+  KILN_CUDA_RETURN_IF_ERROR(LaunchQuantize(x.dtype(), p.dtype, x.raw_data(), y->raw_data(), x.num_elements(),
+                                           scales.data<float>(), p.channels, p.inner, StreamOf(ctx)));
   return OkStatus();
 }
 
 Status QuantizedMatMul(KernelContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParseEpilogue(ctx.attrs()));
-  const int expected = 2 + (e.bias ? 1 : 0) + (e.residual ? 1 : 0);
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(expected, expected));
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  KILN_ASSIGN_OR_RETURN(DType t, ctx.Attr<DType>("T"));
-  KILN_ASSIGN_OR_RETURN(bool transpose_b, ctx.Attr<bool>("transpose_b"));
-  KILN_ASSIGN_OR_RETURN(float a_scale, ctx.Attr<float>("a_scale"));
-  KILN_ASSIGN_OR_RETURN(std::vector<float> b_scales, ctx.Attr<std::vector<float>>("b_scales"));
-  if (!ir::IsQuantizedDType(a.dtype()) || b.dtype() != a.dtype() || a.rank() < 2 || b.rank() != 2 || !transpose_b) {
-    return InvalidArgument("KilnQuantizedMatMul on the GPU multiplies int8 or float8_e4m3fn a [..., K] by b [N, K] "
-                           "(transpose_b), got " + a.DebugString() + " and " + b.DebugString());
-  }
-  const int64_t k = a.dim(a.rank() - 1), n = b.dim(0), m = a.num_elements() / std::max<int64_t>(k, 1);
-  if (b.dim(1) != k || (b_scales.size() != 1 && static_cast<int64_t>(b_scales.size()) != n)) {
-    return InvalidArgument("a " + a.DebugString() + ", b " + b.DebugString() + " and " +
-                           std::to_string(b_scales.size()) + " b_scales do not fit one product");
-  }
-  Shape shape = a.shape();
-  shape.back() = n;
-  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, t, shape));
+  KILN_ASSIGN_OR_RETURN(kernels::cpu::QuantizedMatMulPlan q, kernels::cpu::PlanQuantizedMatMul(ctx));
+  if (!q.transpose_b) return InvalidArgument("KilnQuantizedMatMul on the GPU takes its weights as [N, K]");
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, q.out_dtype, q.out_shape));
   if (out->num_elements() == 0) return OkStatus();
   StreamContext& device = Ctx(ctx);
+  const Tensor& a = ctx.input(0);
   const DType acc_dtype = a.dtype() == DType::kInt8 ? DType::kInt32 : DType::kFloat32;
-  KILN_ASSIGN_OR_RETURN(Tensor acc, device.Allocate(acc_dtype, {m, n}));
-  KILN_RETURN_IF_ERROR(QuantizedGemm(device, a.dtype(), m, n, k, a.raw_data(), b.raw_data(), acc.raw_data()));
-  KILN_ASSIGN_OR_RETURN(Tensor scales, Upload(ctx, b_scales));
-  KILN_CUDA_RETURN_IF_ERROR(LaunchScaleAccumulator(acc_dtype, t, acc.raw_data(), out->raw_data(), m, n, a_scale,
-                                                   scales.data<float>(), b_scales.size() > 1, StreamOf(ctx)));
+  KILN_ASSIGN_OR_RETURN(Tensor acc, device.Allocate(acc_dtype, {q.m, q.n}));
+  KILN_RETURN_IF_ERROR(
+      QuantizedGemm(device, a.dtype(), q.m, q.n, q.k, a.raw_data(), ctx.input(1).raw_data(), acc.raw_data()));
+  KILN_ASSIGN_OR_RETURN(Tensor scales, Upload(ctx, q.b_scales));
+  KILN_CUDA_RETURN_IF_ERROR(LaunchScaleAccumulator(acc_dtype, q.out_dtype, acc.raw_data(), out->raw_data(), q.m,
+                                                   q.n, q.a_scale, scales.data<float>(), q.b_scales.size() > 1,
+                                                   StreamOf(ctx)));
+  const ir::Epilogue& e = q.epilogue;
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands p, kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
   if (p.bias || p.residual || e.activation != ir::Activation::kNone) {
-    KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(t, static_cast<int>(e.activation), e.leakyrelu_alpha, out->raw_data(),
-                                             p.bias ? p.bias->raw_data() : nullptr,
+    KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(q.out_dtype, static_cast<int>(e.activation), e.leakyrelu_alpha,
+                                             out->raw_data(), p.bias ? p.bias->raw_data() : nullptr,
                                              p.residual ? p.residual->raw_data() : nullptr, p.outer, p.channels,
                                              p.inner, StreamOf(ctx)));
   }
