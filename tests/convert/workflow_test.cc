@@ -1,5 +1,6 @@
 // The converter's whole workflow on the shipped MNIST model, in every precision: convert,
 // calibrate, build, save, load, run; the converted outputs against the native model's.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -232,6 +233,46 @@ TEST(ConverterWorkflow, Tf32PermissionTravelsWithTheModel) {
     node.attrs = spec.ToAttrs();
     KILN_ASSERT_OK_AND_ASSIGN(engine::EngineOpSpec back, engine::EngineOpSpec::FromNode(node));
     EXPECT_EQ(back.allow_tf32, allow);
+  }
+}
+
+// The share of held-out digits a model's probabilities classify as labelled.
+double HeldOutAccuracy(const Tensor& probabilities) {
+  const Tensor& labels = Mnist().labels;
+  const int64_t rows = probabilities.dim(0), classes = probabilities.dim(1);
+  int64_t right = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = probabilities.data<float>() + r * classes;
+    right += std::max_element(p, p + classes) - p == labels.data<int64_t>()[r];
+  }
+  return 100.0 * static_cast<double>(right) / static_cast<double>(rows);
+}
+
+// INT8 and FP8 keep the held-out accuracy within half a point of FP32, calibrated on the fixture's
+// own calibration digits (not the held-out ones).
+TEST(MnistAccuracy, Int8AndFp8StayWithinHalfAPointOfFp32) {
+  KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors calibration,
+                            io::ReadNpz(testing::SourcePath("fixtures/mnist/calibration.npz")));
+  ASSERT_EQ(calibration.size(), 1u);
+  const Tensor& digits = calibration.begin()->second;
+  std::vector<InputSet> sets;
+  for (int64_t start = 0; start + 32 <= digits.dim(0); start += 32) {
+    sets.push_back({{"input_1", testing::Rows(digits, start, 32)}});
+  }
+  KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(MnistModel()));
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor fp32, testing::RunSingle(*native, "input_1", Mnist().images));
+  const double baseline = HeldOutAccuracy(fp32);
+  for (Precision precision : {Precision::kINT8, Precision::kFP8}) {
+    SCOPED_TRACE(PrecisionName(precision));
+    testing::TempDir tmp("accuracy");
+    ConversionParams params;
+    params.precision_mode = precision;
+    KILN_ASSERT_OK_AND_ASSIGN(auto model,
+                              testing::ConvertSaveLoad(MnistModel(), params, tmp.path("m"), InputsFrom(sets)));
+    KILN_ASSERT_OK_AND_ASSIGN(Tensor got, testing::RunSingle(*model, "input_1", Mnist().images));
+    const double accuracy = HeldOutAccuracy(got);
+    std::printf("%s: held-out accuracy %.2f%% (fp32 %.2f%%)\n", PrecisionName(precision), accuracy, baseline);
+    EXPECT_GE(accuracy, baseline - 0.5);
   }
 }
 
