@@ -17,6 +17,7 @@
 #include "convert/smoothing.h"
 #include "frontends/savedmodel/graph_def_io.h"
 #include "io/npy.h"
+#include "io/staged_dir.h"
 #include "ir/op_registry.h"
 #include "partition/partitioner.h"
 #include "passes/precision.h"
@@ -74,6 +75,17 @@ Status CheckParams(const ConversionParams& p) {
       return InvalidArgument("the denylist names op '" + op + "', which kiln does not know");
     }
   }
+  return OkStatus();
+}
+
+// kiln never writes into the model it reads: `dir` may be neither `source` nor inside it.
+Status CheckNotInside(const std::string& dir, const std::string& source) {
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(dir, ec), in = fs::weakly_canonical(source, ec);
+  if (ec) return OkStatus();
+  if (out == in) return InvalidArgument("the output directory is the model being converted").InFile(dir);
+  const auto [end, _] = std::mismatch(in.begin(), in.end(), out.begin(), out.end());
+  if (end == in.end()) return InvalidArgument("the output directory is inside the model being converted").InFile(dir);
   return OkStatus();
 }
 
@@ -347,26 +359,31 @@ Status Converter::Build(const InputFn& inputs) {
 
 Status Converter::Save(const std::string& dir, const SaveOptions& options) {
   if (!impl_->converted) return FailedPrecondition("Save() needs Convert() first");
-  std::error_code ec;
-  if (fs::exists(dir, ec) && fs::equivalent(dir, impl_->source, ec)) {
-    return InvalidArgument("the output directory is the model being converted").InFile(dir);
-  }
+  KILN_RETURN_IF_ERROR(CheckNotInside(dir, impl_->source));
   const Model::Impl& model = *impl_->converted;
   std::vector<tfproto::FunctionDef> library;
   for (const auto& op : model.engine_ops) {
     KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(op->native_graph(), op->spec().function));
     library.push_back(std::move(fn));
   }
-  KILN_RETURN_IF_ERROR(savedmodel::WriteSavedModel(dir, model.graph, model.signature, impl_->load.tags,
-                                                   impl_->load.signature_key, library));
-  fs::remove_all(convert::KilnAssetsDir(dir), ec);
-  fs::create_directories(convert::KilnAssetsDir(dir), ec);
-  if (ec) return InvalidArgument("cannot create directory: " + ec.message()).InFile(convert::KilnAssetsDir(dir));
-  if (options.save_engines) KILN_RETURN_IF_ERROR(WriteEngines(model, dir));
-  if (!impl_->calibration.empty()) {
-    KILN_RETURN_IF_ERROR(calibrate::WriteCalibrationTable(impl_->calibration, convert::CalibrationTablePath(dir)));
+  // Everything is written beside `dir` and renamed into place once complete.
+  auto staged = io::StagedDirectory::Create(dir);
+  if (!staged.ok()) {
+    Status s = staged.status();
+    return s.InFile(dir);
   }
-  return convert::WriteConversionRecord(convert::ConversionRecordPath(dir), impl_->record);
+  const std::string& out = staged->path();
+  KILN_RETURN_IF_ERROR(savedmodel::WriteSavedModel(out, model.graph, model.signature, impl_->load.tags,
+                                                   impl_->load.signature_key, library));
+  std::error_code ec;
+  fs::create_directories(convert::KilnAssetsDir(out), ec);
+  if (ec) return InvalidArgument("cannot create directory: " + ec.message()).InFile(convert::KilnAssetsDir(out));
+  if (options.save_engines) KILN_RETURN_IF_ERROR(WriteEngines(model, out));
+  if (!impl_->calibration.empty()) {
+    KILN_RETURN_IF_ERROR(calibrate::WriteCalibrationTable(impl_->calibration, convert::CalibrationTablePath(out)));
+  }
+  KILN_RETURN_IF_ERROR(convert::WriteConversionRecord(convert::ConversionRecordPath(out), impl_->record));
+  return staged->Commit();
 }
 
 ConversionSummary Converter::Summary() const {

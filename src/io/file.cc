@@ -19,11 +19,26 @@ StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return NotFound("cannot create '" + path + "'");
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return DataLoss("error writing '" + path + "'");
+  // Written to a temporary file beside `path`, then renamed over it: a reader never sees half a
+  // file, and a failed write leaves the old one.
+  const std::string temporary = path + ".kiln-partial";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) return NotFound("cannot create '" + path + "'");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(temporary, ec);
+      return DataLoss("error writing '" + path + "'");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    std::filesystem::remove(temporary, ec);
+    return DataLoss("cannot move the written file into '" + path + "'");
+  }
   return OkStatus();
 }
 
