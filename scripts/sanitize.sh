@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The CPU test suite under sanitizers: a build of kiln and its tests with
+# -fsanitize=address,undefined (LeakSanitizer included) in build-asan/, run by ctest on the
+# fixtures of the main build (make them first: scripts/test.sh does). Any report fails the run.
+# Usage: scripts/sanitize.sh [SANITIZERS]   (default address,undefined; "thread" for ThreadSanitizer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitizers="${1:-address,undefined}"
+build="build-${sanitizers//,/-}"
+fixtures="$(pwd)/${KILN_BUILD_DIR:-build}/fixtures"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_CUDA=OFF -DKILN_PYTHON=OFF \
+  -DKILN_SANITIZE="$sanitizers" > /dev/null
+cmake --build "$build" -j "$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1
+(cd "$build" && KILN_FIXTURE_DIR="$fixtures" ctest --output-on-failure -j "$(nproc)" --timeout 2400 -LE gpu)
