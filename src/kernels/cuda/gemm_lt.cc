@@ -213,6 +213,11 @@ StatusOr<std::unique_ptr<LtProblem>> DescribeQuantized(DType dtype, int64_t m, i
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   KILN_CUBLAS_RETURN_IF_ERROR(
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
+  if (!int8) {  // FP8 sums promoted to float32 as they go, not kept in the tensor cores' narrower accumulator
+    const int8_t fast_accumulation = 0;
+    KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+                                                               &fast_accumulation, sizeof(fast_accumulation)));
+  }
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&p->c, acc, n, m, n));
@@ -266,8 +271,8 @@ Status QuantizedGemm(StreamContext& ctx, DType dtype, int64_t m, int64_t n, int6
     const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle, problem->desc, problem->a, problem->b,
                                                                  problem->c, problem->c, pref, 1, &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
-    KILN_CUBLAS_RETURN_IF_ERROR(status);
-    if (found == 0) {
+    if (status != CUBLAS_STATUS_NOT_SUPPORTED) KILN_CUBLAS_RETURN_IF_ERROR(status);
+    if (status == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) {
       return Unimplemented("cuBLASLt has no " + std::string(DTypeName(dtype)) + " algorithm for [" +
                            std::to_string(m) + "x" + std::to_string(k) + "] by [" + std::to_string(k) + "x" +
                            std::to_string(n) + "]");

@@ -39,8 +39,14 @@ Status QuantizedMatMul(KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const DType acc_dtype = a.dtype() == DType::kInt8 ? DType::kInt32 : DType::kFloat32;
   KILN_ASSIGN_OR_RETURN(Tensor acc, device.Allocate(acc_dtype, {q.m, q.n}));
-  KILN_RETURN_IF_ERROR(
-      QuantizedGemm(device, a.dtype(), q.m, q.n, q.k, a.raw_data(), ctx.input(1).raw_data(), acc.raw_data()));
+  const Status gemm =
+      QuantizedGemm(device, a.dtype(), q.m, q.n, q.k, a.raw_data(), ctx.input(1).raw_data(), acc.raw_data());
+  if (gemm.code() == StatusCode::kUnimplemented) {  // a shape the tensor-core kernels do not take
+    KILN_CUDA_RETURN_IF_ERROR(LaunchDirectQuantizedGemm(a.dtype(), q.m, q.n, q.k, a.raw_data(),
+                                                        ctx.input(1).raw_data(), acc.raw_data(), StreamOf(ctx)));
+  } else {
+    KILN_RETURN_IF_ERROR(gemm);
+  }
   KILN_ASSIGN_OR_RETURN(Tensor scales, Upload(ctx, q.b_scales));
   KILN_CUDA_RETURN_IF_ERROR(LaunchScaleAccumulator(acc_dtype, q.out_dtype, acc.raw_data(), out->raw_data(), q.m,
                                                    q.n, q.a_scale, scales.data<float>(), q.b_scales.size() > 1,

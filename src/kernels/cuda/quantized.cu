@@ -30,7 +30,47 @@ __global__ void ScaleKernel(const A* __restrict__ acc, T* __restrict__ out, int6
   }
 }
 
+__device__ __forceinline__ float Fp8ToFloat(__nv_fp8_storage_t v) {
+  return __half2float(__half(__nv_cvt_fp8_to_halfraw(v, __NV_E4M3)));
+}
+
+// acc[r, c] = sum_p x[r, p] w[c, p], one thread per element: the product for shapes the tensor-core
+// kernels do not take.
+template <typename Q, typename A>
+__global__ void DirectGemmKernel(const Q* __restrict__ x, const Q* __restrict__ w, A* __restrict__ acc, int64_t m,
+                                 int64_t n, int64_t k) {
+  KILN_GRID_STRIDE_LOOP(i, m * n) {
+    const Q* xr = x + (i / n) * k;
+    const Q* wr = w + (i % n) * k;
+    A sum = 0;
+    for (int64_t p = 0; p < k; ++p) {
+      if constexpr (std::is_same_v<Q, int8_t>) {
+        sum += static_cast<int32_t>(xr[p]) * static_cast<int32_t>(wr[p]);
+      } else {
+        sum = __fadd_rn(sum, __fmul_rn(Fp8ToFloat(xr[p]), Fp8ToFloat(wr[p])));
+      }
+    }
+    acc[i] = sum;
+  }
+}
+
 }  // namespace
+
+cudaError_t LaunchDirectQuantizedGemm(DType dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w,
+                                      void* acc, cudaStream_t stream) {
+  if (m * n == 0) return cudaSuccess;
+  if (dtype == DType::kInt8) {
+    DirectGemmKernel<int8_t, int32_t><<<BlocksFor(m * n), kThreads, 0, stream>>>(
+        static_cast<const int8_t*>(x), static_cast<const int8_t*>(w), static_cast<int32_t*>(acc), m, n, k);
+  } else if (dtype == DType::kFloat8E4M3FN) {
+    DirectGemmKernel<__nv_fp8_storage_t, float><<<BlocksFor(m * n), kThreads, 0, stream>>>(
+        static_cast<const __nv_fp8_storage_t*>(x), static_cast<const __nv_fp8_storage_t*>(w),
+        static_cast<float*>(acc), m, n, k);
+  } else {
+    return cudaErrorNotSupported;
+  }
+  return cudaGetLastError();
+}
 
 cudaError_t LaunchQuantize(DType x_dtype, DType y_dtype, const void* x, void* y, int64_t n, const float* scales,
                            int64_t channels, int64_t inner, cudaStream_t stream) {

@@ -16,6 +16,11 @@ namespace kiln::cuda {
 cudaError_t LaunchQuantize(DType x_dtype, DType y_dtype, const void* x, void* y, int64_t n, const float* scales,
                            int64_t channels, int64_t inner, cudaStream_t stream);
 
+// acc [m, n] = x [m, k] . w [n, k]^T for int8 (int32 acc) or float8_e4m3fn (float32 acc), one thread
+// per element: for the shapes cuBLASLt's tensor-core kernels do not take.
+cudaError_t LaunchDirectQuantizedGemm(DType dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w,
+                                      void* acc, cudaStream_t stream);
+
 // out[r, c] = acc[r, c] * a_scale * b_scales[c] (b_scales[0] with one scale), out of `out_dtype`
 // (float32, float16 or bfloat16), acc int32 or float32 [rows, cols]; b_scales on the device.
 cudaError_t LaunchScaleAccumulator(DType acc_dtype, DType out_dtype, const void* acc, void* out, int64_t rows,
