@@ -13,13 +13,38 @@ namespace kiln::convert {
 namespace {
 
 constexpr float kInt8Max = 127.0f;
+// The output channels a layer's error is measured on, at most: evenly spaced, each quantized with
+// its own scale exactly as in the engine, so the error per channel is exact and the search's
+// products stay small for wide layers.
+constexpr int64_t kMaxColumns = 128;
 
-// One layer reading the activation: its weights as a [K, N] product operand.
+// One layer reading the activation: a sample of its weights' output channels as a [K, n] operand,
+// and the max |w| of each of its full rows.
 struct Layer {
   passes::SmoothableWeights w;
-  bool transposed = false;  // the weights are [N, K]
+  bool transposed = false;  // the weights are [n, K]; false for the sample
   int64_t k = 0, n = 0;
+  std::vector<float> row_amax;
 };
+
+// The layer of `w` (2-D weights) with at most kMaxColumns of its output channels.
+Layer SampleColumns(const passes::SmoothableWeights& w) {
+  Layer layer;
+  layer.row_amax = passes::WeightRowAmax(w.weights, w.row_axis);
+  layer.k = w.weights.dim(w.row_axis);
+  const int64_t all = w.weights.dim(w.out_axis);
+  layer.n = std::min(all, kMaxColumns);
+  Tensor sample(DType::kFloat32, {layer.k, layer.n});
+  const float* src = w.weights.data<float>();
+  for (int64_t c = 0; c < layer.n; ++c) {
+    const int64_t column = c * all / layer.n;
+    for (int64_t r = 0; r < layer.k; ++r) {
+      sample.data<float>()[r * layer.n + c] = w.row_axis == 0 ? src[r * all + column] : src[column * layer.k + r];
+    }
+  }
+  layer.w = {std::move(sample), /*row_axis=*/0, /*out_axis=*/1};
+  return layer;
+}
 
 // X * W for rows [r, K] and a layer's weights (`w` holds them in the layer's layout).
 std::vector<float> Product(const std::vector<float>& x, int64_t r, const Layer& layer, const float* w) {
@@ -138,11 +163,7 @@ StatusOr<std::map<std::string, calibrate::ChannelSmoothing>> ChooseSmoothing(
     if (stats == channels.end()) continue;
     auto w = passes::SmoothableWeightsOf(graph, n);
     if (!w || w->weights.rank() != 2 || w->weights.dim(w->row_axis) != stats->second.channels()) continue;
-    Layer layer{std::move(*w)};
-    layer.transposed = layer.w.row_axis == 1;
-    layer.k = layer.w.weights.dim(layer.w.row_axis);
-    layer.n = layer.w.weights.dim(layer.w.out_axis);
-    readers[act].push_back(std::move(layer));
+    readers[act].push_back(SampleColumns(*w));
   }
 
   std::map<std::string, calibrate::ChannelSmoothing> chosen;
@@ -150,8 +171,7 @@ StatusOr<std::map<std::string, calibrate::ChannelSmoothing>> ChooseSmoothing(
     const calibrate::ChannelStats& stats = channels.at(act);
     std::vector<float> rows(static_cast<size_t>(stats.channels()), 0.0f);
     for (const Layer& layer : layers) {
-      const std::vector<float> r = passes::WeightRowAmax(layer.w.weights, layer.w.row_axis);
-      for (size_t j = 0; j < rows.size(); ++j) rows[j] = std::max(rows[j], r[j]);
+      for (size_t j = 0; j < rows.size(); ++j) rows[j] = std::max(rows[j], layer.row_amax[j]);
     }
     if (alpha) {
       if (passes::ComputeSmoothing(stats.amax(), rows, *alpha)) chosen[act] = {stats.amax(), *alpha};
