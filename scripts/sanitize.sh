@@ -11,6 +11,9 @@ fixtures="$(pwd)/${KILN_BUILD_DIR:-build}/fixtures"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_CUDA=OFF -DKILN_PYTHON=OFF \
   -DKILN_SANITIZE="$sanitizers" > /dev/null
 cmake --build "$build" -j "$(nproc)"
+# The generated test data of the main build, where the tests look for it.
+ln -sfn "$fixtures" "$build/fixtures"
+ln -sfn "$(pwd)/${KILN_BUILD_DIR:-build}/onnx-node-tests" "$build/onnx-node-tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1

@@ -48,7 +48,7 @@ TEST(ExecutorTest, ListsEveryUnsupportedNodeAtOnce) {
   auto ex = runtime::Executor::Create(g);
   ASSERT_FALSE(ex.ok());
   EXPECT_EQ(ex.status().code(), StatusCode::kUnimplemented);
-  const std::string& m = ex.status().message();
+  const std::string m = ex.status().message();
   EXPECT_NE(m.find("node 'first' (NoSuchOpA)"), std::string::npos) << m;
   EXPECT_NE(m.find("node 'second' (NoSuchOpB)"), std::string::npos) << m;
 }

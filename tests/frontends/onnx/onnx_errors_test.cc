@@ -57,7 +57,7 @@ class OnnxErrorsTest : public ::testing::Test {
 
 TEST_F(OnnxErrorsTest, MalformedProtobufNamesTheFile) {
   const std::string path = (dir_ / "bad.onnx").string();
-  ASSERT_TRUE(io::WriteFile(path, std::string("\x0a\xff\xff\xff\xff\x0f garbage", 16)).ok());
+  ASSERT_TRUE(io::WriteFile(path, std::string("\x0a\xff\xff\xff\xff\x0f garbage", 14)).ok());
   Status s = LoadError(path);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
   EXPECT_NE(s.ToString().find("not a valid ONNX model"), std::string::npos) << s.ToString();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "table_writer.h"
+#include "util/test_util.h"
 
 namespace kiln::savedmodel {
 namespace {
@@ -53,7 +54,7 @@ TEST(BundleTableTest, RoundTripsPrefixCompressedBlocks) {
 }
 
 TEST(BundleTableTest, ReadsTensorFlowIndexWithSeveralBlocks) {
-  const std::string path = std::string(KILN_FIXTURE_DIR) + "/bundles/many/variables/variables.index";
+  const std::string path = kiln::testing::FixturePath("bundles/many/variables/variables.index");
   // TensorFlow cuts data blocks at 4 KiB, so this index has several.
   ASSERT_GT(std::filesystem::file_size(path), 3u * 4096);
   StatusOr<std::vector<TableEntry>> entries = ReadTable(path);
@@ -127,7 +128,7 @@ TEST(BundleTableTest, SurvivesDamagedBlockContents) {
 }
 
 TEST(BundleTableTest, EveryTruncationAndFlipOfARealIndexIsHandled) {
-  const std::string path = std::string(KILN_FIXTURE_DIR) + "/bundles/dtypes/variables/variables.index";
+  const std::string path = kiln::testing::FixturePath("bundles/dtypes/variables/variables.index");
   const std::string good = testing::ReadFile(path);
   ASSERT_GT(good.size(), kTableFooterSize);
   ASSERT_TRUE(ParseTable(good, kPath).ok());

@@ -15,6 +15,7 @@
 #include "frontends/savedmodel/crc32c.h"
 #include "proto/saved_object_graph.pb.h"
 #include "table_writer.h"
+#include "util/test_util.h"
 
 namespace kiln::savedmodel {
 namespace {
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 using testing::ReadFile;
 using testing::WriteFile;
 
-std::string CaseDir(const std::string& name) { return std::string(KILN_FIXTURE_DIR) + "/bundles/" + name; }
+std::string CaseDir(const std::string& name) { return kiln::testing::FixturePath("bundles/" + name); }
 std::string CasePrefix(const std::string& name) { return CaseDir(name) + "/variables/variables"; }
 
 // One tensor of expected.txt (see scripts/fixtures/bundles.py for the format).
