@@ -32,7 +32,9 @@ StatusOr<ChannelSmoothing> ReadSmoothing(const std::string& where, const json& j
   }
   ChannelSmoothing sm;
   const double alpha = j["alpha"].get<double>();
-  if (!(alpha > 0 && alpha <= 1)) return InvalidArgument(where + ": smoothing alpha must be in (0, 1], got " + j["alpha"].dump());
+  if (!(alpha > 0 && alpha <= 1)) {
+    return InvalidArgument(where + ": smoothing alpha must be in (0, 1], got " + j["alpha"].dump());
+  }
   sm.alpha = static_cast<float>(alpha);
   for (const json& c : j["channel_amax"]) {
     if (!c.is_number() || !std::isfinite(c.get<double>()) || c.get<double>() < 0 ||
@@ -58,7 +60,8 @@ Status WriteCalibrationTable(const CalibrationTable& table, const std::string& p
       return InvalidArgument("calibration table '" + path + "': tensor '" + name + "' is smoothed but has no amax");
     }
     if (!(sm.alpha > 0 && sm.alpha <= 1)) {
-      return InvalidArgument("calibration table '" + path + "': tensor '" + name + "': smoothing alpha must be in (0, 1], got " + std::to_string(sm.alpha));
+      return InvalidArgument("calibration table '" + path + "': tensor '" + name +
+                             "': smoothing alpha must be in (0, 1], got " + std::to_string(sm.alpha));
     }
     for (float a : sm.channel_amax) KILN_RETURN_IF_ERROR(CheckAmax(path, name, a));
     tensors[name]["smoothing"] = {{"alpha", sm.alpha}, {"channel_amax", sm.channel_amax}};

@@ -18,11 +18,10 @@ constexpr float kInt8Max = 127.0f;
 // products stay small for wide layers.
 constexpr int64_t kMaxColumns = 128;
 
-// One layer reading the activation: a sample of its weights' output channels as a [K, n] operand,
-// and the max |w| of each of its full rows.
+// One layer reading the activation: a sample of its weights' output channels as a [K, n] operand
+// (row axis 0), and the max |w| of each of its full rows.
 struct Layer {
   passes::SmoothableWeights w;
-  bool transposed = false;  // the weights are [n, K]; false for the sample
   int64_t k = 0, n = 0;
   std::vector<float> row_amax;
 };
@@ -46,11 +45,10 @@ Layer SampleColumns(const passes::SmoothableWeights& w) {
   return layer;
 }
 
-// X * W for rows [r, K] and a layer's weights (`w` holds them in the layer's layout).
+// X * W for rows [r, K] and weights `w` laid out as the layer's sample, [K, n].
 std::vector<float> Product(const std::vector<float>& x, int64_t r, const Layer& layer, const float* w) {
   std::vector<float> y(static_cast<size_t>(r * layer.n));
-  kernels::cpu::nn::Gemm<float>(false, layer.transposed, r, layer.n, layer.k, x.data(), layer.k, w,
-                                layer.transposed ? layer.k : layer.n, y.data(), layer.n);
+  kernels::cpu::nn::Gemm<float>(false, false, r, layer.n, layer.k, x.data(), layer.k, w, layer.n, y.data(), layer.n);
   return y;
 }
 
@@ -81,7 +79,9 @@ std::array<Fold, 2> SplitRows(const calibrate::ChannelStats& stats, const std::v
     ++f.num_rows;
   }
   for (Fold& f : folds) {
-    for (const Layer& layer : layers) f.products.push_back(Product(f.rows, f.num_rows, layer, layer.w.weights.data<float>()));
+    for (const Layer& layer : layers) {
+      f.products.push_back(Product(f.rows, f.num_rows, layer, layer.w.weights.data<float>()));
+    }
   }
   return folds;
 }
@@ -106,8 +106,7 @@ double QuantizationError(const Fold& fold, const std::vector<Layer>& layers, con
     const std::vector<float> scales = passes::WeightScales(scaled, layer.w.out_axis, kInt8Max);
     float* w = scaled.data<float>();
     for (int64_t i = 0; i < scaled.num_elements(); ++i) {
-      const int64_t out = layer.transposed ? i / layer.k : i % layer.n;
-      const int64_t row = layer.transposed ? i % layer.k : i / layer.n;
+      const int64_t out = i % layer.n, row = i / layer.n;
       w[i] = kernels::cpu::FakeQuantInt8(w[i], scales[out]) / (factors.empty() ? 1.0f : factors[row]);
     }
     const std::vector<float> got = Product(xq, r, layer, w);

@@ -286,8 +286,8 @@ TEST(ConverterWorkflow, Int8SmoothingTravelsWithTheModel) {
     params.precision_mode = Precision::kINT8;
     params.smoothing_alpha = alpha;
     const InputSet batch = {{"input_1", Mnist().images}};
-    KILN_ASSERT_OK_AND_ASSIGN(auto model,
-                              testing::ConvertSaveLoad(testing::MnistModel(), params, tmp.path("m"), InputsFrom({batch})));
+    KILN_ASSERT_OK_AND_ASSIGN(
+        auto model, testing::ConvertSaveLoad(testing::MnistModel(), params, tmp.path("m"), InputsFrom({batch})));
     KILN_ASSERT_OK_AND_ASSIGN(convert::ConversionRecord record,
                               convert::ReadConversionRecord(tmp.path("m/assets/kiln/conversion.json")));
     EXPECT_EQ(record.params.smoothing_alpha, alpha);
