@@ -1,6 +1,8 @@
 // FuseElementwiseChains: maximal chains of float32 elementwise ops, each reading the previous
 // one's only use, become one KilnFusedElementwise node named after the chain's last node.
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "ir/op_registry.h"
 #include "ir/ops/fused_ops.h"
@@ -84,9 +86,92 @@ void FuseChain(ir::Graph& graph, const std::vector<Member>& chain) {
   fusion::RewriteNode(graph, chain.back().node, ir::kFusedElementwiseOp, std::move(inputs), std::move(attrs));
 }
 
+// `v` = y * c or c * y (or y / c', c = 1 / c') for a scalar constant c, y read only there: (y, c).
+std::optional<std::pair<ir::ValueRef, float>> ScaledBy(const ir::Graph& graph, const fusion::ValueUses& uses,
+                                                      ir::ValueRef v) {
+  const ir::Node& n = graph.node(v.node);
+  if (n.inputs.size() != 2 || uses.SoleUser(v) < 0) return std::nullopt;
+  if (n.op == "Mul") {
+    for (int side : {0, 1}) {
+      if (const auto c = fusion::ScalarFloatConst(graph, n.inputs[1 - side])) return std::pair{n.inputs[side], *c};
+    }
+  }
+  if (n.op == "RealDiv" || n.op == "Div") {
+    if (const auto c = fusion::ScalarFloatConst(graph, n.inputs[1]); c && *c != 0.0f) {
+      return std::pair{n.inputs[0], 1.0f / *c};
+    }
+  }
+  return std::nullopt;
+}
+
+// `v` = 1 + erf(x * c) (either operand order), every value but x read only there: (x, c).
+std::optional<std::pair<ir::ValueRef, float>> OnePlusErf(const ir::Graph& graph, const fusion::ValueUses& uses,
+                                                        ir::ValueRef v) {
+  const ir::Node& add = graph.node(v.node);
+  if ((add.op != "Add" && add.op != "AddV2") || add.inputs.size() != 2 || uses.SoleUser(v) < 0) return std::nullopt;
+  for (int side : {0, 1}) {
+    const ir::ValueRef e = add.inputs[side];
+    const std::optional<float> one = fusion::ScalarFloatConst(graph, add.inputs[1 - side]);
+    if (!one || *one != 1.0f || graph.node(e.node).op != "Erf" || uses.SoleUser(e) != v.node) continue;
+    if (auto scaled = ScaledBy(graph, uses, graph.node(e.node).inputs[0])) return scaled;
+  }
+  return std::nullopt;
+}
+
+// `v` = x * (1 + erf(x * c)) (either operand order), every value but x read only there: (x, c).
+std::optional<std::pair<ir::ValueRef, float>> TimesOnePlusErf(const ir::Graph& graph, const fusion::ValueUses& uses,
+                                                             ir::ValueRef v) {
+  const ir::Node& n = graph.node(v.node);
+  if (n.op != "Mul" || n.inputs.size() != 2 || uses.SoleUser(v) < 0) return std::nullopt;
+  for (int side : {0, 1}) {
+    if (const auto erf = OnePlusErf(graph, uses, n.inputs[1 - side]); erf && erf->first == n.inputs[side]) return erf;
+  }
+  return std::nullopt;
+}
+
+// Node `id` computing x / 2 * (1 + erf(x * c)) from ops, as ONNX's Gelu and Keras's gelu write it:
+// (x * 0.5) * (1 + erf(...)), x * ((1 + erf(...)) * 0.5) or (x * (1 + erf(...))) * 0.5, in either
+// operand order. (x, c).
+std::optional<std::pair<ir::ValueRef, float>> MatchGelu(const ir::Graph& graph, const fusion::ValueUses& uses,
+                                                       int id) {
+  const ir::Node& n = graph.node(id);
+  if (n.op != "Mul" || n.inputs.size() != 2 || n.outputs[0].dtype != DType::kFloat32) return std::nullopt;
+  for (int side : {0, 1}) {
+    const ir::ValueRef a = n.inputs[side], b = n.inputs[1 - side];
+    if (const auto half = ScaledBy(graph, uses, a); half && half->second == 0.5f) {
+      if (const auto erf = OnePlusErf(graph, uses, b); erf && erf->first == half->first) return erf;
+    }
+    if (const auto half = ScaledBy(graph, uses, b); half && half->second == 0.5f) {
+      if (const auto erf = OnePlusErf(graph, uses, half->first); erf && erf->first == a) return erf;
+    }
+    if (const auto c = fusion::ScalarFloatConst(graph, b); c && *c == 0.5f) {
+      if (const auto erf = TimesOnePlusErf(graph, uses, a)) return erf;
+    }
+  }
+  return std::nullopt;
+}
+
+// Each GELU written out as ops becomes a one-step KilnFusedElementwise (KilnGelu).
+void FuseGelus(ir::Graph& graph) {
+  std::optional<fusion::ValueUses> uses;  // rebuilt after each rewrite
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    if (graph.node(id).op != "Mul") continue;
+    if (!uses) uses.emplace(graph);
+    const auto gelu = MatchGelu(graph, *uses, id);
+    if (!gelu) continue;
+    uses.reset();
+    ir::AttrMap attrs;
+    attrs.Set("T", DType::kFloat32);
+    attrs.Set("ops", std::vector<std::string>{"KilnGelu"});
+    attrs.Set("params", std::vector<float>{gelu->second});
+    fusion::RewriteNode(graph, id, ir::kFusedElementwiseOp, {gelu->first}, std::move(attrs));
+  }
+}
+
 }  // namespace
 
 Status FuseElementwiseChains(ir::Graph& graph) {
+  FuseGelus(graph);
   graph.RemoveDeadNodes();
   const fusion::ValueUses uses(graph);
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
@@ -124,11 +209,17 @@ Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
   KILN_RETURN_IF_ERROR(FoldConstants(graph));
   KILN_RETURN_IF_ERROR(FoldBatchNorms(graph));
-  KILN_RETURN_IF_ERROR(FoldConstants(graph));
-  // Folded shape computations make more shapes known, which the fusions below compare.
+  // Folded shape computations make more shapes known, which the fusions below compare, and which
+  // make more shape computations foldable: fold and infer until nothing changes.
+  for (std::map<std::string, int> ops = graph.OpCounts(), before; ops != before;) {
+    KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
+    KILN_RETURN_IF_ERROR(FoldConstants(graph));
+    before = std::exchange(ops, graph.OpCounts());
+  }
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
   KILN_RETURN_IF_ERROR(FuseLayerNorms(graph));
   KILN_RETURN_IF_ERROR(FuseAttention(graph));
+  KILN_RETURN_IF_ERROR(ReadAttentionOperandsInPlace(graph));
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
   graph.RemoveDeadNodes();

@@ -31,7 +31,8 @@ Status FuseLayerNorms(ir::Graph& graph);
 
 // Fuses maximal chains (two or more ops) of float32 unary and binary elementwise ops, whose other
 // operands are scalars, per-axis vectors or tensors of the chain's shape, into one
-// KilnFusedElementwise node.
+// KilnFusedElementwise node; first, each GELU written out as ops (x / 2 * (1 + erf(x * c))) becomes
+// one such node of one step.
 Status FuseElementwiseChains(ir::Graph& graph);
 
 // Fuses scaled dot-product attention written out as ops (BatchMatMul of q and k^T, an optional
@@ -40,9 +41,15 @@ Status FuseElementwiseChains(ir::Graph& graph);
 // projections into heads and merge them back as the operands' layouts. float32 only.
 Status FuseAttention(ir::Graph& graph);
 
+// Reads each KilnAttention operand that only reshapes, transposes or takes one index of another
+// tensor (a packed q/k/v projection split into heads) from that tensor in place: the operand's
+// layout names the tensor's axes, with a digit for each axis read at one index, and scalar factors
+// of q and k on the way move into the scale. Needs known shapes. float32 only.
+Status ReadAttentionOperandsInPlace(ir::Graph& graph);
+
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
-// layer-norm fusion, attention fusion, epilogue fusion, elementwise-chain fusion, dead-node removal
-// and shape inference.
+// layer-norm fusion, attention fusion, attention operands read in place, epilogue fusion,
+// elementwise-chain fusion, dead-node removal and shape inference.
 Status FuseForEngine(ir::Graph& graph);
 
 }  // namespace kiln::passes

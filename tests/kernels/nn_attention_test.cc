@@ -123,6 +123,45 @@ TEST(NnAttentionTest, MatchesNaiveReferenceInEveryLayout) {
   }
 }
 
+// q, k and v read from one tensor packed as [seq, batch, 3, heads, depth] (a fused projection), each
+// at its index of the packed axis ("SB0HD", "SB1HD", "SB2HD"), give what the three apart give.
+TEST(NnAttentionTest, PackedOperandsReadTheirIndexOfTheAxis) {
+  const Problem p{.seq_kv = 5, .q_layout = "SBHD", .k_layout = "SBHD", .v_layout = "SBHD", .out_layout = "BSHD",
+                  .bias = {2, 1, 1, 5}};
+  for (DType dtype : {DType::kFloat32, DType::kFloat16}) {
+    SCOPED_TRACE(DTypeName(dtype));
+    const Tensor packed = testing::RandomTensor(dtype, {p.seq_q, p.batch, 3, p.heads, p.depth}, 31, -2, 2);
+    const Tensor bias = testing::RandomTensor(dtype, p.bias, 32, -3, 3);
+    std::vector<Tensor> apart;
+    for (int32_t i = 0; i < 3; ++i) {
+      auto picked = testing::RunOp("GatherV2", {packed, Tensor::Scalar<int32_t>(i), Tensor::Scalar<int32_t>(2)},
+                                   Attrs({{"Tparams", dtype}}));
+      ASSERT_TRUE(picked.ok()) << picked.status().ToString();
+      apart.push_back((*picked)[0]);
+    }
+    apart.push_back(bias);
+    ir::AttrMap attrs = AttentionAttrs(p, dtype);
+    attrs.Set("q_layout", std::string("SB0HD"));
+    attrs.Set("k_layout", std::string("SB1HD"));
+    attrs.Set("v_layout", std::string("SB2HD"));
+    const double tol = dtype == DType::kFloat32 ? 1e-5 : 1e-2;
+    ExpectOp(ir::kAttentionOp, {packed, packed, packed, bias}, attrs, Reference(p, apart, dtype), tol, tol);
+
+    ir::AttrMap bad = attrs;
+    bad.Set("k_layout", std::string("SB3HD"));
+    ExpectOpError(ir::kAttentionOp, {packed, packed, packed, bias}, bad, "no index 3");
+    bad = attrs;
+    bad.Set("out_layout", std::string("BS0HD"));
+    ExpectOpError(ir::kAttentionOp, {packed, packed, packed, bias}, bad, "may not hold digits");
+    bad = attrs;
+    bad.Set("v_layout", std::string("SBHD"));
+    ExpectOpError(ir::kAttentionOp, {packed, packed, packed, bias}, bad, "rank 4");
+    bad = attrs;
+    bad.Set("q_layout", std::string("SB0HH"));
+    ExpectOpError(ir::kAttentionOp, {packed, packed, packed, bias}, bad, "q_layout");
+  }
+}
+
 TEST(NnAttentionTest, EmptyProblemsGiveEmptyOrZeroOutputs) {
   Problem p{.seq_q = 0};
   ExpectOp(ir::kAttentionOp, Inputs(p, DType::kFloat32, 1), AttentionAttrs(p, DType::kFloat32),

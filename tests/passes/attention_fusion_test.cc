@@ -182,5 +182,86 @@ TEST(FusionAttentionTest, TheBertFixtureFusesEveryLayersAttention) {
   for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(testing::TensorsNear(got[i], want[i], 1e-4, 1e-4)) << i;
 }
 
+// PyTorch's nn.MultiheadAttention as exported to ONNX: tokens seq-major, one packed projection
+// [seq, batch, 3 * embed] split into q, k and v by a 5-d transpose, a squeeze and three gathers,
+// each split into heads through [batch * heads, seq, depth], the scale split between q and k.
+void PackedProjectionAttention(Builder& b) {
+  constexpr int64_t E = kHeads * kDepth;
+  ValueRef x = Transpose(b, "seq_major", b.Input("x", {kBatch, kSeq, E}), {1, 0, 2});
+  ValueRef qkv = b.Op("in_proj", "BatchMatMulV2", {x, b.RandomConst("in_proj/w", {E, 3 * E})});
+  qkv = b.Op("in_proj_bias", "AddV2", {qkv, b.RandomConst("in_proj/b", {3 * E})});
+  qkv = b.Op("view", "Reshape", {qkv, Ints(b, "view/shape", {kSeq, kBatch, 3, E})});
+  qkv = b.Op("unsqueeze", "ExpandDims", {qkv, b.Const("unsqueeze/axis", Tensor::Scalar<int32_t>(0))});
+  qkv = Transpose(b, "parts", qkv, {3, 1, 2, 0, 4});
+  qkv = b.Op("squeeze", "Squeeze", {qkv}, Attrs({{"squeeze_dims", std::vector<int64_t>{3}}}));
+  const ValueRef root = b.Const("root", Tensor::Scalar<float>(std::pow(static_cast<float>(kDepth), -0.25f)));
+  auto part = [&](const std::string& name, int32_t index) {
+    ValueRef p = b.Op(name, "GatherV2", {qkv, b.Const(name + "/i", Tensor::Scalar<int32_t>(index)),
+                                         b.Const(name + "/axis", Tensor::Scalar<int32_t>(0))});
+    p = b.Op(name + "/heads", "Reshape", {p, Ints(b, name + "/heads/shape", {kSeq, kBatch * kHeads, kDepth})});
+    p = Transpose(b, name + "/batch_major", p, {1, 0, 2});
+    return b.Op(name + "/split", "Reshape", {p, Ints(b, name + "/split/shape", {kBatch, kHeads, kSeq, kDepth})});
+  };
+  ValueRef q = b.Op("q_scaled", "Mul", {part("q", 0), root});
+  ValueRef k = b.Op("k_flat", "Reshape", {part("k", 1), Ints(b, "k_flat/shape", {kBatch * kHeads, kSeq, kDepth})});
+  k = Transpose(b, "k_t", k, {0, 2, 1});
+  k = b.Op("k_split", "Reshape", {k, Ints(b, "k_split/shape", {kBatch, kHeads, kDepth, kSeq})});
+  k = b.Op("k_scaled", "Mul", {k, root});
+  ValueRef probs = b.Op("probs", "Softmax", {b.Op("scores", "BatchMatMulV2", {q, k})});
+  ValueRef context = b.Op("context", "BatchMatMulV2", {probs, part("v", 2)});
+  context = Transpose(b, "merged", context, {2, 0, 1, 3});
+  b.Output(b.Op("out", "Reshape", {context, Ints(b, "out/shape", {kSeq * kBatch, E})}));
+}
+
+Status FuseAndReadInPlace(ir::Graph& g) {
+  KILN_RETURN_IF_ERROR(Fuse(g));
+  return passes::ReadAttentionOperandsInPlace(g);
+}
+
+TEST(FusionAttentionTest, PackedProjectionsAreReadInPlace) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(PackedProjectionAttention, FuseAndReadInPlace, g));
+  g.RemoveDeadNodes();
+  const ir::Node* n = FindNode(g, "merged");
+  ASSERT_NE(n, nullptr);
+  ASSERT_EQ(n->op, ir::kAttentionOp);
+  EXPECT_EQ(n->attrs.Get<std::string>("q_layout").value(), "SB0HD");
+  EXPECT_EQ(n->attrs.Get<std::string>("k_layout").value(), "SB1HD");
+  EXPECT_EQ(n->attrs.Get<std::string>("v_layout").value(), "SB2HD");
+  EXPECT_EQ(n->attrs.Get<std::string>("out_layout").value(), "SBHD");
+  EXPECT_NEAR(n->attrs.Get<float>("scale").value(), 1.0 / std::sqrt(8.0), 1e-6);
+  // All three read the projection's output, reshaped; only the seq-major transpose is left.
+  for (int slot = 0; slot < 3; ++slot) {
+    const ir::Node& reshape = g.node(n->inputs[slot].node);
+    ASSERT_EQ(reshape.op, "Reshape");
+    EXPECT_EQ(g.node(reshape.inputs[0].node).name, "in_proj_bias");
+  }
+  EXPECT_EQ(Count(g, "GatherV2") + Count(g, "Squeeze") + Count(g, "ExpandDims") + Count(g, "Mul"), 0);
+  EXPECT_EQ(Count(g, "Transpose"), 1);
+}
+
+TEST(FusionAttentionTest, OperandsThatAreNoViewsStayAsTheyAre) {
+  // q reads a Softplus of the projection: not a view, so it stays the operand it was.
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {kBatch, kSeq, kHeads * kDepth});
+        auto heads = [&](const std::string& name, ValueRef v) {
+          return Transpose(b, name, SplitHeads(b, name + "/split", v), {0, 2, 1, 3});
+        };
+        ValueRef q = b.Op("q_act", "Softplus", {heads("q", x)});
+        ValueRef probs = b.Op("probs", "Softmax", {b.Op("scores", "BatchMatMulV2", {q, heads("k", x)},
+                                                        Attrs({{"adj_y", true}}))});
+        b.Output(b.Op("context", "BatchMatMulV2", {probs, heads("v", x)}));
+      },
+      FuseAndReadInPlace, g));
+  const ir::Node* n = FindNode(g, "context");
+  ASSERT_NE(n, nullptr);
+  ASSERT_EQ(n->op, ir::kAttentionOp);
+  EXPECT_EQ(g.node(n->inputs[0].node).op, "Softplus");
+  EXPECT_EQ(n->attrs.Get<std::string>("q_layout").value(), "BHSD");
+  EXPECT_EQ(n->attrs.Get<std::string>("k_layout").value(), "BSHD");
+}
+
 }  // namespace
 }  // namespace kiln

@@ -393,7 +393,41 @@ TEST(FusionElementwiseTest, FusesGeluLikeChainReadingItsInputTwice) {
       passes::FuseElementwiseChains, g));
   ASSERT_NE(FindNode(g, "gelu"), nullptr);
   EXPECT_EQ(FindNode(g, "gelu")->op, "KilnFusedElementwise");
+  EXPECT_EQ(FindNode(g, "gelu")->attrs.Get<std::vector<std::string>>("ops").value(),
+            std::vector<std::string>{"KilnGelu"});
   EXPECT_EQ(CountFused(g), 1);
+}
+
+// ONNX's Gelu as the importer writes it, (x * 0.5) * (1 + erf(x * c)), and Keras's 0.5 written
+// last, become one KilnGelu step reading x once; a value read elsewhere keeps the ops apart.
+TEST(FusionElementwiseTest, FusesEverySpellingOfGelu) {
+  for (int spelling = 0; spelling < 3; ++spelling) {
+    SCOPED_TRACE(spelling);
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+        [spelling](Builder& b) {
+          ValueRef x = b.Input("x", {4, 16});
+          ValueRef half = b.Const("half", Tensor::Scalar<float>(0.5f));
+          ValueRef erf = b.Op("erf", "Erf", {b.Op("scaled", "Mul", {b.Const("c", Tensor::Scalar<float>(0.7071f)), x})});
+          ValueRef one_plus = b.Op("add", "AddV2", {b.Const("one", Tensor::Scalar<float>(1.0f)), erf});
+          if (spelling == 1) {
+            b.Output(b.Op("gelu", "Mul", {b.Op("add_half", "Mul", {half, one_plus}), x}));
+            return;
+          }
+          b.Output(b.Op("gelu", "Mul", {b.Op("x_half", "Mul", {x, half}), one_plus}));
+          if (spelling == 2) b.Output(b.Op("erf_relu", "Relu", {erf}));  // erf read elsewhere
+        },
+        passes::FuseElementwiseChains, g));
+    const ir::Node* gelu = FindNode(g, "gelu");
+    ASSERT_NE(gelu, nullptr);
+    if (spelling < 2) {
+      EXPECT_EQ(gelu->op, "KilnFusedElementwise");
+      EXPECT_EQ(gelu->attrs.Get<std::vector<std::string>>("ops").value(), std::vector<std::string>{"KilnGelu"});
+      EXPECT_EQ(gelu->inputs.size(), 1u);
+    } else {
+      EXPECT_NE(FindNode(g, "erf"), nullptr);  // read by the Relu too: stays its own op
+    }
+  }
 }
 
 TEST(FusionElementwiseTest, SplitsAtSharedValuesGraphOutputsAndBroadcasts) {

@@ -54,9 +54,19 @@ Status AttentionShape(InferenceContext& ctx) {
                              ", not " + std::string(DTypeName(t)) + " as q");
     }
   }
+  const AttentionLayout* layouts[] = {&a.q, &a.k, &a.v};
   for (int i = 0; i < 3; ++i) {
-    if (ctx.input_shape(i).rank_known && ctx.input_shape(i).rank() != 4) {
-      return InvalidArgument(std::string(kNames[i]) + " must have rank 4, got " + ctx.input_shape(i).ToString());
+    const PartialShape& s = ctx.input_shape(i);
+    if (!s.rank_known) continue;
+    if (s.rank() != layouts[i]->rank()) {
+      return InvalidArgument(std::string(kNames[i]) + " must have rank " + std::to_string(layouts[i]->rank()) +
+                             " (layout " + layouts[i]->ToString() + "), got " + s.ToString());
+    }
+    for (const auto& [axis, index] : layouts[i]->fixed) {
+      if (s.dims[axis] >= 0 && index >= s.dims[axis]) {
+        return InvalidArgument(std::string(kNames[i]) + " " + s.ToString() + " has no index " + std::to_string(index) +
+                               " along axis " + std::to_string(axis) + " (layout " + layouts[i]->ToString() + ")");
+      }
     }
   }
   const PartialShape &q = ctx.input_shape(0), &k = ctx.input_shape(1), &v = ctx.input_shape(2);
@@ -107,19 +117,31 @@ Status AttentionShape(InferenceContext& ctx) {
 }  // namespace
 
 std::string AttentionLayout::ToString() const {
-  std::string s(4, '?');
+  std::string s(rank(), '?');
   for (int d = 0; d < 4; ++d) s[axis[d]] = kLetters[d];
+  for (const auto& [a, index] : fixed) s[a] = static_cast<char>('0' + index);
   return s;
 }
 
 StatusOr<AttentionLayout> ParseAttentionLayout(std::string_view letters) {
   AttentionLayout l;
-  std::string sorted(letters);
-  std::sort(sorted.begin(), sorted.end());
-  if (letters.size() != 4 || sorted != "BDHS") {
-    return InvalidArgument("attention layout \"" + std::string(letters) + "\" is not a permutation of \"BHSD\"");
+  std::string sorted;
+  for (int i = 0; i < static_cast<int>(letters.size()); ++i) {
+    const char c = letters[i];
+    if (c >= '0' && c <= '9') {
+      l.fixed.push_back({i, c - '0'});
+    } else {
+      sorted += c;
+    }
   }
-  for (int i = 0; i < 4; ++i) l.axis[kLetters.find(letters[i])] = i;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted != "BDHS" || l.fixed.size() > 4) {
+    return InvalidArgument("attention layout \"" + std::string(letters) +
+                           "\" is not \"BHSD\" in some order with at most four digits among the letters");
+  }
+  for (int i = 0; i < static_cast<int>(letters.size()); ++i) {
+    if (const size_t d = kLetters.find(letters[i]); d != std::string_view::npos) l.axis[d] = i;
+  }
   return l;
 }
 
@@ -148,6 +170,7 @@ StatusOr<AttentionAttrs> ParseAttentionAttrs(const AttrMap& attrs) {
     if (!parsed.ok()) return InvalidArgument(std::string(name) + ": " + parsed.status().message());
     *layout = *parsed;
   }
+  if (!a.out.fixed.empty()) return InvalidArgument("out_layout " + a.out.ToString() + " may not hold digits");
   return a;
 }
 

@@ -31,7 +31,7 @@ constexpr std::array<std::pair<std::string_view, Activation>, 7> kActivations = 
     {"Tanh", Activation::kTanh},
 }};
 
-constexpr std::array<std::pair<std::string_view, ElementwiseOp>, 33> kElementwiseOps = {{
+constexpr std::array<std::pair<std::string_view, ElementwiseOp>, 34> kElementwiseOps = {{
     {"Relu", ElementwiseOp::kRelu},
     {"Relu6", ElementwiseOp::kRelu6},
     {"Elu", ElementwiseOp::kElu},
@@ -55,6 +55,7 @@ constexpr std::array<std::pair<std::string_view, ElementwiseOp>, 33> kElementwis
     {"Square", ElementwiseOp::kSquare},
     {"Floor", ElementwiseOp::kFloor},
     {"Ceil", ElementwiseOp::kCeil},
+    {"KilnGelu", ElementwiseOp::kGelu},
     {"Add", ElementwiseOp::kAdd},
     {"AddV2", ElementwiseOp::kAdd},
     {"Sub", ElementwiseOp::kSub},

@@ -76,6 +76,9 @@ enum class ElementwiseOp {
   kSquare,
   kFloor,
   kCeil,
+  // x / 2 * (1 + erf(x * param)), the exact GELU with param 1/sqrt(2) ("KilnGelu" in programs; no
+  // op type of its own: FuseElementwiseChains writes it for the ops that compute it).
+  kGelu,
   // Binary.
   kAdd,
   kSub,

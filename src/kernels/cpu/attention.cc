@@ -24,16 +24,20 @@ std::array<int64_t, 4> LogicalDims(const Tensor& t, const AttentionLayout& layou
 }
 
 // Element strides of a tensor of `shape` stored in `layout`, along its logical dims; dims of 1 get 0
-// (broadcast).
-std::array<int64_t, 4> LogicalStrides(const Shape& shape, const AttentionLayout& layout) {
-  std::array<int64_t, 4> stored{};
+// (broadcast). `at` (when given) is where the layout's fixed indices put the logical dims' origin.
+std::array<int64_t, 4> LogicalStrides(const Shape& shape, const AttentionLayout& layout, int64_t* at = nullptr) {
+  std::vector<int64_t> stored(shape.size());
   int64_t step = 1;
-  for (int a = 3; a >= 0; --a) {
+  for (int a = static_cast<int>(shape.size()) - 1; a >= 0; --a) {
     stored[a] = shape[a] == 1 ? 0 : step;
     step *= shape[a];
   }
   std::array<int64_t, 4> strides{};
   for (int d = 0; d < 4; ++d) strides[d] = stored[layout.axis[d]];
+  if (at != nullptr) {
+    *at = 0;
+    for (const auto& [axis, index] : layout.fixed) *at += index * stored[axis];
+  }
   return strides;
 }
 
@@ -72,9 +76,9 @@ Status Attention(runtime::KernelContext& ctx) {
   };
   for (int64_t b = 0; b < p.batch; ++b) {
     for (int64_t h = 0; h < p.heads; ++h) {
-      gather(q, b * p.q[0] + h * p.q[1], p.seq_q, p.depth, p.q[2], p.q[3], qm.data());
-      gather(k, b * p.k[0] + h * p.k[1], p.seq_kv, p.depth, p.k[2], p.k[3], km.data());
-      gather(v, b * p.v[0] + h * p.v[1], p.seq_kv, p.depth_v, p.v[2], p.v[3], vm.data());
+      gather(q, p.q_at + b * p.q[0] + h * p.q[1], p.seq_q, p.depth, p.q[2], p.q[3], qm.data());
+      gather(k, p.k_at + b * p.k[0] + h * p.k[1], p.seq_kv, p.depth, p.k[2], p.k[3], km.data());
+      gather(v, p.v_at + b * p.v[0] + h * p.v[1], p.seq_kv, p.depth_v, p.v[2], p.v[3], vm.data());
       nn::Gemm(false, true, p.seq_q, p.seq_kv, p.depth, qm.data(), p.depth, km.data(), p.depth, scores.data(),
                p.seq_kv);
       for (int64_t i = 0; i < p.seq_q; ++i) {
@@ -111,11 +115,21 @@ StatusOr<AttentionPlan> PlanAttention(const runtime::KernelContext& ctx) {
     if (t.dtype() != ctx.input(0).dtype()) {
       return InvalidArgument(std::string(kNames[i]) + " " + t.DebugString() + " is not of q's dtype");
     }
-    if (i < 3 && t.rank() != 4) {
-      return InvalidArgument(std::string(kNames[i]) + " must have rank 4, got " + t.DebugString());
-    }
   }
   const AttentionLayout* layouts[] = {&attrs.q, &attrs.k, &attrs.v};
+  for (int i = 0; i < 3; ++i) {
+    const Tensor& t = ctx.input(i);
+    if (t.rank() != layouts[i]->rank()) {
+      return InvalidArgument(std::string(kNames[i]) + " must have rank " + std::to_string(layouts[i]->rank()) +
+                             " (layout " + layouts[i]->ToString() + "), got " + t.DebugString());
+    }
+    for (const auto& [axis, index] : layouts[i]->fixed) {
+      if (index >= t.dim(axis)) {
+        return InvalidArgument(std::string(kNames[i]) + " " + t.DebugString() + " has no index " +
+                               std::to_string(index) + " along axis " + std::to_string(axis));
+      }
+    }
+  }
   const std::array<std::array<int64_t, 4>, 3> dims = {LogicalDims(ctx.input(0), attrs.q),
                                                       LogicalDims(ctx.input(1), attrs.k),
                                                       LogicalDims(ctx.input(2), attrs.v)};
@@ -137,9 +151,9 @@ StatusOr<AttentionPlan> PlanAttention(const runtime::KernelContext& ctx) {
                            std::to_string(p.seq_kv) + " (k " + ctx.input(1).DebugString() + ", v " +
                            ctx.input(2).DebugString() + ")");
   }
-  p.q = LogicalStrides(ctx.input(0).shape(), *layouts[0]);
-  p.k = LogicalStrides(ctx.input(1).shape(), *layouts[1]);
-  p.v = LogicalStrides(ctx.input(2).shape(), *layouts[2]);
+  p.q = LogicalStrides(ctx.input(0).shape(), *layouts[0], &p.q_at);
+  p.k = LogicalStrides(ctx.input(1).shape(), *layouts[1], &p.k_at);
+  p.v = LogicalStrides(ctx.input(2).shape(), *layouts[2], &p.v_at);
   const std::array<int64_t, 4> out_logical = {p.batch, p.heads, p.seq_q, p.depth_v};
   p.out_shape = Shape(4, 0);
   for (int d = 0; d < 4; ++d) p.out_shape[attrs.out.axis[d]] = out_logical[d];

@@ -16,6 +16,8 @@ struct AttentionPlan {
   // Element strides along [batch, head, seq, depth] of q, k, v and the output as stored; 0 along a
   // batch or head dim of 1 that broadcasts.
   std::array<int64_t, 4> q{}, k{}, v{}, out{};
+  // Where q, k and v start in their inputs (elements): their layouts' fixed indices.
+  int64_t q_at = 0, k_at = 0, v_at = 0;
   // The bias (null when there is none) and its strides along the scores [batch, head, seq_q, seq_kv],
   // 0 where it broadcasts.
   const Tensor* bias = nullptr;

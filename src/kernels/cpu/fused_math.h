@@ -125,6 +125,8 @@ inline void ApplyUnary(ir::ElementwiseOp op, float param, float* v, int64_t n) {
       return each([](float x) { return std::floor(x); });
     case Op::kCeil:
       return each([](float x) { return std::ceil(x); });
+    case Op::kGelu:
+      return each([param](float x) { return x * 0.5f * (std::erf(x * param) + 1.0f); });
     default:
       return;
   }

@@ -27,13 +27,14 @@ bool IsDense(const std::array<int64_t, 4>& strides, const Shape& dims) {
   return true;
 }
 
-// `t` as a dense [batch, heads, seq, depth] tensor of `dims`: itself when it is one, else a copy.
-StatusOr<Tensor> Dense(StreamContext& device, const Tensor& t, const std::array<int64_t, 4>& strides,
+// The operand of `t` from element `at` on as a dense [batch, heads, seq, depth] tensor of `dims`:
+// `t` itself when it is one, else a copy.
+StatusOr<Tensor> Dense(StreamContext& device, const Tensor& t, int64_t at, const std::array<int64_t, 4>& strides,
                        const Shape& dims) {
-  if (IsDense(strides, dims)) return t;
+  if (at == 0 && IsDense(strides, dims)) return t;
   KILN_ASSIGN_OR_RETURN(Tensor dense, device.Allocate(t.dtype(), dims));
   const std::vector<int64_t> from(strides.begin(), strides.end());
-  KILN_RETURN_IF_ERROR(StridedCopy(device, t, from, dense, ContiguousStrides(dims), dims));
+  KILN_RETURN_IF_ERROR(StridedCopy(device, t, from, dense, ContiguousStrides(dims), dims, at));
   return dense;
 }
 
@@ -46,9 +47,9 @@ Status UnfusedAttention(KernelContext& ctx, const AttentionPlan& p, Tensor& out)
   }
   const Shape q_dims = {p.batch, p.heads, p.seq_q, p.depth}, k_dims = {p.batch, p.heads, p.seq_kv, p.depth};
   const Shape v_dims = {p.batch, p.heads, p.seq_kv, p.depth_v}, out_dims = {p.batch, p.heads, p.seq_q, p.depth_v};
-  KILN_ASSIGN_OR_RETURN(Tensor q, Dense(device, ctx.input(0), p.q, q_dims));
-  KILN_ASSIGN_OR_RETURN(Tensor k, Dense(device, ctx.input(1), p.k, k_dims));
-  KILN_ASSIGN_OR_RETURN(Tensor v, Dense(device, ctx.input(2), p.v, v_dims));
+  KILN_ASSIGN_OR_RETURN(Tensor q, Dense(device, ctx.input(0), p.q_at, p.q, q_dims));
+  KILN_ASSIGN_OR_RETURN(Tensor k, Dense(device, ctx.input(1), p.k_at, p.k, k_dims));
+  KILN_ASSIGN_OR_RETURN(Tensor v, Dense(device, ctx.input(2), p.v_at, p.v, v_dims));
   KILN_ASSIGN_OR_RETURN(Tensor scores, device.Allocate(dtype, {p.batch, p.heads, p.seq_q, p.seq_kv}));
   const int64_t heads = p.batch * p.heads;
   const GemmShape qk{.adj_y = true, .m = p.seq_q, .n = p.seq_kv, .k = p.depth, .batch = heads,
@@ -82,9 +83,9 @@ Status Attention(KernelContext& ctx) {
 }  // namespace
 
 Status StridedCopy(StreamContext& device, const Tensor& from, const std::vector<int64_t>& from_strides, Tensor& to,
-                   const std::vector<int64_t>& to_strides, const Shape& dims) {
+                   const std::vector<int64_t>& to_strides, const Shape& dims, int64_t from_at) {
   const std::vector<int64_t> strides[2] = {to_strides, from_strides};
-  KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(dims, strides, {0, 0}));
+  KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(dims, strides, {0, from_at}));
   KILN_CUDA_RETURN_IF_ERROR(
       LaunchStridedCopy(DTypeSize(from.dtype()), from.raw_data(), to.raw_data(), map, device.stream()));
   return OkStatus();

@@ -126,6 +126,13 @@ cudnn_graph::GraphCache<AttentionGraph>& Graphs() {
   return *graphs;
 }
 
+// Where an operand starts: its input's data from element `at` on, when that is 16-byte aligned as
+// cuDNN's kernels read it; else null.
+void* OperandData(const Tensor& t, int64_t at) {
+  char* data = static_cast<char*>(const_cast<void*>(t.raw_data())) + at * static_cast<int64_t>(DTypeSize(t.dtype()));
+  return reinterpret_cast<uintptr_t>(data) % 16 == 0 ? data : nullptr;
+}
+
 }  // namespace
 
 StatusOr<bool> TryCudnnAttention(runtime::KernelContext& ctx, const AttentionPlan& p, Tensor& out) {
@@ -134,6 +141,10 @@ StatusOr<bool> TryCudnnAttention(runtime::KernelContext& ctx, const AttentionPla
       p.depth == 0 || !ReadsInPlace(p)) {
     return false;
   }
+  void* const q = OperandData(ctx.input(0), p.q_at);
+  void* const k = OperandData(ctx.input(1), p.k_at);
+  void* const v = OperandData(ctx.input(2), p.v_at);
+  if (q == nullptr || k == nullptr || v == nullptr) return false;
   StreamContext& device = Ctx(ctx);
   KILN_ASSIGN_OR_RETURN(cudnnHandle_t handle, device.cudnn());
   for (const BiasView& view : {BroadcastBias(p), CopiedBias(p)}) {
@@ -152,10 +163,7 @@ StatusOr<bool> TryCudnnAttention(runtime::KernelContext& ctx, const AttentionPla
       bias = *p.bias;
     }
     auto bind = [&](const AttentionGraph& a) {
-      VariantPack pack = {{a.q, const_cast<void*>(ctx.input(0).raw_data())},
-                          {a.k, const_cast<void*>(ctx.input(1).raw_data())},
-                          {a.v, const_cast<void*>(ctx.input(2).raw_data())},
-                          {a.o, out.raw_data()}};
+      VariantPack pack = {{a.q, q}, {a.k, k}, {a.v, v}, {a.o, out.raw_data()}};
       if (a.bias) pack[a.bias] = bias.raw_data();
       return pack;
     };

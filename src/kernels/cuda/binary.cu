@@ -59,6 +59,34 @@ __global__ void BinaryKernel(const T* __restrict__ a, const T* __restrict__ b, O
   }
 }
 
+// BinaryKernel over a one-dimensional map a pack of elements per thread: the output contiguous,
+// each input contiguous or one broadcast element (`*_step` 1 or 0), n a multiple of kSize and the
+// pointers aligned.
+template <BinaryOp op, typename T>
+__global__ void BinaryPackedKernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
+                                   bool a_step, bool b_step, int64_t n) {
+  constexpr int K = Pack<T>::kSize;
+  KILN_GRID_STRIDE_LOOP(g, n / K) {
+    const int64_t i = g * K;
+    Pack<T> x, y, z;
+    if (a_step) {
+      x = LoadPack(a + i);
+    } else {
+#pragma unroll
+      for (int k = 0; k < K; ++k) x.v[k] = a[0];
+    }
+    if (b_step) {
+      y = LoadPack(b + i);
+    } else {
+#pragma unroll
+      for (int k = 0; k < K; ++k) y.v[k] = b[0];
+    }
+#pragma unroll
+    for (int k = 0; k < K; ++k) z.v[k] = Narrow<T>(Apply<op>(Widen(x.v[k]), Widen(y.v[k])));
+    StorePack(out + i, z);
+  }
+}
+
 constexpr bool IsPredicate(BinaryOp op) {
   return op == BinaryOp::kLogicalAnd || op == BinaryOp::kLogicalOr || op == BinaryOp::kEqual ||
          op == BinaryOp::kNotEqual || op == BinaryOp::kLess || op == BinaryOp::kLessEqual ||
@@ -93,6 +121,19 @@ cudaError_t Launch(DType dtype, const void* a, const void* b, void* out, const S
   return Dispatch(TypesOf<op>(), dtype, [&](auto tag) {
     using T = decltype(tag);
     using Out = std::conditional_t<IsPredicate(op), bool, T>;
+    if constexpr (std::is_same_v<Out, T>) {
+      constexpr int64_t k = Pack<T>::kSize;
+      const T* x = static_cast<const T*>(a) + map.offsets[1];
+      const T* y = static_cast<const T*>(b) + map.offsets[2];
+      T* z = static_cast<T*>(out) + map.offsets[0];
+      const bool one_dim = map.rank == 1 && map.strides[0][0] == 1 && map.strides[1][0] >= 0 &&
+                           map.strides[1][0] <= 1 && map.strides[2][0] >= 0 && map.strides[2][0] <= 1;
+      if (one_dim && n % k == 0 && PackAligned({x, y, z})) {
+        BinaryPackedKernel<op, T><<<BlocksFor(n / k), kThreads, 0, stream>>>(x, y, z, map.strides[1][0] == 1,
+                                                                             map.strides[2][0] == 1, n);
+        return cudaGetLastError();
+      }
+    }
     BinaryKernel<op, T, Out><<<BlocksFor(n), kThreads, 0, stream>>>(
         static_cast<const T*>(a), static_cast<const T*>(b), static_cast<Out*>(out), map, n);
     return cudaGetLastError();

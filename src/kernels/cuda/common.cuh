@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <type_traits>
 #include <vector>
 
@@ -68,6 +69,30 @@ inline unsigned BlocksFor(int64_t n, int threads = kThreads) {
 #define KILN_GRID_STRIDE_LOOP(i, n)                                                            \
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+// kPackBytes of consecutive elements, moved as one 16-byte load or store: the memory-bound kernels'
+// fast paths take a pack per thread where sizes and addresses allow (PackAligned).
+constexpr int kPackBytes = 16;
+template <typename T>
+struct alignas(kPackBytes) Pack {
+  static constexpr int kSize = kPackBytes / sizeof(T);
+  T v[kSize];
+};
+template <typename T>
+__device__ __forceinline__ Pack<T> LoadPack(const T* p) {
+  return *reinterpret_cast<const Pack<T>*>(p);
+}
+template <typename T>
+__device__ __forceinline__ void StorePack(T* p, const Pack<T>& pack) {
+  *reinterpret_cast<Pack<T>*>(p) = pack;
+}
+// Whether every pointer (null ones aside) is kPackBytes-aligned.
+inline bool PackAligned(std::initializer_list<const void*> pointers) {
+  for (const void* p : pointers) {
+    if (reinterpret_cast<uintptr_t>(p) % kPackBytes != 0) return false;
+  }
+  return true;
+}
 
 template <typename... Ts>
 struct Types {};

@@ -31,6 +31,7 @@ struct ChainOperand {
   const void* data = nullptr;  // of the chain's dtype
   int64_t inner = 1, mid = 1;
   FastDivmod by_inner, by_mid;  // set by the launcher for chains of fewer than 2^31 elements
+  int packing = 0;              // how the packed kernel reads it: set by the launcher
 };
 // One step: an ir::ElementwiseOp, its parameter, and for binary ops the operand and its side.
 struct ChainStep {

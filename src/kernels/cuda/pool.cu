@@ -56,6 +56,13 @@ struct Window {
   // Calls fn(value) for each input element under the window, in row-major order; returns how many.
   template <typename T, typename Fn>
   __device__ __forceinline__ Index ForEach(const PoolShape& s, const T* __restrict__ in, Fn&& fn) const {
+    return ForEachOffset(s, [&](Index at) { fn(Widen(in[at])); });
+  }
+
+  // Calls fn(element offset) for each input element under the window, in row-major order; returns
+  // how many.
+  template <typename Fn>
+  __device__ __forceinline__ Index ForEachOffset(const PoolShape& s, Fn&& fn) const {
     Index taps = 0;
     for (Index j0 = 0; j0 < static_cast<Index>(s.kernel[0]); ++j0) {
       const Index p0 = o[0] * static_cast<Index>(s.stride[0]) - static_cast<Index>(s.pad_begin[0]) +
@@ -70,7 +77,7 @@ struct Window {
           const Index p2 = o[2] * static_cast<Index>(s.stride[2]) - static_cast<Index>(s.pad_begin[2]) +
                            j2 * static_cast<Index>(s.dilation[2]);
           if (p2 < 0 || p2 >= static_cast<Index>(s.in[2])) continue;
-          fn(Widen(in[row + p2 * step]));
+          fn(row + p2 * step);
           ++taps;
         }
       }
@@ -124,6 +131,43 @@ __global__ void MaxPoolKernel(const T* __restrict__ in, T* __restrict__ out, Poo
   }
 }
 
+// MaxPoolKernel for channels-last inputs a pack of channels per thread: channels a multiple of
+// kSize, the pointers aligned; n counts output elements.
+template <typename T, typename Index>
+__global__ void MaxPoolPackedKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, Index n) {
+  using A = Compute<T>;
+  constexpr int K = Pack<T>::kSize;
+  const bool onnx = s.mode == PoolMode::kOnnxMax;
+  for (Index g = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; g < n / K;
+       g += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const Window<Index> w(s, g * K);
+    A acc[K];
+    bool nan[K];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      acc[k] = onnx ? -static_cast<A>(INFINITY) : LowestOf<T>();
+      nan[k] = false;
+    }
+    w.ForEachOffset(s, [&](Index at) {
+      const Pack<T> p = LoadPack(in + at);
+#pragma unroll
+      for (int k = 0; k < K; ++k) {
+        const A v = Widen(p.v[k]);
+        if (onnx) {
+          nan[k] |= v != v;
+          acc[k] = fmax(acc[k], v);
+        } else {
+          acc[k] = v > acc[k] ? v : acc[k];
+        }
+      }
+    });
+    Pack<T> result;
+#pragma unroll
+    for (int k = 0; k < K; ++k) result.v[k] = Narrow<T>(nan[k] ? static_cast<A>(NAN) : acc[k]);
+    StorePack(out + g * K, result);
+  }
+}
+
 // Average and Lp pools sum in double, as the CPU kernels do.
 template <typename T, typename Index>
 __global__ void SumPoolKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, Index n) {
@@ -161,6 +205,13 @@ cudaError_t LaunchPool(DType dtype, const PoolShape& s, const void* in, void* ou
     using Index = decltype(index);
     const T* x = static_cast<const T*>(in);
     T* y = static_cast<T*>(out);
+    if constexpr (kIsFloat<T> && !std::is_same_v<T, double>) {
+      if (max && !s.channels_first && s.channels % Pack<T>::kSize == 0 && PackAligned({in, out})) {
+        MaxPoolPackedKernel<T, Index><<<BlocksFor(n / Pack<T>::kSize), kThreads, 0, stream>>>(
+            x, y, s, static_cast<Index>(n));
+        return cudaGetLastError();
+      }
+    }
     if (max) {
       MaxPoolKernel<T, Index><<<BlocksFor(n), kThreads, 0, stream>>>(x, y, s, static_cast<Index>(n));
     } else {

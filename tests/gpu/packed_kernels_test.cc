@@ -1,0 +1,145 @@
+// The memory-bound kernels' packed paths (16-byte loads and stores, a pack of elements per thread)
+// and the element-wise paths they fall back to give the CPU's answers: elementwise chains with every
+// kind of broadcast operand, layer norms of short and long rows, channels-last max pools and binary
+// ops, in float32, float16 and bfloat16, at sizes that take each path.
+#include <cuda_runtime.h>
+
+#include "ir/op_registry.h"
+#include "ir/ops/fused_ops.h"
+#include "passes/pass_test_util.h"
+#include "runtime/executor.h"
+
+namespace kiln {
+namespace {
+
+using ir::ValueRef;
+using testing::Attrs;
+
+class PackedKernelTest : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override {
+    if (CudaDeviceCount() == 0) GTEST_SKIP() << "no CUDA GPU on this machine (or kiln built without CUDA)";
+  }
+};
+
+Tensor Cast(const Tensor& t, DType dtype) {
+  auto cast = testing::RunOp("Cast", {t}, Attrs({{"DstT", dtype}}));
+  return cast.ok() ? (*cast)[0] : Tensor();
+}
+
+// A one-op graph: its inputs are placeholders of `t` fed with `values` (rounded to `t`) or
+// constants; built once in float32 for the CPU and once in the tested dtype for the GPU.
+struct OneOp {
+  std::string op;
+  std::vector<Tensor> values;  // float32
+  std::vector<bool> constant;  // per value
+  ir::AttrMap attrs;           // without T
+};
+
+struct Built {
+  ir::Graph graph;
+  std::vector<Tensor> feed;
+};
+
+Built Build(const OneOp& spec, DType tested, DType t) {
+  testing::Builder b;
+  Built out;
+  std::vector<ValueRef> inputs;
+  for (size_t i = 0; i < spec.values.size(); ++i) {
+    const Tensor value = Cast(Cast(spec.values[i], tested), t);
+    const std::string name = "in" + std::to_string(i);
+    if (spec.constant[i]) {
+      inputs.push_back(b.Const(name, value));
+      continue;
+    }
+    ir::AttrMap a;
+    a.Set("dtype", t);
+    a.Set("shape", PartialShape::Known(value.shape()));
+    ir::Node* n = b.graph().AddNode(name, "Placeholder", {}, a, 1);
+    b.graph().inputs().push_back({name, {n->id, 0}});
+    inputs.push_back({n->id, 0});
+    out.feed.push_back(value);
+  }
+  ir::AttrMap attrs = spec.attrs;
+  attrs.Set("T", t);
+  b.Output(b.Op("y", spec.op, inputs, attrs));
+  EXPECT_TRUE(ir::InferShapes(b.graph()).ok());
+  out.graph = std::move(b.graph());
+  return out;
+}
+
+// Runs the op on the CPU in float32 and on the GPU in `dtype`, twice, and compares.
+void ExpectGpuMatchesCpu(const OneOp& spec, DType dtype, double tol_fp32 = 1e-5) {
+  Built reference = Build(spec, dtype, DType::kFloat32), on_gpu = Build(spec, dtype, dtype);
+  KILN_ASSERT_OK_AND_ASSIGN(auto cpu, runtime::Executor::Create(reference.graph));
+  KILN_ASSERT_OK_AND_ASSIGN(auto gpu, runtime::Executor::Create(on_gpu.graph, {.device = Device::CUDA()}));
+  KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> want, cpu->Run(reference.feed));
+  const double tol = dtype == DType::kFloat32 ? tol_fp32 : dtype == DType::kFloat16 ? 4e-3 : 3e-2;
+  for (int run = 0; run < 2; ++run) {
+    KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, gpu->Run(on_gpu.feed));
+    EXPECT_TRUE(testing::TensorsNear(Cast(got[0], DType::kFloat32), want[0], tol, tol)) << spec.op << " run " << run;
+  }
+}
+
+Tensor Random(Shape shape, uint64_t seed, double lo = -2.0, double hi = 2.0) {
+  return testing::RandomTensor(DType::kFloat32, std::move(shape), seed, lo, hi);
+}
+
+std::string Step(const char* op, bool binary = false, bool lhs = true, int operand = 0) {
+  return ir::EncodeElementwiseStep(op, binary, lhs, operand);
+}
+
+TEST_P(PackedKernelTest, ElementwiseChainsWithEveryOperandKind) {
+  // x [rows, cols]: a scalar, a per-column vector (a pack per pack where cols is a multiple of the
+  // pack), a per-row vector (one value per pack where cols is), and a full-size operand.
+  for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{64, 768}, {16, 40}, {7, 13}, {3, 8}}) {
+    OneOp spec{ir::kFusedElementwiseOp, {Random({rows, cols}, 1), Random({}, 2), Random({cols}, 3), Random({rows, 1}, 4),
+                                       Random({rows, cols}, 5)},
+               {false, true, true, true, false}, {}};
+    spec.attrs.Set("ops", std::vector<std::string>{Step("Mul", true, true, 1), Step("Erf"), Step("AddV2", true, false, 2),
+                                                   Step("Sub", true, true, 3), Step("Mul", true, false, 4),
+                                                   Step("Tanh"), Step("KilnGelu")});
+    spec.attrs.Set("params", std::vector<float>{0, 0, 0, 0, 0, 0, 0.70710678f});
+    ExpectGpuMatchesCpu(spec, GetParam());
+  }
+}
+
+TEST_P(PackedKernelTest, LayerNormsOfShortAndLongRows) {
+  // 768 and 64 columns take a warp per row; 13 and 5000 columns a block per row.
+  for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{33, 768}, {9, 64}, {5, 13}, {3, 5000}}) {
+    OneOp spec{ir::kLayerNormOp, {Random({rows, cols}, 6, -3, 5), Random({cols}, 7), Random({cols}, 8)},
+               {false, true, true}, {}};
+    spec.attrs.Set("axis", int64_t{1});
+    spec.attrs.Set("epsilon", 1e-5f);
+    ExpectGpuMatchesCpu(spec, GetParam(), 1e-4);
+  }
+}
+
+TEST_P(PackedKernelTest, ChannelsLastMaxPools) {
+  // 16 channels take packs; 6 do not.
+  for (int64_t channels : {16, 6}) {
+    for (const std::string padding : {"VALID", "SAME"}) {
+      OneOp spec{"MaxPool", {Random({2, 11, 9, channels}, 9)}, {false}, {}};
+      spec.attrs.Set("ksize", std::vector<int64_t>{1, 3, 3, 1});
+      spec.attrs.Set("strides", std::vector<int64_t>{1, 2, 2, 1});
+      spec.attrs.Set("padding", padding);
+      spec.attrs.Set("data_format", std::string("NHWC"));
+      ExpectGpuMatchesCpu(spec, GetParam());
+    }
+  }
+}
+
+TEST_P(PackedKernelTest, BinaryOpsOfSameShapesAndScalars) {
+  for (const int64_t n : {4096, 4100}) {
+    ExpectGpuMatchesCpu({"AddV2", {Random({n}, 10), Random({n}, 11)}, {false, false}, {}}, GetParam());
+    ExpectGpuMatchesCpu({"Mul", {Random({4, n}, 12), Random({}, 13)}, {false, true}, {}}, GetParam());
+    ExpectGpuMatchesCpu({"Sub", {Random({}, 14), Random({2, n}, 15)}, {true, false}, {}}, GetParam());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(DTypes, PackedKernelTest,
+                         ::testing::Values(DType::kFloat32, DType::kFloat16, DType::kBFloat16),
+                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+
+}  // namespace
+}  // namespace kiln
