@@ -7,26 +7,19 @@
 // way move into the attention's scale. The ops that made the operand are left for dead-node
 // removal. Every shape involved must be known.
 #include <optional>
+#include <set>
 
 #include "ir/ops/attention_op.h"
 #include "ir/op_registry.h"
 #include "passes/fusion.h"
 #include "passes/fusion_util.h"
+#include "passes/view_ops.h"
 #include "passes/views.h"
 
 namespace kiln::passes {
 namespace {
 
 using ir::ValueRef;
-
-std::optional<Shape> KnownShape(const ir::Graph& graph, ValueRef v) {
-  const PartialShape& p = graph.output_info(v).shape;
-  if (!p.IsFullyDefined()) return std::nullopt;
-  for (int64_t d : p.dims) {
-    if (d <= 0) return std::nullopt;
-  }
-  return Shape(p.dims);
-}
 
 // An op between a tensor and the operand that is a view of it.
 struct ViewStep {
@@ -38,11 +31,6 @@ struct ViewStep {
   bool keep_axis = false;
   float factor = 1.0f;  // kScale
 };
-
-// Ops whose output is their input's elements in the same order.
-bool KeepsOrder(const std::string& op) {
-  return op == "Reshape" || op == "OnnxReshape" || op == "Squeeze" || op == "ExpandDims" || op == "Identity";
-}
 
 // The step that makes `v` from its producer's first (or, for a scale, other) input, or nullopt.
 std::optional<std::pair<ViewStep, ValueRef>> StepTo(const ir::Graph& graph, ValueRef v, bool scales) {
@@ -176,9 +164,63 @@ bool ReadInPlace(ir::Graph& graph, int id, int slot, ir::AttentionAttrs& attrs) 
   return true;
 }
 
+// Whether every reader of `v`, through ops that only move elements or scale by a constant, is a
+// KilnAttention reading it as q, k or v.
+bool OnlyAttentionOperandsRead(const ir::Graph& graph, const fusion::ValueUses& uses, ValueRef v, int depth = 0) {
+  if (depth > 32 || uses.is_graph_output(v)) return false;
+  const std::set<int> readers = uses.Readers(v);
+  if (readers.empty()) return false;
+  for (int r : readers) {
+    const ir::Node& n = graph.node(r);
+    if (n.op == ir::kAttentionOp) {
+      for (size_t i = 3; i < n.inputs.size(); ++i) {
+        if (n.inputs[i] == v) return false;
+      }
+      continue;
+    }
+    const auto step = StepTo(graph, {r, 0}, true);
+    if (!step || step->second != v || !OnlyAttentionOperandsRead(graph, uses, {r, 0}, depth + 1)) return false;
+  }
+  return true;
+}
+
+// A transpose that keeps the last axis in place, read by a run of row-wise ops (a packed q/k/v
+// projection) whose result only attention operands read, moves after the run: the products run
+// on the rows where they lie, and the operands' views take the transpose in.
+Status MoveTransposesPastProjections(ir::Graph& graph) {
+  graph.RemoveDeadNodes();  // what fusion left behind reads values too
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    if (graph.node(id).op != "Transpose" || graph.node(id).inputs.size() != 2) continue;
+    const fusion::ValueUses uses(graph);
+    const auto step = StepTo(graph, {id, 0}, false);
+    if (!step || step->first.perm.empty() || step->first.perm.back() != static_cast<int>(step->first.perm.size()) - 1) {
+      continue;
+    }
+    RowwiseRun run{{}, {id, 0}};
+    for (ValueRef v = run.input; uses.SoleUser(v) >= 0;) {
+      const int u = uses.SoleUser(v);
+      const std::optional<int> slot = RowwiseInput(graph, graph.node(u));
+      if (!slot || graph.node(u).inputs[*slot] != v) break;
+      run.nodes.push_back(u);
+      v = {u, 0};
+    }
+    if (run.nodes.empty() || !OnlyAttentionOperandsRead(graph, uses, {run.nodes.back(), 0})) continue;
+
+    const ValueRef perm = graph.node(id).inputs[1], last{run.nodes.back(), 0};
+    const std::string name = graph.UniqueName(graph.node(id).name + "/after_rows");
+    ir::AttrMap attrs = graph.node(id).attrs;
+    KILN_ASSIGN_OR_RETURN(ValueRef rows, ReapplyRowwise(graph, run, graph.node(id).inputs[0]));
+    ir::Node* moved = graph.AddNode(name, "Transpose", {rows, perm}, std::move(attrs), 1);
+    KILN_RETURN_IF_ERROR(ir::InferNodeShapes(graph, *moved));
+    graph.ReplaceAllUses(last, {moved->id, 0});
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Status ReadAttentionOperandsInPlace(ir::Graph& graph) {
+  KILN_RETURN_IF_ERROR(MoveTransposesPastProjections(graph));
   for (int id = 0; id < graph.num_nodes(); ++id) {
     if (graph.node(id).op != ir::kAttentionOp) continue;
     KILN_ASSIGN_OR_RETURN(ir::AttentionAttrs attrs, ir::ParseAttentionAttrs(graph.node(id).attrs));
@@ -191,6 +233,7 @@ Status ReadAttentionOperandsInPlace(ir::Graph& graph) {
     a.Set("k_layout", attrs.k.ToString());
     a.Set("v_layout", attrs.v.ToString());
   }
+  graph.RemoveDeadNodes();
   return ir::InferShapes(graph);
 }
 

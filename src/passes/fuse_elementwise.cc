@@ -220,6 +220,7 @@ Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(FuseLayerNorms(graph));
   KILN_RETURN_IF_ERROR(FuseAttention(graph));
   KILN_RETURN_IF_ERROR(ReadAttentionOperandsInPlace(graph));
+  KILN_RETURN_IF_ERROR(WriteAttentionOutputsInReadersOrder(graph));
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
   graph.RemoveDeadNodes();

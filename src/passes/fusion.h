@@ -47,9 +47,14 @@ Status FuseAttention(ir::Graph& graph);
 // of q and k on the way move into the scale. Needs known shapes. float32 only.
 Status ReadAttentionOperandsInPlace(ir::Graph& graph);
 
+// Where an attention output reaches row-wise products (an output projection) through reshapes and
+// their result is then transposed with each row kept whole, the attention writes its output in the
+// transposed order and the transpose goes. Needs known shapes. float32 only.
+Status WriteAttentionOutputsInReadersOrder(ir::Graph& graph);
+
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
-// layer-norm fusion, attention fusion, attention operands read in place, epilogue fusion,
-// elementwise-chain fusion, dead-node removal and shape inference.
+// layer-norm fusion, attention fusion, attention operands read and outputs written in place,
+// epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
 Status FuseForEngine(ir::Graph& graph);
 
 }  // namespace kiln::passes

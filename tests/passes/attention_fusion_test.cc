@@ -187,7 +187,8 @@ TEST(FusionAttentionTest, TheBertFixtureFusesEveryLayersAttention) {
 // each split into heads through [batch * heads, seq, depth], the scale split between q and k.
 void PackedProjectionAttention(Builder& b) {
   constexpr int64_t E = kHeads * kDepth;
-  ValueRef x = Transpose(b, "seq_major", b.Input("x", {kBatch, kSeq, E}), {1, 0, 2});
+  ValueRef input = b.Input("x", {kBatch, kSeq, E});
+  ValueRef x = Transpose(b, "seq_major", input, {1, 0, 2});
   ValueRef qkv = b.Op("in_proj", "BatchMatMulV2", {x, b.RandomConst("in_proj/w", {E, 3 * E})});
   qkv = b.Op("in_proj_bias", "AddV2", {qkv, b.RandomConst("in_proj/b", {3 * E})});
   qkv = b.Op("view", "Reshape", {qkv, Ints(b, "view/shape", {kSeq, kBatch, 3, E})});
@@ -210,7 +211,12 @@ void PackedProjectionAttention(Builder& b) {
   ValueRef probs = b.Op("probs", "Softmax", {b.Op("scores", "BatchMatMulV2", {q, k})});
   ValueRef context = b.Op("context", "BatchMatMulV2", {probs, part("v", 2)});
   context = Transpose(b, "merged", context, {2, 0, 1, 3});
-  b.Output(b.Op("out", "Reshape", {context, Ints(b, "out/shape", {kSeq * kBatch, E})}));
+  // The output projection on [seq * batch, embed], back to batch-major, plus the residual.
+  ValueRef out = b.Op("out", "Reshape", {context, Ints(b, "out/shape", {kSeq * kBatch, E})});
+  out = b.Op("out_proj", "MatMul", {out, b.RandomConst("out_proj/w", {E, E})}, Attrs({{"transpose_b", true}}));
+  out = b.Op("out_rows", "Reshape", {out, Ints(b, "out_rows/shape", {kSeq, kBatch, E})});
+  out = Transpose(b, "batch_major", out, {1, 0, 2});
+  b.Output(b.Op("residual", "AddV2", {input, out}));
 }
 
 Status FuseAndReadInPlace(ir::Graph& g) {
@@ -218,25 +224,56 @@ Status FuseAndReadInPlace(ir::Graph& g) {
   return passes::ReadAttentionOperandsInPlace(g);
 }
 
+Status FuseAndPlaceBothSides(ir::Graph& g) {
+  KILN_RETURN_IF_ERROR(FuseAndReadInPlace(g));
+  return passes::WriteAttentionOutputsInReadersOrder(g);
+}
+
 TEST(FusionAttentionTest, PackedProjectionsAreReadInPlace) {
   ir::Graph g;
   ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(PackedProjectionAttention, FuseAndReadInPlace, g));
-  g.RemoveDeadNodes();
   const ir::Node* n = FindNode(g, "merged");
   ASSERT_NE(n, nullptr);
   ASSERT_EQ(n->op, ir::kAttentionOp);
-  EXPECT_EQ(n->attrs.Get<std::string>("q_layout").value(), "SB0HD");
-  EXPECT_EQ(n->attrs.Get<std::string>("k_layout").value(), "SB1HD");
-  EXPECT_EQ(n->attrs.Get<std::string>("v_layout").value(), "SB2HD");
+  // The seq-major transpose moved past the projection into the operands' layouts.
+  EXPECT_EQ(n->attrs.Get<std::string>("q_layout").value(), "BS0HD");
+  EXPECT_EQ(n->attrs.Get<std::string>("k_layout").value(), "BS1HD");
+  EXPECT_EQ(n->attrs.Get<std::string>("v_layout").value(), "BS2HD");
   EXPECT_EQ(n->attrs.Get<std::string>("out_layout").value(), "SBHD");
   EXPECT_NEAR(n->attrs.Get<float>("scale").value(), 1.0 / std::sqrt(8.0), 1e-6);
-  // All three read the projection's output, reshaped; only the seq-major transpose is left.
+  // All three read the projection's output (run on the batch-major rows), reshaped.
   for (int slot = 0; slot < 3; ++slot) {
     const ir::Node& reshape = g.node(n->inputs[slot].node);
     ASSERT_EQ(reshape.op, "Reshape");
-    EXPECT_EQ(g.node(reshape.inputs[0].node).name, "in_proj_bias");
+    const ir::Node& bias = g.node(reshape.inputs[0].node);
+    EXPECT_EQ(bias.op, "AddV2");
+    EXPECT_EQ(g.node(g.node(bias.inputs[0].node).inputs[0].node).name, "x");
   }
   EXPECT_EQ(Count(g, "GatherV2") + Count(g, "Squeeze") + Count(g, "ExpandDims") + Count(g, "Mul"), 0);
+  EXPECT_EQ(Count(g, "Transpose"), 1);  // the one back to batch-major after the output projection
+}
+
+TEST(FusionAttentionTest, TheOutputIsWrittenInTheOrderItsProjectionIsRead) {
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(PackedProjectionAttention, FuseAndPlaceBothSides, g));
+  const ir::Node* n = FindNode(g, "merged");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->attrs.Get<std::string>("out_layout").value(), "BSHD");
+  EXPECT_EQ(Count(g, "Transpose"), 0);
+  EXPECT_EQ(Count(g, "MatMul"), 0);  // the output projection, batched over [batch, seq] rows
+  EXPECT_EQ(Count(g, "BatchMatMulV2"), 2);
+}
+
+TEST(FusionAttentionTest, OutputsReadOtherwiseKeepTheirLayout) {
+  // The projection's rows also feed a second reader: the output and the transpose stay.
+  ir::Graph g;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        PackedProjectionAttention(b);
+        b.Output(b.Op("rows_too", "Relu", {ValueRef{FindNode(b.graph(), "out_rows")->id, 0}}));
+      },
+      FuseAndPlaceBothSides, g));
+  EXPECT_EQ(FindNode(g, "merged")->attrs.Get<std::string>("out_layout").value(), "SBHD");
   EXPECT_EQ(Count(g, "Transpose"), 1);
 }
 
