@@ -4,7 +4,9 @@
 // reshaped (which moves nothing) so that each of the operand's dims is one axis, and its layout
 // names those axes, with a digit for each axis read at one index ("SB1HD": the keys of a projection
 // packed as [seq, batch, 3, heads, depth]). Multiplications of q or k by a scalar constant on the
-// way move into the attention's scale. The ops that made the operand are left for dead-node
+// way move into the attention's scale. First, a transpose that keeps rows whole before row-wise
+// products (the packed projection) whose result only attention operands read moves after them, so
+// the operands' views take it in too. The ops that made the operands are left for dead-node
 // removal. Every shape involved must be known.
 #include <optional>
 #include <set>
@@ -164,22 +166,25 @@ bool ReadInPlace(ir::Graph& graph, int id, int slot, ir::AttentionAttrs& attrs) 
   return true;
 }
 
-// Whether every reader of `v`, through ops that only move elements or scale by a constant, is a
-// KilnAttention reading it as q, k or v.
-bool OnlyAttentionOperandsRead(const ir::Graph& graph, const fusion::ValueUses& uses, ValueRef v, int depth = 0) {
+// Whether every reader of `v`, through ops that only move elements or (on the way to q or k) scale
+// by a constant, is a KilnAttention reading it as q, k or v.
+bool OnlyAttentionOperandsRead(const ir::Graph& graph, const fusion::ValueUses& uses, ValueRef v, bool scaled = false,
+                               int depth = 0) {
   if (depth > 32 || uses.is_graph_output(v)) return false;
   const std::set<int> readers = uses.Readers(v);
   if (readers.empty()) return false;
   for (int r : readers) {
     const ir::Node& n = graph.node(r);
     if (n.op == ir::kAttentionOp) {
-      for (size_t i = 3; i < n.inputs.size(); ++i) {
+      for (size_t i = scaled ? 2 : 3; i < n.inputs.size(); ++i) {
         if (n.inputs[i] == v) return false;
       }
       continue;
     }
     const auto step = StepTo(graph, {r, 0}, true);
-    if (!step || step->second != v || !OnlyAttentionOperandsRead(graph, uses, {r, 0}, depth + 1)) return false;
+    if (!step || step->second != v) return false;
+    const bool scales = scaled || step->first.kind == ViewStep::kScale;
+    if (!OnlyAttentionOperandsRead(graph, uses, {r, 0}, scales, depth + 1)) return false;
   }
   return true;
 }
@@ -191,11 +196,11 @@ Status MoveTransposesPastProjections(ir::Graph& graph) {
   graph.RemoveDeadNodes();  // what fusion left behind reads values too
   for (int id = 0; id < graph.num_nodes(); ++id) {
     if (graph.node(id).op != "Transpose" || graph.node(id).inputs.size() != 2) continue;
-    const fusion::ValueUses uses(graph);
     const auto step = StepTo(graph, {id, 0}, false);
     if (!step || step->first.perm.empty() || step->first.perm.back() != static_cast<int>(step->first.perm.size()) - 1) {
       continue;
     }
+    const fusion::ValueUses uses(graph);
     RowwiseRun run{{}, {id, 0}};
     for (ValueRef v = run.input; uses.SoleUser(v) >= 0;) {
       const int u = uses.SoleUser(v);
@@ -205,7 +210,6 @@ Status MoveTransposesPastProjections(ir::Graph& graph) {
       v = {u, 0};
     }
     if (run.nodes.empty() || !OnlyAttentionOperandsRead(graph, uses, {run.nodes.back(), 0})) continue;
-
     const ValueRef perm = graph.node(id).inputs[1], last{run.nodes.back(), 0};
     const std::string name = graph.UniqueName(graph.node(id).name + "/after_rows");
     ir::AttrMap attrs = graph.node(id).attrs;

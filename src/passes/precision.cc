@@ -6,6 +6,7 @@
 #include "ir/ops/quantized_ops.h"
 #include "passes/fusion_util.h"
 #include "passes/smoothing.h"
+#include "passes/view_ops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -43,6 +44,19 @@ bool IsQuantizer(const std::string& op) {
 
 std::string TensorName(const Graph& graph, ValueRef v) {
   return graph.node(v.node).name + ":" + std::to_string(v.index);
+}
+
+// The name under which `table` (calibration data, by tensor name) holds `v`: its own, or that of
+// the tensor a run of reshapes made it from (the same values; engine passes add such reshapes).
+template <typename Table>
+std::string CalibratedName(const Graph& graph, ValueRef v, const Table& table) {
+  for (ValueRef at = v;;) {
+    std::string name = TensorName(graph, at);
+    if (table.count(name)) return name;
+    const Node& n = graph.node(at.node);
+    if (!KeepsOrder(n.op) || n.inputs.empty()) return TensorName(graph, v);
+    at = n.inputs[0];
+  }
 }
 
 // Adds KilnFakeQuant(source) named after the source's node; it has the source's dtype and shape.
@@ -175,7 +189,10 @@ class QuantizerInserter {
     std::map<ValueRef, std::vector<float>> weight_rows;  // activation -> max |W| per row, over its layers
     for (int id : layers) {
       const Node& layer = graph_.node(id);
-      if (layer.inputs.size() < 2 || !options_.smoothing.count(TensorName(graph_, layer.inputs[0]))) continue;
+      if (layer.inputs.size() < 2 ||
+          !options_.smoothing.count(CalibratedName(graph_, layer.inputs[0], options_.smoothing))) {
+        continue;
+      }
       const auto smoothable = SmoothableWeightsOf(graph_, layer);
       if (!smoothable) continue;
       const std::vector<float> rows = WeightRowAmax(smoothable->weights, smoothable->row_axis);
@@ -184,7 +201,8 @@ class QuantizerInserter {
       for (size_t j = 0; j < rows.size() && j < all.size(); ++j) all[j] = std::max(all[j], rows[j]);
     }
     for (const auto& [act, rows] : weight_rows) {
-      const calibrate::ChannelSmoothing& range = options_.smoothing.at(TensorName(graph_, act));
+      const std::string name = CalibratedName(graph_, act, options_.smoothing);
+      const calibrate::ChannelSmoothing& range = options_.smoothing.at(name);
       if (auto sm = ComputeSmoothing(range.channel_amax, rows, range.alpha)) smoothing_[act] = std::move(*sm);
     }
   }
@@ -216,7 +234,7 @@ class QuantizerInserter {
 
   // The calibrated amax of `v`, or nullopt with `reason` set.
   std::optional<float> CalibratedAmax(ValueRef v, const std::string& which, std::string& reason) const {
-    const std::string name = TensorName(graph_, v);
+    const std::string name = CalibratedName(graph_, v, options_.amax);
     const DType dtype = graph_.output_info(v).dtype;
     if (dtype != DType::kFloat32) {
       reason = which + " '" + name + "' is " + std::string(DTypeName(dtype)) + ", not float32";

@@ -3,8 +3,8 @@
 // and the conv-then-epilogue path where it does not.
 #include <cuda_runtime.h>
 
+#include "gpu/gpu_test_util.h"
 #include "ir/op_registry.h"
-#include "passes/pass_test_util.h"
 #include "runtime/executor.h"
 #include "runtime/tactics.h"
 
@@ -13,6 +13,7 @@ namespace {
 
 using ir::ValueRef;
 using testing::Attrs;
+using testing::Cast;
 
 // Which path computes the case: cuDNN's graph, conv then epilogue, or either (where it depends on
 // what the cuDNN version's runtime fusion takes).
@@ -32,11 +33,6 @@ class FusedConvGraphTest : public ::testing::TestWithParam<Case> {
     if (CudaDeviceCount() == 0) GTEST_SKIP() << "no CUDA GPU on this machine (or kiln built without CUDA)";
   }
 };
-
-Tensor Cast(const Tensor& t, DType dtype) {
-  auto cast = testing::RunOp("Cast", {t}, Attrs({{"DstT", dtype}}));
-  return cast.ok() ? (*cast)[0] : Tensor();
-}
 
 // The fused convolution over NHWC inputs with values of `dtype` precision, computed in `t`.
 struct FusedConv {

@@ -4,9 +4,9 @@
 // ops, in float32, float16 and bfloat16, at sizes that take each path.
 #include <cuda_runtime.h>
 
+#include "gpu/gpu_test_util.h"
 #include "ir/op_registry.h"
 #include "ir/ops/fused_ops.h"
-#include "passes/pass_test_util.h"
 #include "runtime/executor.h"
 
 namespace kiln {
@@ -14,6 +14,7 @@ namespace {
 
 using ir::ValueRef;
 using testing::Attrs;
+using testing::Cast;
 
 class PackedKernelTest : public ::testing::TestWithParam<DType> {
  protected:
@@ -21,11 +22,6 @@ class PackedKernelTest : public ::testing::TestWithParam<DType> {
     if (CudaDeviceCount() == 0) GTEST_SKIP() << "no CUDA GPU on this machine (or kiln built without CUDA)";
   }
 };
-
-Tensor Cast(const Tensor& t, DType dtype) {
-  auto cast = testing::RunOp("Cast", {t}, Attrs({{"DstT", dtype}}));
-  return cast.ok() ? (*cast)[0] : Tensor();
-}
 
 // A one-op graph: its inputs are placeholders of `t` fed with `values` (rounded to `t`) or
 // constants; built once in float32 for the CPU and once in the tested dtype for the GPU.

@@ -236,6 +236,23 @@ TEST(PrecisionTest, Fp8MatMulScalesPerOutputChannelHonoringTransposeB) {
   EXPECT_EQ(out[0].shape(), (Shape{2, 4}));
 }
 
+// Engine passes put reshapes between a calibrated tensor and the product reading it: the reshape
+// has the tensor's values, so its range is the tensor's.
+TEST(PrecisionTest, ReshapesOfACalibratedTensorShareItsRange) {
+  Builder b;
+  const ValueRef x = b.Input("x", {2, 3, 2});
+  const ValueRef rows = b.Op("rows", "Reshape", {x, b.Const("shape", Tensor::FromVector<int32_t>({2}, {3, 4}))});
+  const ValueRef w = b.Const("w", Tensor::FromVector<float>({4, 2}, {1, -2, 0.5f, 0, 3, 1, 1, -3}));
+  b.Output(b.Op("mm", "MatMul", {rows, w}));
+  KILN_ASSERT_OK(ir::InferShapes(b.graph()));
+  KILN_ASSERT_OK_AND_ASSIGN(auto report,
+                            passes::InsertPrecisionEmulation(b.graph(), {Precision::kFP8, {{"x:0", 8.96f}}, false}));
+  EXPECT_EQ(report.quantized_layers, 1);
+  const ir::Node* rq = Find(b.graph(), "rows/kiln_fp8");
+  ASSERT_NE(rq, nullptr);
+  EXPECT_EQ(*rq->attrs.Get<std::vector<float>>("scale"), std::vector<float>{8.96f / 448});
+}
+
 TEST(PrecisionTest, DepthwiseWeightsPerChannelOnlyWithMultiplierOne) {
   for (int64_t multiplier : {1, 2}) {
     Builder b;
