@@ -1,9 +1,8 @@
 // KilnFakeQuant: reduced-precision emulation inserted by passes::InsertPrecisionEmulation.
 // float32 in, float32 out of the same shape; attrs `mode` ("fp16" | "bf16" | "int8" | "fp8_e4m3"),
 // `scale` (empty for fp16 and bf16; one value per tensor or one per channel along `axis`) and `axis`.
-#include <cmath>
-
 #include "ir/op_registry.h"
+#include "ir/ops/quantized_ops.h"
 #include "ir/shape_fns.h"
 
 namespace kiln::ir {
@@ -21,19 +20,7 @@ Status KilnFakeQuantShape(InferenceContext& ctx) {
     if (!scale.empty()) return InvalidArgument("mode " + mode + " takes no scale");
   } else if (mode == "int8" || mode == "fp8_e4m3") {
     if (scale.empty()) return InvalidArgument("mode " + mode + " needs a scale");
-    for (float s : scale) {
-      if (!(s > 0.0f) || !std::isfinite(s)) {
-        return InvalidArgument("scale must hold positive finite values, got " + std::to_string(s));
-      }
-    }
-    const PartialShape& x = ctx.input_shape(0);
-    if (scale.size() > 1 && x.rank_known) {
-      KILN_ASSIGN_OR_RETURN(int a, NormalizeAxis(axis, x.rank()));
-      if (x.dims[a] >= 0 && x.dims[a] != static_cast<int64_t>(scale.size())) {
-        return InvalidArgument("scale has " + std::to_string(scale.size()) + " values; input " + x.ToString() +
-                               " has " + std::to_string(x.dims[a]) + " channels along axis " + std::to_string(a));
-      }
-    }
+    KILN_RETURN_IF_ERROR(CheckQuantizationScales(scale, axis, ctx.input_shape(0)));
   } else {
     return InvalidArgument("mode must be fp16, bf16, int8 or fp8_e4m3, got '" + mode + "'");
   }

@@ -33,17 +33,9 @@ Status QuantizeShape(InferenceContext& ctx) {
     return InvalidArgument("KilnQuantize makes int8 or float8_e4m3fn, not " + std::string(DTypeName(dtype)));
   }
   KILN_ASSIGN_OR_RETURN(std::vector<float> scale, ctx.Attr<std::vector<float>>("scale"));
-  KILN_RETURN_IF_ERROR(CheckScales(scale, "scale"));
   KILN_ASSIGN_OR_RETURN(int64_t axis, ctx.Attr<int64_t>("axis"));
-  const PartialShape& x = ctx.input_shape(0);
-  if (scale.size() > 1 && x.rank_known) {
-    KILN_ASSIGN_OR_RETURN(int a, NormalizeAxis(axis, x.rank()));
-    if (x.dims[a] >= 0 && x.dims[a] != static_cast<int64_t>(scale.size())) {
-      return InvalidArgument("scale has " + std::to_string(scale.size()) + " values; input " + x.ToString() +
-                             " has " + std::to_string(x.dims[a]) + " channels along axis " + std::to_string(a));
-    }
-  }
-  ctx.set_output(0, dtype, x);
+  KILN_RETURN_IF_ERROR(CheckQuantizationScales(scale, axis, ctx.input_shape(0)));
+  ctx.set_output(0, dtype, ctx.input_shape(0));
   return OkStatus();
 }
 
@@ -110,6 +102,18 @@ Status QuantizedMatMulShape(InferenceContext& ctx) {
 }  // namespace
 
 bool IsQuantizedDType(DType d) { return d == DType::kInt8 || d == DType::kFloat8E4M3FN; }
+
+Status CheckQuantizationScales(const std::vector<float>& scale, int64_t axis, const PartialShape& x) {
+  KILN_RETURN_IF_ERROR(CheckScales(scale, "scale"));
+  if (scale.size() > 1 && x.rank_known) {
+    KILN_ASSIGN_OR_RETURN(int a, NormalizeAxis(axis, x.rank()));
+    if (x.dims[a] >= 0 && x.dims[a] != static_cast<int64_t>(scale.size())) {
+      return InvalidArgument("scale has " + std::to_string(scale.size()) + " values; input " + x.ToString() +
+                             " has " + std::to_string(x.dims[a]) + " channels along axis " + std::to_string(a));
+    }
+  }
+  return OkStatus();
+}
 
 int8_t QuantizeToInt8(float x, float scale) {
   const float v = x / scale;

@@ -17,6 +17,7 @@
 #include "ir/attr.h"
 #include "kiln/dtype.h"
 #include "kiln/status.h"
+#include "kiln/tensor.h"
 
 namespace kiln::ir {
 
@@ -28,5 +29,9 @@ bool IsQuantizedDType(DType d);
 
 // x / scale rounded half to even and saturated to [-128, 127]; NaN quantizes to 0.
 int8_t QuantizeToInt8(float x, float scale);
+
+// Checks quantization scales for an input shaped `x`: positive finite values, one per tensor or one
+// per channel along `axis` (KilnQuantize and KilnFakeQuant share these rules). Empty is an error.
+Status CheckQuantizationScales(const std::vector<float>& scale, int64_t axis, const PartialShape& x);
 
 }  // namespace kiln::ir

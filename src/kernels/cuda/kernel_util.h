@@ -15,6 +15,12 @@ namespace kiln::cuda {
 inline StreamContext& Ctx(runtime::KernelContext& ctx) { return Ctx(ctx.device_context()); }
 inline cudaStream_t StreamOf(runtime::KernelContext& ctx) { return Ctx(ctx).stream(); }
 
+// `values` as a 1-d tensor on the kernel's device, ordered on its stream.
+template <typename T>
+StatusOr<Tensor> Upload(runtime::KernelContext& ctx, const std::vector<T>& values) {
+  return Ctx(ctx).ToDevice(Tensor::FromVector<T>({static_cast<int64_t>(values.size())}, values));
+}
+
 // A kernel that runs `op`'s CPU kernel on device tensors: for ops whose CPU kernels read nothing
 // but shapes and host inputs, and move elements only through kernels/cpu/array_util.h's "On"
 // primitives (relabelling ops such as Reshape; slices, pads, concatenation).

@@ -13,11 +13,6 @@ namespace {
 using runtime::KernelContext;
 using runtime::KernelOptions;
 
-template <typename T>
-StatusOr<Tensor> Upload(KernelContext& ctx, const std::vector<T>& values) {
-  return Ctx(ctx).ToDevice(Tensor::FromVector<T>({static_cast<int64_t>(values.size())}, values));
-}
-
 Status CheckFloat32(const Tensor& t, const char* name) {
   if (t.dtype() != DType::kFloat32) return InvalidArgument(std::string(name) + " must be float32, got " + t.DebugString());
   return OkStatus();

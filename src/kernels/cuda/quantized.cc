@@ -16,10 +16,6 @@ namespace {
 using runtime::KernelContext;
 using runtime::KernelOptions;
 
-StatusOr<Tensor> Upload(KernelContext& ctx, const std::vector<float>& values) {
-  return Ctx(ctx).ToDevice(Tensor::FromVector<float>({static_cast<int64_t>(values.size())}, values));
-}
-
 Status Quantize(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(kernels::cpu::QuantizePlan p, kernels::cpu::PlanQuantize(ctx));
   const Tensor& x = ctx.input(0);
