@@ -131,6 +131,15 @@ StatusOr<ir::ValueRef> ConvertContext::Op(const std::string& op, std::vector<ir:
   return outs[0];
 }
 
+ir::ValueRef ConvertContext::input(int i) const {
+  if (has_input(i)) return inputs_[i];
+  if (missing_input_ < 0) missing_input_ = i;
+  if (!stand_in_.valid()) {
+    stand_in_ = {graph_.AddConst(graph_.UniqueName(node_.name() + "/absent_input"), Tensor::Scalar<float>(0))->id, 0};
+  }
+  return stand_in_;
+}
+
 ir::ValueRef ConvertContext::Const(Tensor value) {
   ir::Node* node = graph_.AddConst(graph_.UniqueName(base_name_ + "/Const"), std::move(value));
   return {node->id, 0};

@@ -27,7 +27,12 @@ class ConvertContext {
   // Inputs: an optional input left out (empty name, or past the end) is absent.
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
   bool has_input(int i) const { return i < num_inputs() && inputs_[i].valid(); }
-  ir::ValueRef input(int i) const { return inputs_[i]; }
+  // Input i. An absent one is recorded (missing_input) for the importer to report once the
+  // converter returns, and reads as a stand-in scalar meanwhile, so that no converter reads past
+  // the inputs a malformed node gives.
+  ir::ValueRef input(int i) const;
+  // The first absent input a converter asked for, or -1.
+  int missing_input() const { return missing_input_; }
   int num_outputs() const { return node_.output_size(); }
   bool wants_output(int i) const { return i < num_outputs() && !node_.output(i).empty(); }
 
@@ -78,6 +83,8 @@ class ConvertContext {
   std::vector<ir::ValueRef> inputs_;
   std::vector<ir::ValueRef> outputs_;
   int64_t opset_;
+  mutable int missing_input_ = -1;
+  mutable ir::ValueRef stand_in_;
   std::string base_name_;
 };
 

@@ -160,6 +160,11 @@ class Importer {
       ConvertContext ctx(out_.graph, n, std::move(inputs), opsets.at(""));
       const OpConverter* convert = ConverterRegistry::Global().Find(n.op_type());
       Status s = convert ? (*convert)(ctx) : Unimplemented("no converter for " + QualifiedOp(n));
+      if (ctx.missing_input() >= 0) {
+        return InvalidArgument("input " + std::to_string(ctx.missing_input()) + " is required but the node gives " +
+                               std::to_string(n.input_size()) + " input(s)")
+            .AtNode(NodeLabel(n), QualifiedOp(n));
+      }
       if (!s.ok()) return s.AtNode(NodeLabel(n), QualifiedOp(n));
       for (int i = 0; i < n.output_size(); ++i) {
         if (n.output(i).empty()) continue;

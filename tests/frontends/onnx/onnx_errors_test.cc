@@ -124,6 +124,37 @@ TEST_F(OnnxErrorsTest, SparseInitializersAreRefused) {
       << s.ToString();
 }
 
+TEST_F(OnnxErrorsTest, InitializersWhoseDataDoesNotFillTheirDimsAreRefused) {
+  for (int form = 0; form < 2; ++form) {
+    ModelProto m = ReluModel();
+    auto* g = m.mutable_graph();
+    TensorProto* b = g->add_initializer();
+    b->set_name("b");
+    b->set_data_type(TensorProto::FLOAT);
+    b->add_dims(4);
+    if (form == 0) {
+      b->set_raw_data(std::string(8, '\0'));  // two floats for four
+    } else {
+      for (int i = 0; i < 3; ++i) b->add_float_data(1.0f);
+    }
+    g->mutable_node(0)->set_output(0, "r");
+    AddNode(g, "Add", {"r", "b"}, {"y"});
+    const Status s = LoadError(Write(m));
+    EXPECT_FALSE(s.ok()) << "form " << form;
+    EXPECT_NE(s.ToString().find("'b'"), std::string::npos) << s.ToString();
+  }
+}
+
+// A node with fewer inputs than its op needs is an error that names the node and the input.
+TEST_F(OnnxErrorsTest, NodesMissingRequiredInputsAreRefused) {
+  ModelProto m = ReluModel();
+  m.mutable_graph()->mutable_node(0)->clear_input();
+  const Status s = LoadError(Write(m));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.ToString().find("input 0 is required"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("Relu"), std::string::npos) << s.ToString();
+}
+
 TEST_F(OnnxErrorsTest, UnknownInputNameNamesTheNode) {
   ModelProto m = ReluModel();
   m.mutable_graph()->mutable_node(0)->set_input(0, "nowhere");
