@@ -103,7 +103,8 @@ TEST_P(OnnxMutationTest, MutatedModelsRunOrFailWithAMessage) {
   int loaded = 0, ran = 0;
   for (int i = 0; i < mutations; ++i) {
     ModelProto m = base;
-    const std::string what = Mutate(m, rng);
+    std::string what = "nothing";
+    for (int tries = 0; tries < 50 && what == "nothing"; ++tries) what = Mutate(m, rng);
     SCOPED_TRACE("mutation " + std::to_string(i) + ": " + what);
     const std::string path = (work / "model.onnx").string();
     KILN_ASSERT_OK(io::WriteFile(path, m.SerializeAsString()));
