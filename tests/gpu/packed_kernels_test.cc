@@ -89,12 +89,14 @@ TEST_P(PackedKernelTest, ElementwiseChainsWithEveryOperandKind) {
   // x [rows, cols]: a scalar, a per-column vector (a pack per pack where cols is a multiple of the
   // pack), a per-row vector (one value per pack where cols is), and a full-size operand.
   for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{64, 768}, {16, 40}, {7, 13}, {3, 8}}) {
-    OneOp spec{ir::kFusedElementwiseOp, {Random({rows, cols}, 1), Random({}, 2), Random({cols}, 3), Random({rows, 1}, 4),
-                                       Random({rows, cols}, 5)},
-               {false, true, true, true, false}, {}};
-    spec.attrs.Set("ops", std::vector<std::string>{Step("Mul", true, true, 1), Step("Erf"), Step("AddV2", true, false, 2),
-                                                   Step("Sub", true, true, 3), Step("Mul", true, false, 4),
-                                                   Step("Tanh"), Step("KilnGelu")});
+    OneOp spec{ir::kFusedElementwiseOp,
+               {Random({rows, cols}, 1), Random({}, 2), Random({cols}, 3), Random({rows, 1}, 4),
+                Random({rows, cols}, 5)},
+               {false, true, true, true, false},
+               {}};
+    spec.attrs.Set("ops", std::vector<std::string>{Step("Mul", true, true, 1), Step("Erf"),
+                                                   Step("AddV2", true, false, 2), Step("Sub", true, true, 3),
+                                                   Step("Mul", true, false, 4), Step("Tanh"), Step("KilnGelu")});
     spec.attrs.Set("params", std::vector<float>{0, 0, 0, 0, 0, 0, 0.70710678f});
     ExpectGpuMatchesCpu(spec, GetParam());
   }
