@@ -54,9 +54,16 @@ std::optional<std::vector<Tensor>> EvaluateConstantNode(const ir::Graph& graph, 
   }
   const runtime::KernelFn* kernel = runtime::KernelRegistry::Global().Find(n.op, DeviceType::kCPU);
   if (kernel == nullptr) return std::nullopt;
+  // Outputs known to be past the folding limit are left to run time before anything is computed.
+  for (const ir::OutputInfo& out : n.outputs) {
+    if (!out.shape.IsFullyDefined() || out.dtype == DType::kString) continue;
+    double bytes = static_cast<double>(DTypeSize(out.dtype));
+    for (int64_t d : out.shape.dims) bytes *= static_cast<double>(d);
+    if (bytes > kMaxFoldedBytes) return std::nullopt;
+  }
   runtime::KernelContext ctx(n, std::move(inputs));
   // A kernel that fails here fails at run time too, with the same message; leave it there.
-  if (!(*kernel)(ctx).ok()) return std::nullopt;
+  if (!runtime::RunKernel(*kernel, ctx).ok()) return std::nullopt;
   size_t bytes = 0;
   for (const auto& t : ctx.outputs()) {
     if (!t.valid()) return std::nullopt;

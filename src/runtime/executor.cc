@@ -306,7 +306,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       ctx.forward_input(step.forwardable_input);
     }
     const auto started = std::chrono::steady_clock::now();
-    Status s = (*step.kernel)(ctx);
+    Status s = RunKernel(*step.kernel, ctx);
     if (s.ok() && options.op_times != nullptr) {
       if (on != DeviceType::kCPU) s = device->Synchronize();
       (*options.op_times)[node.op] +=

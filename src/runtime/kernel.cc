@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 
 namespace kiln::runtime {
 
@@ -105,6 +107,19 @@ std::vector<std::string> KernelRegistry::Ops(DeviceType device) const {
     if (e.device == device) ops.push_back(e.op);
   std::sort(ops.begin(), ops.end());
   return ops;
+}
+
+Status RunKernel(const KernelFn& kernel, KernelContext& ctx) {
+  try {
+    return kernel(ctx);
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  std::string outputs;
+  for (const ir::OutputInfo& out : ctx.node().outputs) {
+    outputs += (outputs.empty() ? "" : ", ") + std::string(DTypeName(out.dtype)) + out.shape.ToString();
+  }
+  return ResourceExhausted("out of host memory computing " + (outputs.empty() ? "the op" : "outputs " + outputs));
 }
 
 }  // namespace kiln::runtime

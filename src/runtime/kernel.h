@@ -76,6 +76,10 @@ class KernelContext {
 
 using KernelFn = std::function<Status(KernelContext&)>;
 
+// Runs `kernel`; a tensor too large for the host's memory (std::bad_alloc, std::length_error)
+// becomes a ResourceExhausted error instead of ending the process.
+Status RunKernel(const KernelFn& kernel, KernelContext& ctx);
+
 // How a kernel takes its inputs, for placement: a device kernel may read some inputs (axes,
 // shapes, paddings) on the host, and some kernels read only their inputs' shapes.
 struct KernelOptions {

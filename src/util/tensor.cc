@@ -73,12 +73,30 @@ std::shared_ptr<Buffer> Buffer::Borrow(void* data, size_t size, Device device) {
   return std::make_shared<BorrowedBuffer>(data, size, device);
 }
 
+namespace {
+
+// The elements of `shape` and their bytes as `dtype`; throws std::bad_alloc for negative dims or
+// sizes no memory holds (past 2^60 bytes, or overflowing), which the executor reports as an error.
+std::pair<size_t, size_t> CheckedSize(DType dtype, const Shape& shape) {
+  constexpr uint64_t kMaxBytes = uint64_t{1} << 60;
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n)) throw std::bad_alloc();
+  }
+  uint64_t bytes = 0;
+  const uint64_t element = dtype == DType::kString ? sizeof(std::string) : DTypeSize(dtype);
+  if (__builtin_mul_overflow(n, element, &bytes) || bytes > kMaxBytes) throw std::bad_alloc();
+  return {static_cast<size_t>(n), static_cast<size_t>(bytes)};
+}
+
+}  // namespace
+
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  const int64_t n = NumElements(shape_);
+  const auto [n, bytes] = CheckedSize(dtype_, shape_);
   if (dtype_ == DType::kString) {
-    strings_ = std::make_shared<std::vector<std::string>>(static_cast<size_t>(n));
+    strings_ = std::make_shared<std::vector<std::string>>(n);
   } else {
-    buffer_ = Buffer::AllocateHost(static_cast<size_t>(n) * DTypeSize(dtype_), /*zero=*/true);
+    buffer_ = Buffer::AllocateHost(bytes, /*zero=*/true);
   }
 }
 
@@ -87,7 +105,7 @@ Tensor Tensor::Empty(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  t.buffer_ = Buffer::AllocateHost(static_cast<size_t>(NumElements(t.shape_)) * DTypeSize(dtype), /*zero=*/false);
+  t.buffer_ = Buffer::AllocateHost(CheckedSize(dtype, t.shape_).second, /*zero=*/false);
   return t;
 }
 

@@ -16,6 +16,24 @@ TEST(ExecutorTest, IdentityForwardsItsInput) {
   EXPECT_TRUE(TensorsNear(out[0], x));
 }
 
+// A tensor no memory holds (a computed shape of 2^60 elements) is an error naming the node, not the
+// end of the process; a shape whose size overflows is refused before anything is allocated.
+TEST(ExecutorTest, TensorsPastTheHostsMemoryAreErrors) {
+  auto fill = [](std::vector<int64_t> dims) {
+    return RunOp("Fill", {Tensor::FromVector<int64_t>({static_cast<int64_t>(dims.size())}, dims),
+                          Tensor::Scalar<float>(1.0f)});
+  };
+  auto huge = fill({1 << 20, 1 << 20, 1 << 20});
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), StatusCode::kResourceExhausted) << huge.status().ToString();
+  EXPECT_NE(huge.status().ToString().find("out of host memory"), std::string::npos) << huge.status().ToString();
+  EXPECT_NE(huge.status().ToString().find("Fill"), std::string::npos) << huge.status().ToString();
+  auto overflowing = fill({int64_t{1} << 40, int64_t{1} << 40});
+  ASSERT_FALSE(overflowing.ok());
+  EXPECT_NE(overflowing.status().ToString().find("too many elements"), std::string::npos)
+      << overflowing.status().ToString();
+}
+
 TEST(ExecutorTest, RejectsInputOfWrongShapeNamingTheInput) {
   ir::Graph g;
   ir::AttrMap pa;
