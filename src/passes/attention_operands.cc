@@ -42,16 +42,9 @@ std::optional<std::pair<ViewStep, ValueRef>> StepTo(const ir::Graph& graph, Valu
   if (!in || !KnownShape(graph, v)) return std::nullopt;
   ViewStep step{ViewStep::kReshape, v};
   if (KeepsOrder(n.op)) return std::pair{step, n.inputs[0]};
-  if (n.op == "Transpose" && n.inputs.size() == 2) {
-    const Tensor* perm = fusion::ConstTensor(graph, n.inputs[1]);
-    if (perm == nullptr) return std::nullopt;
-    StatusOr<std::vector<int64_t>> values = perm->ToInt64Vector();
-    if (!values.ok() || values->size() != in->size()) return std::nullopt;
+  if (auto perm = TransposePermutation(graph, n, static_cast<int>(in->size()))) {
     step.kind = ViewStep::kTranspose;
-    for (int64_t a : *values) {
-      if (a < 0 || a >= static_cast<int64_t>(in->size())) return std::nullopt;
-      step.perm.push_back(static_cast<int>(a));
-    }
+    step.perm = std::move(*perm);
     return std::pair{step, n.inputs[0]};
   }
   const StatusOr<int64_t> batch_dims = n.attrs.GetOr<int64_t>("batch_dims", 0);

@@ -5,7 +5,6 @@
 // output takes the transpose in, the products run on the reordered rows, and the transpose goes.
 // Every shape involved must be known.
 #include <algorithm>
-#include <numeric>
 
 #include "ir/op_registry.h"
 #include "ir/ops/attention_op.h"
@@ -52,16 +51,8 @@ std::optional<OutputReaders> FollowOutput(const ir::Graph& graph, const fusion::
     std::optional<StridedView> next;
     if (const std::optional<Shape> shape = KnownShape(graph, {u, 0}); shape && KeepsOrder(n.op)) {
       next = r.view.Reshaped(*shape);
-    } else if (const Tensor* perm = n.op == "Transpose" ? fusion::ConstTensor(graph, n.inputs[1]) : nullptr) {
-      const StatusOr<std::vector<int64_t>> values = perm->ToInt64Vector();
-      if (!values.ok() || values->size() != r.view.dims.size()) break;
-      std::vector<int> axes(values->begin(), values->end());
-      std::vector<int> sorted = axes;
-      std::sort(sorted.begin(), sorted.end());
-      std::vector<int> identity(axes.size());
-      std::iota(identity.begin(), identity.end(), 0);
-      if (sorted != identity) break;
-      next = r.view.Transposed(axes);
+    } else if (const auto axes = TransposePermutation(graph, n, static_cast<int>(r.view.dims.size()))) {
+      next = r.view.Transposed(*axes);
       transposed = true;
     }
     if (!next) break;

@@ -18,6 +18,7 @@
 #include "ir/ops/attention_op.h"
 #include "passes/fusion.h"
 #include "passes/fusion_util.h"
+#include "passes/view_ops.h"
 
 namespace kiln::passes {
 namespace {
@@ -43,20 +44,9 @@ bool IsRank4Float(const ir::Graph& graph, ValueRef v) {
 
 // The constant permutation of a rank-4 Transpose, or nullopt.
 std::optional<std::array<int, 4>> TransposePerm(const ir::Graph& graph, const ir::Node& n) {
-  if (n.op != "Transpose" || n.inputs.size() != 2) return std::nullopt;
-  const Tensor* perm = fusion::ConstTensor(graph, n.inputs[1]);
-  if (perm == nullptr || perm->num_elements() != 4) return std::nullopt;
-  StatusOr<std::vector<int64_t>> values = perm->ToInt64Vector();
-  if (!values.ok()) return std::nullopt;
-  std::array<int, 4> p{};
-  std::array<bool, 4> seen{};
-  for (int i = 0; i < 4; ++i) {
-    const int64_t a = (*values)[i];
-    if (a < 0 || a > 3 || seen[a]) return std::nullopt;
-    seen[a] = true;
-    p[i] = static_cast<int>(a);
-  }
-  return p;
+  const std::optional<std::vector<int>> axes = TransposePermutation(graph, n, 4);
+  if (!axes) return std::nullopt;
+  return std::array<int, 4>{(*axes)[0], (*axes)[1], (*axes)[2], (*axes)[3]};
 }
 
 // An operand in a layout: what the fused node reads.

@@ -151,7 +151,8 @@ std::optional<std::pair<ir::ValueRef, float>> MatchGelu(const ir::Graph& graph, 
   return std::nullopt;
 }
 
-// Each GELU written out as ops becomes a one-step KilnFusedElementwise (KilnGelu).
+}  // namespace
+
 void FuseGelus(ir::Graph& graph) {
   std::optional<fusion::ValueUses> uses;  // rebuilt after each rewrite
   for (int id = 0; id < graph.num_nodes(); ++id) {
@@ -167,8 +168,6 @@ void FuseGelus(ir::Graph& graph) {
     fusion::RewriteNode(graph, id, ir::kFusedElementwiseOp, {gelu->first}, std::move(attrs));
   }
 }
-
-}  // namespace
 
 Status FuseElementwiseChains(ir::Graph& graph) {
   FuseGelus(graph);
@@ -221,6 +220,7 @@ Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(FuseAttention(graph));
   KILN_RETURN_IF_ERROR(ReadAttentionOperandsInPlace(graph));
   KILN_RETURN_IF_ERROR(WriteAttentionOutputsInReadersOrder(graph));
+  FuseGelus(graph);  // first, so that a GELU after a product joins its epilogue
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
   graph.RemoveDeadNodes();

@@ -1,5 +1,6 @@
 // FuseConvMatMulEpilogues: conv/matmul -> [bias] -> [residual add] -> [activation] becomes one
 // KilnFused* node named after the last node it replaces (src/ir/ops/fused_ops.h).
+#include <cmath>
 #include <set>
 
 #include "ir/ops/fused_ops.h"
@@ -20,6 +21,16 @@ bool IsFloat32(const ir::Graph& graph, ir::ValueRef v) { return graph.output_inf
 // without changing it.
 bool IsScalarConst(const ir::Graph& graph, std::optional<ir::ValueRef> v, const PartialShape& shape, float value) {
   return v && ScalarFloatConst(graph, *v) == value && ConstTensor(graph, *v)->rank() <= shape.rank();
+}
+
+// Whether node `n` is a one-step KilnFusedElementwise computing the exact GELU, as FuseGelus writes
+// it (x / 2 * (1 + erf(x * c)) with c = 1 / sqrt(2) to within float rounding).
+bool IsExactGelu(const ir::Node& n) {
+  if (n.op != ir::kFusedElementwiseOp || n.inputs.size() != 1) return false;
+  auto ops = n.attrs.Get<std::vector<std::string>>("ops");
+  auto params = n.attrs.Get<std::vector<float>>("params");
+  return ops.ok() && params.ok() && *ops == std::vector<std::string>{"KilnGelu"} && params->size() == 1 &&
+         std::abs((*params)[0] - ir::kGeluErfScale) <= 1e-6f;
 }
 
 struct EpilogueMatch {
@@ -99,6 +110,9 @@ void FuseAfter(ir::Graph& graph, const fusion::ValueUses& uses, std::vector<bool
       const bool relu6 = v && v->op == "Minimum" && IsScalarConst(graph, OtherInput(*v, cur), shape, 6.0f);
       if (relu6) advance(*v);
       m.fused_ops.push_back(relu6 ? "Relu6" : "Relu");
+    } else if (IsExactGelu(*u)) {
+      m.fused_ops.push_back("KilnGelu");
+      advance(*u);
     } else if (ir::ActivationFromOp(u->op) && u->inputs.size() == 1) {
       auto alpha = u->attrs.GetOr<float>("alpha", 0.2f);
       if (alpha.ok()) {

@@ -19,9 +19,13 @@ Status FoldBatchNorms(ir::Graph& graph);
 // it: an optional bias (BiasAdd, or Add/AddV2 of a constant per-channel vector), an optional
 // residual Add/AddV2 of a tensor of the output's shape, and an optional activation (Relu, Relu6,
 // Elu, Selu, LeakyRelu, Sigmoid, Tanh; Maximum with 0, then optionally Minimum with 6, as ONNX's
-// Clip imports, counts as Relu or Relu6) into one
+// Clip imports, counts as Relu or Relu6; the exact GELU as FuseGelus writes it) into one
 // KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul,BatchMatMulV2} node.
 Status FuseConvMatMulEpilogues(ir::Graph& graph);
+
+// Each float32 GELU written out as ops (x / 2 * (1 + erf(x * c)), as ONNX's Gelu and Keras's gelu
+// import) becomes a KilnFusedElementwise of one KilnGelu step.
+void FuseGelus(ir::Graph& graph);
 
 // Fuses layer normalization written out as ops (a keep_dims Mean over trailing axes, the mean
 // subtracted, the mean of its squares, plus epsilon, Rsqrt and Mul or Sqrt and RealDiv, then an
@@ -31,8 +35,7 @@ Status FuseLayerNorms(ir::Graph& graph);
 
 // Fuses maximal chains (two or more ops) of float32 unary and binary elementwise ops, whose other
 // operands are scalars, per-axis vectors or tensors of the chain's shape, into one
-// KilnFusedElementwise node; first, each GELU written out as ops (x / 2 * (1 + erf(x * c))) becomes
-// one such node of one step.
+// KilnFusedElementwise node; first, FuseGelus.
 Status FuseElementwiseChains(ir::Graph& graph);
 
 // Fuses scaled dot-product attention written out as ops (BatchMatMul of q and k^T, an optional
@@ -53,8 +56,8 @@ Status ReadAttentionOperandsInPlace(ir::Graph& graph);
 Status WriteAttentionOutputsInReadersOrder(ir::Graph& graph);
 
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
-// layer-norm fusion, attention fusion, attention operands read and outputs written in place,
-// epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
+// layer-norm fusion, attention fusion, attention operands read and outputs written in place, GELU
+// fusion, epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
 Status FuseForEngine(ir::Graph& graph);
 
 }  // namespace kiln::passes

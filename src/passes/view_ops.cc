@@ -35,6 +35,22 @@ bool KeepsOrder(const std::string& op) {
   return op == "Reshape" || op == "OnnxReshape" || op == "Squeeze" || op == "ExpandDims" || op == "Identity";
 }
 
+std::optional<std::vector<int>> TransposePermutation(const ir::Graph& graph, const ir::Node& n, int rank) {
+  if (n.op != "Transpose" || n.inputs.size() != 2) return std::nullopt;
+  const Tensor* perm = fusion::ConstTensor(graph, n.inputs[1]);
+  if (perm == nullptr || perm->num_elements() != rank) return std::nullopt;
+  const StatusOr<std::vector<int64_t>> values = perm->ToInt64Vector();
+  if (!values.ok()) return std::nullopt;
+  std::vector<int> axes;
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (const int64_t a : *values) {
+    if (a < 0 || a >= rank || seen[a]) return std::nullopt;
+    seen[a] = true;
+    axes.push_back(static_cast<int>(a));
+  }
+  return axes;
+}
+
 std::optional<int> RowwiseInput(const ir::Graph& graph, const ir::Node& n) {
   if (n.inputs.size() != 2 || n.outputs.size() != 1 || n.outputs[0].dtype != DType::kFloat32) return std::nullopt;
   const Tensor* weight = fusion::ConstTensor(graph, n.inputs[1]);

@@ -16,6 +16,10 @@ std::optional<Shape> KnownShape(const ir::Graph& graph, ir::ValueRef v);
 // Ops whose output is their first input's elements in the same order (reshapes).
 bool KeepsOrder(const std::string& op);
 
+// The permutation of Transpose node `n`: its constant perm when that names each of `rank` axes
+// once, else nullopt (as for any other node).
+std::optional<std::vector<int>> TransposePermutation(const ir::Graph& graph, const ir::Node& n, int rank);
+
 // The input of `n` whose rows (last axis) it computes one at a time into rows of its float32
 // output, the others being constants: a product by a constant matrix (MatMul, BatchMatMul*), or a
 // broadcast Add, Sub, Mul or BiasAdd with a constant of at most one row. nullopt for other nodes.

@@ -139,7 +139,8 @@ TEST_F(CudaEngineTest, AFailedGpuBuildRunsTheSegmentNatively) {
                                                             Device::CUDA()));
   auto failed = testing::RunSingle(*model, "input_1", Mnist().images);
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.status().message().find("max_workspace_size_bytes"), std::string::npos) << failed.status().ToString();
+  EXPECT_NE(failed.status().message().find("max_workspace_size_bytes"), std::string::npos)
+      << failed.status().ToString();
 }
 
 // The CUDA backend's engines, made to fail at run time on demand, as a lost or faulting device fails

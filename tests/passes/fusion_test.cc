@@ -6,6 +6,7 @@
 
 #include "frontends/savedmodel/graph_def_io.h"
 #include "ir/op_registry.h"
+#include "ir/ops/fused_ops.h"
 #include "passes/pass_test_util.h"
 #include "passes/passes.h"
 #include "util/test_util.h"
@@ -630,6 +631,33 @@ TEST(FusionForEngineTest, FoldsThenFusesConvBatchNormRelu) {
       ExpectPassKeepsOutputs([](Builder& b) { ConvBiasBatchNormRelu(b); }, passes::FuseForEngine, g));
   EXPECT_EQ(g.OpCounts().size(), 3u);  // Placeholder, Const, KilnFusedConv2D
   ExpectFusedNode(g, "relu", "KilnFusedConv2D", {"BiasAdd", "Relu"});
+}
+
+// A GELU written out as ops after a product and its bias joins the product's epilogue; one with
+// another erf scale stays its own step.
+TEST(FusionForEngineTest, FusesGeluIntoTheProductsEpilogue) {
+  for (const float c : {0.70710678f, 0.5f}) {
+    SCOPED_TRACE(c);
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+        [c](Builder& b) {
+          ValueRef x = b.Input("x", {2, 3, 16});
+          ValueRef mm = b.Op("mm", "BatchMatMulV2", {x, b.RandomConst("w", {16, 24})});
+          ValueRef h = b.Op("bias", "AddV2", {mm, b.RandomConst("b", {24})});
+          ValueRef erf = b.Op("erf", "Erf", {b.Op("scaled", "Mul", {h, b.Const("c", Tensor::Scalar<float>(c))})});
+          ValueRef one_plus = b.Op("add", "AddV2", {erf, b.Const("one", Tensor::Scalar<float>(1.0f))});
+          ValueRef half = b.Op("x_half", "Mul", {h, b.Const("half", Tensor::Scalar<float>(0.5f))});
+          b.Output(b.Op("gelu", "Mul", {half, one_plus}));
+        },
+        passes::FuseForEngine, g));
+    if (c == 0.5f) {
+      ExpectFusedNode(g, "bias", "KilnFusedBatchMatMulV2", {"BiasAdd"});
+      EXPECT_EQ(FindNode(g, "gelu")->op, ir::kFusedElementwiseOp);
+    } else {
+      ExpectFusedNode(g, "gelu", "KilnFusedBatchMatMulV2", {"BiasAdd", "KilnGelu"});
+      EXPECT_EQ(g.OpCounts().count(ir::kFusedElementwiseOp), 0u);
+    }
+  }
 }
 
 TEST(FusionForEngineTest, FusedGraphSurvivesGraphDefRoundTrip) {

@@ -21,7 +21,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kEpilogue
     {"BatchMatMulV2", "KilnFusedBatchMatMulV2"},
 }};
 
-constexpr std::array<std::pair<std::string_view, Activation>, 7> kActivations = {{
+constexpr std::array<std::pair<std::string_view, Activation>, 8> kActivations = {{
     {"Relu", Activation::kRelu},
     {"Relu6", Activation::kRelu6},
     {"Elu", Activation::kElu},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<std::string_view, Activation>, 7> kActivations = 
     {"LeakyRelu", Activation::kLeakyRelu},
     {"Sigmoid", Activation::kSigmoid},
     {"Tanh", Activation::kTanh},
+    {"KilnGelu", Activation::kGelu},
 }};
 
 constexpr std::array<std::pair<std::string_view, ElementwiseOp>, 34> kElementwiseOps = {{

@@ -5,7 +5,8 @@
 //    KilnFusedBatchMatMulV2: the base op's
 //    inputs and attrs, then the bias [C] when fused_ops has "BiasAdd", then the residual (the
 //    output's shape) when it has "Add"; fused_ops ends with the activation, if any
-//    (e.g. ["BiasAdd", "Add", "Relu"]); leakyrelu_alpha is LeakyRelu's alpha.
+//    (e.g. ["BiasAdd", "Add", "Relu"]; "KilnGelu" is the exact GELU, x / 2 * (1 + erf(x / sqrt(2))));
+//    leakyrelu_alpha is LeakyRelu's alpha.
 //  - KilnFusedElementwise: input 0 is the chain's input; attr ops is the program, one step per
 //    entry: "Op" for a unary op, "Op:L:i" / "Op:R:i" for a binary op whose chain value is the left
 //    (L) or right (R) operand and whose other operand is input i; params holds each step's
@@ -39,7 +40,9 @@ std::string EpilogueBaseOp(std::string_view fused_op);
 // Accepts the base op or its fused form.
 StatusOr<int> EpilogueChannelAxis(std::string_view op, const AttrMap& attrs, int rank);
 
-enum class Activation { kNone, kRelu, kRelu6, kElu, kSelu, kLeakyRelu, kSigmoid, kTanh };
+enum class Activation { kNone, kRelu, kRelu6, kElu, kSelu, kLeakyRelu, kSigmoid, kTanh, kGelu };
+// 1 / sqrt(2), the scale of the exact GELU's erf argument.
+inline constexpr float kGeluErfScale = 0.70710678118654752f;
 // The activation an op type names, or nullopt.
 std::optional<Activation> ActivationFromOp(std::string_view op);
 

@@ -70,6 +70,8 @@ void ApplyEpilogue(const ir::Epilogue& e, const float* bias, const float* residu
       return EpilogueFor<A::kSigmoid>(bias, residual, out, outer, channels, inner, alpha);
     case A::kTanh:
       return EpilogueFor<A::kTanh>(bias, residual, out, outer, channels, inner, alpha);
+    case A::kGelu:
+      return EpilogueFor<A::kGelu>(bias, residual, out, outer, channels, inner, alpha);
   }
 }
 

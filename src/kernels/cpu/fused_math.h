@@ -63,6 +63,8 @@ inline float Activate(ir::Activation act, float x, float alpha) {
       return 1 / (1 + std::exp(-x));
     case ir::Activation::kTanh:
       return std::tanh(x);
+    case ir::Activation::kGelu:
+      return x * 0.5f * (std::erf(x * ir::kGeluErfScale) + 1.0f);
   }
   return x;
 }

@@ -60,6 +60,7 @@ std::optional<fe::graph::Pointwise_attributes> Activation(const ir::Epilogue& e)
       return pointwise.set_mode(fe::PointwiseMode_t::RELU_FWD).set_relu_lower_clip_slope(e.leakyrelu_alpha);
     case ir::Activation::kSigmoid: return pointwise.set_mode(fe::PointwiseMode_t::SIGMOID_FWD);
     case ir::Activation::kTanh: return pointwise.set_mode(fe::PointwiseMode_t::TANH_FWD);
+    case ir::Activation::kGelu: return pointwise.set_mode(fe::PointwiseMode_t::GELU_FWD);
     default: return std::nullopt;
   }
 }

@@ -1,6 +1,7 @@
 // The fused ops' device code, computing exactly what the CPU's fused kernels compute
 // (src/kernels/cpu/fused_math.h), which is what the unfused ops compute.
 #include "ir/ops/fused_ops.h"
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/fused.h"
 
@@ -9,28 +10,6 @@ namespace {
 
 using ir::Activation;
 using ir::ElementwiseOp;
-
-__device__ __forceinline__ float Relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
-
-__device__ __forceinline__ float Activate(int act, float x, float alpha) {
-  switch (static_cast<Activation>(act)) {
-    case Activation::kNone: return x;
-    case Activation::kRelu: return Relu(x);
-    case Activation::kRelu6: {
-      const float r = Relu(x);
-      return r > 6.0f ? 6.0f : r;
-    }
-    case Activation::kElu: return x < 0 ? expm1f(x) : x;
-    case Activation::kSelu:
-      return x > 0 ? static_cast<float>(1.0507009873554804934193349852946) * x
-                   : static_cast<float>(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717) *
-                         expm1f(x);
-    case Activation::kLeakyRelu: return x > 0.0f ? x : x * alpha;
-    case Activation::kSigmoid: return 1 / (1 + expf(-x));
-    case Activation::kTanh: return tanhf(x);
-  }
-  return x;
-}
 
 // (i / inner) % mid, in 32 bits where i is below 2^31.
 __device__ __forceinline__ int64_t MiddleIndex(int64_t i, int64_t inner, int64_t mid, const FastDivmod& by_inner,

@@ -1,6 +1,6 @@
 // A fused matmul's product on cuBLASLt (float32, float16 or bfloat16, accumulated in float32), with
-// its bias and residual folded in through the epilogue (out = x . y + bias + residual in one
-// kernel), so the fused op makes no second pass over its output. Algorithms are timed among
+// its bias, residual and activation folded in through the epilogue (out = act(x . y + bias +
+// residual) in one kernel), so the fused op makes no second pass over its output. Algorithms are timed among
 // cuBLASLt's candidates, once per problem.
 #include <cublasLt.h>
 
@@ -67,6 +67,7 @@ struct AlgoKey {
   int64_t m, n, k, batch, stride_x, stride_y;
   bool adj_x, adj_y, bias, residual, tf32;
   uint32_t align[4];
+  GemmActivation activation;
   auto operator<=>(const AlgoKey&) const = default;
 };
 
@@ -121,6 +122,8 @@ std::string TacticKey(const AlgoKey& k) {
                     int64_t{k.align[1]}, int64_t{k.align[2]}, int64_t{k.align[3]}}) {
     key += " " + std::to_string(v);
   }
+  // Keys of products without an activation keep their older form.
+  if (k.activation != GemmActivation::kNone) key += " act" + std::to_string(static_cast<int>(k.activation));
   return key;
 }
 
@@ -170,9 +173,20 @@ Status SetBatch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
   return OkStatus();
 }
 
-// The descriptors of out = x . y (+ bias), row-major, as cuBLASLt's column-major product
+// cuBLASLt's epilogue for an activation, with or without a bias.
+cublasLtEpilogue_t EpilogueFor(GemmActivation activation, bool bias) {
+  switch (activation) {
+    case GemmActivation::kRelu: return bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+    case GemmActivation::kGeluTanh: return bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+    case GemmActivation::kNone: break;
+  }
+  return bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+}
+
+// The descriptors of out = act(x . y (+ bias)), row-major, as cuBLASLt's column-major product
 // out^T [n, m] = y^T . x^T: y is cuBLAS's A. The bias pointer is set per call.
-StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, cudaDataType_t type, bool tf32, bool bias) {
+StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, cudaDataType_t type, bool tf32, bool bias,
+                                              GemmActivation activation) {
   const uint64_t m = g.n, n = g.m, k = g.k;
   const cublasOperation_t op_a = g.adj_y ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = g.adj_x ? CUBLAS_OP_T : CUBLAS_OP_N;
   auto p = std::make_unique<LtProblem>();
@@ -183,7 +197,7 @@ StatusOr<std::unique_ptr<LtProblem>> Describe(const GemmShape& g, cudaDataType_t
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof(op_a)));
   KILN_CUBLAS_RETURN_IF_ERROR(
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
-  const cublasLtEpilogue_t epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  const cublasLtEpilogue_t epilogue = EpilogueFor(activation, bias);
   KILN_CUBLAS_RETURN_IF_ERROR(
       cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
   KILN_CUBLAS_RETURN_IF_ERROR(g.adj_y ? cublasLtMatrixLayoutCreate(&p->a, type, k, m, k)
@@ -252,7 +266,8 @@ Status QuantizedGemm(StreamContext& ctx, DType dtype, int64_t m, int64_t n, int6
                     .bias = false,
                     .residual = false,
                     .tf32 = false,
-                    .align = {align[0], align[1], align[2], align[3]}};
+                    .align = {align[0], align[1], align[2], align[3]},
+                    .activation = GemmActivation::kNone};
   struct Prepared {
     std::unique_ptr<LtProblem> problem;
     Chosen chosen{};
@@ -328,7 +343,8 @@ Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& g, cons
                     .bias = add.bias != nullptr,
                     .residual = add.residual != nullptr,
                     .tf32 = ctx.allow_tf32(),
-                    .align = {align[0], align[1], align[2], align[3]}};
+                    .align = {align[0], align[1], align[2], align[3]},
+                    .activation = add.activation};
   // Descriptors are built once per problem and thread (each call sets its own bias pointer on
   // them); the algorithm is chosen once per problem and GPU model (runtime/tactics.h).
   struct Prepared {
@@ -338,7 +354,7 @@ Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& g, cons
   thread_local std::map<AlgoKey, Prepared> prepared;
   Prepared& mine = prepared[key];
   if (mine.problem == nullptr) {
-    auto described = Describe(g, type, ctx.allow_tf32(), add.bias != nullptr);
+    auto described = Describe(g, type, ctx.allow_tf32(), add.bias != nullptr, add.activation);
     if (!described.ok()) {
       prepared.erase(key);
       return described.status();

@@ -20,15 +20,20 @@ struct GemmShape {
 Status Gemm(StreamContext& ctx, DType dtype, const GemmShape& shape, const void* x, const void* y, void* out);
 std::vector<DType> GemmDTypes();
 
+// What cuBLASLt's epilogue applies to the product and its addends: nothing, ReLU (max with 0), or
+// GELU in its tanh form, x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))).
+enum class GemmActivation { kNone, kRelu, kGeluTanh };
+
 // What a fused matmul adds to its product: a bias per output column and a residual of the output's
-// shape, either may be null.
+// shape, either may be null, then the activation.
 struct GemmAddends {
   const void* bias = nullptr;  // of the product's dtype
   const void* residual = nullptr;
+  GemmActivation activation = GemmActivation::kNone;
 };
-// out [batch, m, n] = x . y + bias + residual in one cuBLASLt call, all of `dtype` (float32,
-// float16 or bfloat16; accumulated in float32), with the algorithm chosen by timing cuBLASLt's
-// candidates the first time each problem is seen.
+// out [batch, m, n] = activation(x . y + bias + residual) in one cuBLASLt call, all of `dtype`
+// (float32, float16 or bfloat16; accumulated in float32), with the algorithm chosen by timing
+// cuBLASLt's candidates the first time each problem is seen.
 Status GemmWithAddends(StreamContext& ctx, DType dtype, const GemmShape& shape, const void* x, const void* y,
                        void* out, const GemmAddends& add);
 

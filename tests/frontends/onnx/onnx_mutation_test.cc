@@ -10,6 +10,7 @@
 #include "frontends/onnx/onnx_model_builder.h"
 #include "io/npy.h"
 #include "kiln/model.h"
+#include "util/mutation_util.h"
 #include "util/test_util.h"
 
 namespace kiln {
@@ -97,10 +98,8 @@ TEST_P(OnnxMutationTest, MutatedModelsRunOrFailWithAMessage) {
   const std::map<std::string, Tensor> feed(inputs.begin(), inputs.end());
   const fs::path work = fs::temp_directory_path() / ("kiln_onnx_mutation_" + std::to_string(::getpid()));
   fs::create_directories(work);
-  // KILN_MUTATION_SEED in the environment explores other mutations.
-  const char* seed = std::getenv("KILN_MUTATION_SEED");
-  std::mt19937 rng(seed != nullptr ? static_cast<unsigned>(std::strtoul(seed, nullptr, 10)) : 20261207u);
-  int loaded = 0, ran = 0;
+  std::mt19937 rng = testing::MutationRng();
+  testing::MutationCounts counts;
   for (int i = 0; i < mutations; ++i) {
     ModelProto m = base;
     std::string what = "nothing";
@@ -108,23 +107,12 @@ TEST_P(OnnxMutationTest, MutatedModelsRunOrFailWithAMessage) {
     SCOPED_TRACE("mutation " + std::to_string(i) + ": " + what);
     const std::string path = (work / "model.onnx").string();
     KILN_ASSERT_OK(io::WriteFile(path, m.SerializeAsString()));
-    auto model = Model::Load(path);
-    if (!model.ok()) {
-      EXPECT_FALSE(model.status().message().empty());
-      continue;
-    }
-    ++loaded;
-    auto out = (*model)->Run(feed);
-    if (!out.ok()) {
-      EXPECT_FALSE(out.status().message().empty());
-      continue;
-    }
-    ++ran;
+    testing::ExpectLoadsAndRunsOrSaysWhy(path, feed, counts);
   }
   fs::remove_all(work);
   // Some mutations leave the model valid (an unused attribute, a dim of the same size).
-  std::cout << GetParam().name << ": of " << mutations << " mutated models " << loaded << " loaded and " << ran
-            << " ran\n";
+  std::cout << GetParam().name << ": of " << mutations << " mutated models " << counts.loaded << " loaded and "
+            << counts.ran << " ran\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, OnnxMutationTest,

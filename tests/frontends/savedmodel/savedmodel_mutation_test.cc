@@ -12,6 +12,7 @@
 #include "io/npy.h"
 #include "kiln/model.h"
 #include "proto/saved_model.pb.h"
+#include "util/mutation_util.h"
 #include "util/test_util.h"
 
 namespace kiln {
@@ -108,10 +109,8 @@ TEST_P(SavedModelMutationTest, MutatedModelsRunOrFailWithAMessage) {
   const fs::path work = fs::temp_directory_path() / ("kiln_savedmodel_mutation_" + std::to_string(::getpid()));
   fs::remove_all(work);
   fs::copy(dir + "/saved_model", work, fs::copy_options::recursive);
-  // KILN_MUTATION_SEED in the environment explores other mutations.
-  const char* seed = std::getenv("KILN_MUTATION_SEED");
-  std::mt19937 rng(seed != nullptr ? static_cast<unsigned>(std::strtoul(seed, nullptr, 10)) : 20261207u);
-  int loaded = 0, ran = 0;
+  std::mt19937 rng = testing::MutationRng();
+  testing::MutationCounts counts;
   for (int i = 0; i < GetParam().mutations; ++i) {
     tfproto::SavedModel m = base;
     std::string what = "nothing";
@@ -120,22 +119,11 @@ TEST_P(SavedModelMutationTest, MutatedModelsRunOrFailWithAMessage) {
     }
     SCOPED_TRACE("mutation " + std::to_string(i) + ": " + what);
     KILN_ASSERT_OK(io::WriteFile((work / "saved_model.pb").string(), m.SerializeAsString()));
-    auto model = Model::Load(work.string());
-    if (!model.ok()) {
-      EXPECT_FALSE(model.status().message().empty());
-      continue;
-    }
-    ++loaded;
-    auto out = (*model)->Run(feed);
-    if (!out.ok()) {
-      EXPECT_FALSE(out.status().message().empty());
-      continue;
-    }
-    ++ran;
+    testing::ExpectLoadsAndRunsOrSaysWhy(work.string(), feed, counts);
   }
   fs::remove_all(work);
-  std::cout << GetParam().name << ": of " << GetParam().mutations << " mutated models " << loaded << " loaded and "
-            << ran << " ran\n";
+  std::cout << GetParam().name << ": of " << GetParam().mutations << " mutated models " << counts.loaded
+            << " loaded and " << counts.ran << " ran\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(TensorFlow, SavedModelMutationTest,
