@@ -96,6 +96,9 @@ StatusOr<CompiledSegment> CompileSegment(const ir::Graph& segment, const BuildCo
 
   passes::PrecisionReport report;
   const bool half = config.precision == Precision::kFP16 || config.precision == Precision::kBF16;
+  if (half && options.runs_reduced) {
+    KILN_RETURN_IF_ERROR(passes::PadConvInputChannels(graph, options.conv_channel_multiple));
+  }
   const bool quantized = config.precision == Precision::kINT8 || config.precision == Precision::kFP8;
   // Whether values are stored in 16 bits rather than rounded to them, and in which type.
   const bool stored_reduced = options.runs_reduced && (half || (quantized && options.quantized_ops));

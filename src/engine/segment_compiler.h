@@ -40,6 +40,9 @@ struct CompileOptions {
   bool quantized_ops = false;
   // Channels-first convolutions and pools run channels-last (passes::ConvertToChannelsLast).
   bool channels_last = false;
+  // At FP16 and BF16, channels-last convolutions of fewer input channels than this read their input
+  // padded with zero channels to it (passes::PadConvInputChannels); 0 leaves them as they are.
+  int64_t conv_channel_multiple = 0;
 };
 
 // A private copy of `segment`, its inputs narrowed to the profiles' shapes, fused for engines, laid

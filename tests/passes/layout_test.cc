@@ -79,6 +79,39 @@ TEST(ChannelsLastTest, FusedConvolutionsTakeTheirResidualInNhwc) {
   EXPECT_EQ(Count(g, "Transpose"), 3);
 }
 
+// The first convolution (3 channels) reads its input padded to 8 zero channels; the second, of 8
+// channels already, stays as it is.
+TEST(PadConvChannelsTest, FewChannelConvolutionsReadPaddedInputs) {
+  ir::Graph g;
+  testing::ExpectPassKeepsOutputs(
+      ResidualBlock,
+      [](ir::Graph& graph) -> Status {
+        KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));
+        KILN_RETURN_IF_ERROR(passes::ConvertToChannelsLast(graph).status());
+        return passes::PadConvInputChannels(graph, 8);
+      },
+      g);
+  EXPECT_EQ(Count(g, "Pad"), 1);
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (n.op != "KilnFusedConv") continue;
+    EXPECT_EQ(g.output_info(n.inputs[0]).shape.dims[3], 8) << n.name;
+    EXPECT_EQ(g.output_info(n.inputs[1]).shape.dims[2], 8) << n.name;
+  }
+  // Channels-first convolutions, and a multiple of 1, are left alone.
+  for (const int64_t multiple : {8, 1}) {
+    ir::Graph untouched;
+    testing::ExpectPassKeepsOutputs(
+        ResidualBlock,
+        [multiple](ir::Graph& graph) -> Status {
+          KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));
+          return passes::PadConvInputChannels(graph, multiple);
+        },
+        untouched);
+    EXPECT_EQ(Count(untouched, "Pad"), 0);
+  }
+}
+
 // Reductions without keep_dims: where the kept dims keep their order no transpose follows.
 TEST(ChannelsLastTest, ReductionsReduceTheMatchingAxes) {
   ir::Graph g;

@@ -1,5 +1,6 @@
 #include "engine/cuda/cuda_backend.h"
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -47,6 +48,12 @@ std::vector<std::string> HostNotes(const ir::Graph& graph, const runtime::Placem
 }
 
 // Whether the CUDA kernel of `node` takes `storage` (the node then computes in it).
+// EXPERIMENT: KILN_PAD_CONV_CHANNELS=0 leaves few-channel convolutions unpadded.
+bool PadsConvChannels() {
+  const char* v = std::getenv("KILN_PAD_CONV_CHANNELS");
+  return v == nullptr || std::string(v) != "0";
+}
+
 bool RunsReducedOnCuda(const ir::Node& node, DType storage) {
   const runtime::KernelDef* def = runtime::KernelRegistry::Global().FindDef(node.op, DeviceType::kCUDA);
   return def != nullptr && def->TakesDType(storage) && (!def->options.supports || def->options.supports(node).ok());
@@ -76,7 +83,11 @@ class CudaBackendImpl : public Backend {
 
   StatusOr<std::unique_ptr<Engine>> Build(const ir::Graph& segment, const BuildConfig& config) const override {
     KILN_RETURN_IF_ERROR(CheckDeviceUsable(Device::CUDA(device_)));
-    const CompileOptions options{.runs_reduced = RunsReducedOnCuda, .quantized_ops = true, .channels_last = true};
+    // cuDNN's fused convolutions take channel counts that are multiples of 8.
+    const CompileOptions options{.runs_reduced = RunsReducedOnCuda,
+                                 .quantized_ops = true,
+                                 .channels_last = true,
+                                 .conv_channel_multiple = PadsConvChannels() ? 8 : 0};
     KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config, options));
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
                           CudaEngine::Create(std::move(compiled.graph), config.profiles, device_, config.allow_tf32));

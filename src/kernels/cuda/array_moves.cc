@@ -1,6 +1,7 @@
 #include "kernels/cuda/array_moves.h"
 
 #include <cstring>
+#include <optional>
 
 #include "cuda/check.h"
 #include "kernels/cuda/copy.h"
@@ -11,6 +12,30 @@ namespace {
 Status CheckOnDevice(const StreamContext& ctx, const Tensor& t) {
   if (t.device() != ctx.device()) return InvalidArgument(t.DebugString() + " is not on " + ctx.device().ToString());
   return OkStatus();
+}
+
+// Where every map is a run of -1 (the fill), an even run of input indices and a run of -1 again
+// (a constant Pad): per axis, where the run starts in the output and the input, its length and step.
+struct PaddedRun {
+  std::vector<int64_t> out_start, in_start, size, step;
+};
+std::optional<PaddedRun> PaddedRuns(const std::vector<std::vector<int64_t>>& maps) {
+  PaddedRun r;
+  for (const auto& m : maps) {
+    size_t first = 0, last = m.size();
+    while (first < m.size() && m[first] < 0) ++first;
+    while (last > first && m[last - 1] < 0) --last;
+    if (first == last) return std::nullopt;  // nothing of the input along this axis
+    const int64_t step = last - first > 1 ? m[first + 1] - m[first] : 0;
+    for (size_t k = first; k < last; ++k) {
+      if (m[k] < 0 || m[k] != m[first] + static_cast<int64_t>(k - first) * step) return std::nullopt;
+    }
+    r.out_start.push_back(static_cast<int64_t>(first));
+    r.in_start.push_back(m[first]);
+    r.size.push_back(static_cast<int64_t>(last - first));
+    r.step.push_back(step);
+  }
+  return r;
 }
 
 }  // namespace
@@ -55,6 +80,27 @@ StatusOr<Tensor> CopyByAxisMapsOnDevice(StreamContext& ctx, const Tensor& in,
     KILN_CUDA_RETURN_IF_ERROR(LaunchStridedCopy(size, in.raw_data(), out.raw_data(), map, ctx.stream()));
     return out;
   }
+  // Padding with zeros: the output zeroed, then one strided copy into the part the input fills;
+  // nothing to upload.
+  uint64_t fill_bits = 0;
+  if (fill != nullptr) {
+    if (!fill->on_host() || fill->dtype() != in.dtype()) {
+      return InvalidArgument("the fill value must be a host scalar of the input's dtype, got " + fill->DebugString());
+    }
+    std::memcpy(&fill_bits, fill->raw_data(), size);
+  }
+  if (const std::optional<PaddedRun> run = fill_bits == 0 ? PaddedRuns(maps) : std::nullopt) {
+    KILN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(out.raw_data(), 0, out.byte_size(), ctx.stream()));
+    int64_t offsets[2] = {0, 0};
+    for (size_t d = 0; d < maps.size(); ++d) {
+      offsets[0] += run->out_start[d] * strides[0][d];
+      offsets[1] += run->in_start[d] * in_strides[d];
+      strides[1][d] = run->step[d] * in_strides[d];
+    }
+    KILN_ASSIGN_OR_RETURN(auto map, MakeStridedMap<2>(run->size, strides, offsets));
+    KILN_CUDA_RETURN_IF_ERROR(LaunchStridedCopy(size, in.raw_data(), out.raw_data(), map, ctx.stream()));
+    return out;
+  }
   if (maps.size() > static_cast<size_t>(kMaxDims)) {
     return Unimplemented("the CUDA kernels index at most " + std::to_string(kMaxDims) + " dims, got " +
                          ShapeToString(out_shape));
@@ -71,13 +117,6 @@ StatusOr<Tensor> CopyByAxisMapsOnDevice(StreamContext& ctx, const Tensor& in,
   KILN_ASSIGN_OR_RETURN(Tensor on_device,
                         ctx.ToDevice(Tensor::FromVector<int64_t>({static_cast<int64_t>(flat.size())}, flat)));
   copy.maps = on_device.data<int64_t>();
-  uint64_t fill_bits = 0;
-  if (fill != nullptr) {
-    if (!fill->on_host() || fill->dtype() != in.dtype()) {
-      return InvalidArgument("the fill value must be a host scalar of the input's dtype, got " + fill->DebugString());
-    }
-    std::memcpy(&fill_bits, fill->raw_data(), size);
-  }
   KILN_CUDA_RETURN_IF_ERROR(LaunchAxisMapCopy(size, in.raw_data(), out.raw_data(), copy, fill_bits, ctx.stream()));
   return out;
 }

@@ -45,6 +45,11 @@ Status Conv2DBackpropInput(KernelContext& ctx) {
 
 }  // namespace
 
+StatusOr<Tensor> ChannelsLastFilter(KernelContext& ctx) {
+  if (ctx.prepared(1) != nullptr) return *ctx.prepared(1);
+  return ArrangeFilter(Ctx(ctx), ctx.input(1), false);
+}
+
 StatusOr<bool> TryDirectConv(KernelContext& ctx, ConvKind kind, const ir::Epilogue& e) {
   const DType dtype = ctx.input(0).dtype();
   const KernelContext conv_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
@@ -74,12 +79,7 @@ StatusOr<bool> TryDirectConv(KernelContext& ctx, ConvKind kind, const ir::Epilog
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, dtype, plan.out_shape));
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands operands,
                         kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
-  Tensor filter;
-  if (ctx.prepared(1) != nullptr) {
-    filter = *ctx.prepared(1);
-  } else {
-    KILN_ASSIGN_OR_RETURN(filter, ArrangeFilter(device, ctx.input(1), false));
-  }
+  KILN_ASSIGN_OR_RETURN(Tensor filter, ChannelsLastFilter(ctx));
   KILN_CUDA_RETURN_IF_ERROR(LaunchDirectConv(dtype, s, ctx.input(0).raw_data(), filter.raw_data(),
                                              operands.bias ? operands.bias->raw_data() : nullptr,
                                              operands.residual ? operands.residual->raw_data() : nullptr,

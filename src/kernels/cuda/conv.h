@@ -49,6 +49,10 @@ std::vector<DType> ConvDTypes();
 // its epilogue itself (and sets output 0).
 StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::ConvKind kind, const ir::Epilogue& e);
 
+// Input 1 of a channels-last convolution, its filter, in cuDNN's layout: as arranged at load time
+// (ArrangedFilterInput), else arranged now.
+StatusOr<Tensor> ChannelsLastFilter(runtime::KernelContext& ctx);
+
 // A fused convolution (as for TryFusedConvGraph) whose reduction is short, 2-D, channels-last and of
 // one group, by the direct kernel of conv_direct.h with its epilogue. False, having done nothing,
 // for any other problem.
