@@ -120,10 +120,10 @@ std::string TacticKey(const AlgoKey& k) {
   for (int64_t v : {int64_t{k.type}, k.m, k.n, k.k, k.batch, k.stride_x, k.stride_y, int64_t{k.adj_x},
                     int64_t{k.adj_y}, int64_t{k.bias}, int64_t{k.residual}, int64_t{k.tf32}, int64_t{k.align[0]},
                     int64_t{k.align[1]}, int64_t{k.align[2]}, int64_t{k.align[3]}}) {
-    key += " " + std::to_string(v);
+    key.append(" ").append(std::to_string(v));
   }
   // Keys of products without an activation keep their older form.
-  if (k.activation != GemmActivation::kNone) key += " act" + std::to_string(static_cast<int>(k.activation));
+  if (k.activation != GemmActivation::kNone) key.append(" act").append(std::to_string(static_cast<int>(k.activation)));
   return key;
 }
 
@@ -269,11 +269,18 @@ Status QuantizedGemm(StreamContext& ctx, DType dtype, int64_t m, int64_t n, int6
                     .align = {align[0], align[1], align[2], align[3]},
                     .activation = GemmActivation::kNone};
   struct Prepared {
-    std::unique_ptr<LtProblem> problem;
+    std::unique_ptr<LtProblem> problem;  // null: cuBLASLt has no algorithm for it
     Chosen chosen{};
   };
   thread_local std::map<AlgoKey, Prepared> prepared;
+  auto refused = [&] {
+    std::string message = "cuBLASLt has no ";
+    message.append(DTypeName(dtype)).append(" algorithm for [").append(std::to_string(m)).append("x");
+    message.append(std::to_string(k)).append("] by [").append(std::to_string(k)).append("x");
+    return Unimplemented(message.append(std::to_string(n)).append("]"));
+  };
   auto it = prepared.find(key);
+  if (it != prepared.end() && it->second.problem == nullptr) return refused();  // asked before
   if (it == prepared.end()) {
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<LtProblem> problem, DescribeQuantized(dtype, m, n, k));
     cublasLtMatmulPreference_t pref = nullptr;
@@ -288,9 +295,8 @@ Status QuantizedGemm(StreamContext& ctx, DType dtype, int64_t m, int64_t n, int6
     cublasLtMatmulPreferenceDestroy(pref);
     if (status != CUBLAS_STATUS_NOT_SUPPORTED) KILN_CUBLAS_RETURN_IF_ERROR(status);
     if (status == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) {
-      return Unimplemented("cuBLASLt has no " + std::string(DTypeName(dtype)) + " algorithm for [" +
-                           std::to_string(m) + "x" + std::to_string(k) + "] by [" + std::to_string(k) + "x" +
-                           std::to_string(n) + "]");
+      prepared.emplace(key, Prepared{});
+      return refused();
     }
     it = prepared.emplace(key, Prepared{std::move(problem), Chosen{result.algo, result.workspaceSize}}).first;
   }

@@ -1,11 +1,10 @@
 // KilnQuantize and KilnQuantizedMatMul on the GPU (ir/ops/quantized_ops.h): quantization by one
 // kernel; the product by cuBLASLt's int8 or FP8 tensor-core GEMM into an int32 or float32
-// accumulator, scaled into the output type, then bias, residual and activation.
+// accumulator, scaled into the output type with its bias, residual and activation in one pass.
 #include "ir/ops/fused_ops.h"
 #include "ir/ops/quantized_ops.h"
 #include "kernels/cpu/fused_math.h"
 #include "kernels/cpu/quantized.h"
-#include "kernels/cuda/fused.h"
 #include "kernels/cuda/kernel_util.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/quantized.h"
@@ -44,17 +43,15 @@ Status QuantizedMatMul(KernelContext& ctx) {
     KILN_RETURN_IF_ERROR(gemm);
   }
   KILN_ASSIGN_OR_RETURN(Tensor scales, Upload(ctx, q.b_scales));
-  KILN_CUDA_RETURN_IF_ERROR(LaunchScaleAccumulator(acc_dtype, q.out_dtype, acc.raw_data(), out->raw_data(), q.m,
-                                                   q.n, q.a_scale, scales.data<float>(), q.b_scales.size() > 1,
-                                                   StreamOf(ctx)));
   const ir::Epilogue& e = q.epilogue;
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands p, kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
-  if (p.bias || p.residual || e.activation != ir::Activation::kNone) {
-    KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(q.out_dtype, static_cast<int>(e.activation), e.leakyrelu_alpha,
-                                             out->raw_data(), p.bias ? p.bias->raw_data() : nullptr,
-                                             p.residual ? p.residual->raw_data() : nullptr, p.outer, p.channels,
-                                             p.inner, StreamOf(ctx)));
-  }
+  const AccumulatorEpilogue epilogue{.bias = p.bias ? p.bias->raw_data() : nullptr,
+                                     .residual = p.residual ? p.residual->raw_data() : nullptr,
+                                     .activation = static_cast<int>(e.activation),
+                                     .alpha = e.leakyrelu_alpha};
+  KILN_CUDA_RETURN_IF_ERROR(LaunchScaleAccumulator(acc_dtype, q.out_dtype, acc.raw_data(), out->raw_data(), q.m,
+                                                   q.n, q.a_scale, scales.data<float>(), q.b_scales.size() > 1,
+                                                   epilogue, StreamOf(ctx)));
   return OkStatus();
 }
 

@@ -2,6 +2,7 @@
 // division and multiply separately rounded, as on the CPU (kernels/cpu/quantized.cc).
 #include <cuda_fp8.h>
 
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/quantized.h"
 
@@ -23,10 +24,20 @@ __global__ void QuantizeKernel(const T* __restrict__ x, Q* __restrict__ y, int64
 
 template <typename A, typename T>
 __global__ void ScaleKernel(const A* __restrict__ acc, T* __restrict__ out, int64_t n, int64_t cols, float a_scale,
-                            const float* __restrict__ b_scales, bool per_column) {
+                            const float* __restrict__ b_scales, bool per_column, AccumulatorEpilogue e) {
+  const T* bias = static_cast<const T*>(e.bias);
+  const T* residual = static_cast<const T*>(e.residual);
+  const bool epilogue = bias != nullptr || residual != nullptr || e.activation != 0;
   KILN_GRID_STRIDE_LOOP(i, n) {
-    const float scale = __fmul_rn(a_scale, b_scales[per_column ? i % cols : 0]);
-    out[i] = Narrow<T>(__fmul_rn(static_cast<float>(acc[i]), scale));
+    const int64_t c = per_column || bias != nullptr ? i % cols : 0;
+    float v = __fmul_rn(static_cast<float>(acc[i]), __fmul_rn(a_scale, b_scales[per_column ? c : 0]));
+    if (epilogue) {
+      v = Widen(Narrow<T>(v));  // the product as the output type stores it, then its epilogue
+      if (bias != nullptr) v += Widen(bias[c]);
+      if (residual != nullptr) v += Widen(residual[i]);
+      v = Activate(e.activation, v, e.alpha);
+    }
+    out[i] = Narrow<T>(v);
   }
 }
 
@@ -93,7 +104,7 @@ cudaError_t LaunchQuantize(DType x_dtype, DType y_dtype, const void* x, void* y,
 
 cudaError_t LaunchScaleAccumulator(DType acc_dtype, DType out_dtype, const void* acc, void* out, int64_t rows,
                                    int64_t cols, float a_scale, const float* b_scales, bool per_column,
-                                   cudaStream_t stream) {
+                                   const AccumulatorEpilogue& epilogue, cudaStream_t stream) {
   const int64_t n = rows * cols;
   if (n == 0) return cudaSuccess;
   return Dispatch(Types<float, __half, __nv_bfloat16>(), out_dtype, [&](auto t) {
@@ -101,11 +112,11 @@ cudaError_t LaunchScaleAccumulator(DType acc_dtype, DType out_dtype, const void*
     if (acc_dtype == DType::kInt32) {
       ScaleKernel<int32_t, T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const int32_t*>(acc),
                                                                      static_cast<T*>(out), n, cols, a_scale,
-                                                                     b_scales, per_column);
+                                                                     b_scales, per_column, epilogue);
     } else if (acc_dtype == DType::kFloat32) {
       ScaleKernel<float, T><<<BlocksFor(n), kThreads, 0, stream>>>(static_cast<const float*>(acc),
                                                                    static_cast<T*>(out), n, cols, a_scale, b_scales,
-                                                                   per_column);
+                                                                   per_column, epilogue);
     } else {
       return cudaErrorNotSupported;
     }

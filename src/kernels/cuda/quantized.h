@@ -21,10 +21,20 @@ cudaError_t LaunchQuantize(DType x_dtype, DType y_dtype, const void* x, void* y,
 cudaError_t LaunchDirectQuantizedGemm(DType dtype, int64_t m, int64_t n, int64_t k, const void* x, const void* w,
                                       void* acc, cudaStream_t stream);
 
-// out[r, c] = acc[r, c] * a_scale * b_scales[c] (b_scales[0] with one scale), out of `out_dtype`
+// What follows a quantized product's scaling in the same pass: a bias [cols] and a residual [rows,
+// cols] of the output type (either may be null), then an ir::Activation (alpha: LeakyRelu's).
+struct AccumulatorEpilogue {
+  const void* bias = nullptr;
+  const void* residual = nullptr;
+  int activation = 0;
+  float alpha = 0.2f;
+};
+
+// out[r, c] = act(acc[r, c] * a_scale * b_scales[c] + bias[c] + residual[r, c]) (b_scales[0] with one
+// scale; the scaled product rounded to the output type before its epilogue), out of `out_dtype`
 // (float32, float16 or bfloat16), acc int32 or float32 [rows, cols]; b_scales on the device.
 cudaError_t LaunchScaleAccumulator(DType acc_dtype, DType out_dtype, const void* acc, void* out, int64_t rows,
                                    int64_t cols, float a_scale, const float* b_scales, bool per_column,
-                                   cudaStream_t stream);
+                                   const AccumulatorEpilogue& epilogue, cudaStream_t stream);
 
 }  // namespace kiln::cuda
