@@ -159,7 +159,9 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
       : executor_(executor), device_(executor.placement().device), enabled_(CaptureEnabled()) {}
 
   StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, runtime::DeviceContext* device) override {
-    if (!enabled_ || (device != nullptr && !(device->device() == device_))) {
+    // Profiled runs go op by op, so that each op's time is seen.
+    const bool profiled = runtime::ProfiledStepTimes() != nullptr;
+    if (!enabled_ || profiled || (device != nullptr && !(device->device() == device_))) {
       return executor_.RunInContext(inputs, device);
     }
     for (size_t i = 0; i < inputs.size(); ++i) {

@@ -176,6 +176,28 @@ Status Executor::UploadConstants() {
   return ctx->Synchronize();
 }
 
+namespace {
+
+thread_local std::map<std::string, double>* profiled_step_times = nullptr;
+
+// Makes `times` the profiled step's times on this thread while it lives (nothing when null).
+class ProfiledStep {
+ public:
+  explicit ProfiledStep(std::map<std::string, double>* times) : before_(profiled_step_times) {
+    if (times != nullptr) profiled_step_times = times;
+  }
+  ~ProfiledStep() { profiled_step_times = before_; }
+  ProfiledStep(const ProfiledStep&) = delete;
+  ProfiledStep& operator=(const ProfiledStep&) = delete;
+
+ private:
+  std::map<std::string, double>* before_;
+};
+
+}  // namespace
+
+std::map<std::string, double>* ProfiledStepTimes() { return profiled_step_times; }
+
 StatusOr<std::vector<Tensor>> Executor::RunInContext(const std::vector<Tensor>& inputs, DeviceContext* device) const {
   if (device == nullptr) return Run(inputs);
   return Run(inputs, {.stream = device->stream(), .outputs_on_device = true});
@@ -212,6 +234,10 @@ struct Executor::Slot {
 
 StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, const RunOptions& options,
                                             const ValueObserver* observer) const {
+  // Where step times go: the run's own op_times, else those of the profiled step this run is in.
+  std::map<std::string, double>* op_times = options.op_times;
+  std::string op_prefix;
+  if (op_times == nullptr && (op_times = ProfiledStepTimes()) != nullptr) op_prefix = "in engines: ";
   const auto& graph_inputs = graph_.inputs();
   if (inputs.size() != graph_inputs.size()) {
     return InvalidArgument("expected " + std::to_string(graph_inputs.size()) + " inputs, got " +
@@ -306,10 +332,14 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       ctx.forward_input(step.forwardable_input);
     }
     const auto started = std::chrono::steady_clock::now();
-    Status s = RunKernel(*step.kernel, ctx);
-    if (s.ok() && options.op_times != nullptr) {
+    Status s;
+    {
+      const ProfiledStep profiled(op_times);
+      s = RunKernel(*step.kernel, ctx);
+    }
+    if (s.ok() && op_times != nullptr) {
       if (on != DeviceType::kCPU) s = device->Synchronize();
-      (*options.op_times)[node.op] +=
+      (*op_times)[op_prefix + node.op] +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     }
     if (!s.ok()) return s.AtNode(node.name, node.op);
@@ -333,13 +363,13 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
       KILN_RETURN_IF_ERROR(observe(node, i, values[node.id][i]));
     }
     // An input whose buffer output 0 took over is counted once, as the output.
-    const std::optional<ir::ValueRef> forwarded =
-        ctx.forwarded() ? std::optional(node.inputs[step.forwardable_input]) : std::nullopt;
+    const bool forwarded = ctx.forwarded();
+    const ir::ValueRef forwarded_input = forwarded ? node.inputs[step.forwardable_input] : ir::ValueRef{-1, -1};
     if (forwarded) live -= std::min(live, values[node.id][0].value.byte_size());
     peak = std::max(peak, live);
     for (const auto& v : step.release_after) {
       Slot& slot = values[v.node][v.index];
-      if (v != forwarded) live -= std::min(live, slot.value.byte_size());
+      if (!forwarded || !(v == forwarded_input)) live -= std::min(live, slot.value.byte_size());
       slot = Slot();
     }
   }

@@ -24,9 +24,15 @@ struct RunOptions {
   DeviceContext* context = nullptr;
   // Outputs stay on the run's device (no copy to the host, no wait on the caller's stream).
   bool outputs_on_device = false;
-  // When set: each step's time in ms (device steps wait for their work) added to its op type.
+  // When set: each step's time in ms (device steps wait for their work) added to its op type. Runs
+  // nested in a step (an engine's own executor) add theirs too, as "in engines: " + op type, and
+  // run op by op (no CUDA graph replays) so that each op is seen.
   std::map<std::string, double>* op_times = nullptr;
 };
+
+// The op times of the profiled run whose step runs on this thread, else null (see
+// RunOptions::op_times): what nested runs add to.
+std::map<std::string, double>* ProfiledStepTimes();
 
 struct ExecutorOptions {
   Device device = Device::CPU();

@@ -46,6 +46,19 @@ TEST_F(ConvertCliTest, Int8WorkflowFromTheCommandLine) {
   EXPECT_EQ(run.output.find("warning"), std::string::npos) << "the saved engine should serve: " << run.output;
 }
 
+// `kiln bench --profile` of a converted model shows the engine op and, op by op, what runs in it.
+TEST_F(ConvertCliTest, BenchProfileSeesInsideEngines) {
+  const std::string out = tmp_.path("fp32");
+  auto r = RunKiln("convert --input " + model_ + " --output " + out + " --backend cpu --precision fp32");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto bench = RunKiln("bench --dir " + out + " --batch 4 --iters 2 --warmup 1 --profile");
+  ASSERT_EQ(bench.exit_code, 0) << bench.output;
+  for (const char* want : {"profile of one run at batch 4", "KilnEngineOp", "inside engines, op by op",
+                           "in engines: KilnFusedConv2D", "in engines: MaxPool"}) {
+    EXPECT_NE(bench.output.find(want), std::string::npos) << "missing '" << want << "' in:\n" << bench.output;
+  }
+}
+
 TEST_F(ConvertCliTest, NoEnginesThenKilnBuild) {
   const std::string out = tmp_.path("fp16");
   auto r = RunKiln("convert --input " + model_ + " --output " + out +
