@@ -2,19 +2,22 @@
 # The CPU test suite under sanitizers: a build of kiln and its tests with
 # -fsanitize=address,undefined (LeakSanitizer included) in build-asan/, run by ctest on the
 # fixtures of the main build (make them first: scripts/test.sh does). Any report fails the run.
-# Usage: scripts/sanitize.sh [SANITIZERS]   (default address,undefined; "thread" for ThreadSanitizer)
+# Usage: scripts/sanitize.sh [SANITIZERS [TESTS]]   (default address,undefined; "thread" for
+# ThreadSanitizer). TESTS, a ctest regex, builds only the test binary and runs the tests it names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${1:-address,undefined}"
+tests="${2:-}"
 build="build-${sanitizers//,/-}"
 fixtures="$(pwd)/${KILN_BUILD_DIR:-build}/fixtures"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_CUDA=OFF -DKILN_PYTHON=OFF \
   -DKILN_SANITIZE="$sanitizers" > /dev/null
-cmake --build "$build" -j "$(nproc)"
+cmake --build "$build" -j "$(nproc)" ${tests:+--target kiln_tests}
 # The generated test data of the main build, where the tests look for it.
 ln -sfn "$fixtures" "$build/fixtures"
 ln -sfn "$(pwd)/${KILN_BUILD_DIR:-build}/onnx-node-tests" "$build/onnx-node-tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1
-(cd "$build" && KILN_FIXTURE_DIR="$fixtures" ctest --output-on-failure -j "$(nproc)" --timeout 2400 -LE gpu)
+(cd "$build" && KILN_FIXTURE_DIR="$fixtures" ctest --output-on-failure -j "$(nproc)" --timeout 2400 -LE gpu \
+  ${tests:+-R "$tests"})
