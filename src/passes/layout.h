@@ -13,11 +13,12 @@ namespace kiln::passes {
 // Needs inferred shapes and keeps them valid. Returns how many ops now run channels-last.
 StatusOr<int> ConvertToChannelsLast(ir::Graph& graph);
 
-// Each float32 2-D channels-last fused convolution of one group with a constant filter and fewer
-// than `multiple` input channels (an image's first layer) reads its input through a Pad that
-// appends zero channels up to `multiple`, with its filter padded to match: tensor-core convolutions
-// take channel counts that are multiples of 8. The graph computes the same values. Needs inferred
-// shapes and keeps them valid.
+// Each float32 2-D channels-last fused convolution of one group with a constant filter, fewer than
+// `multiple` input channels and a reduction (window times channels) of at most 32 (an image's
+// first layer with a small window) reads its input through a Pad that appends zero channels up to
+// `multiple`, with its filter padded to match: cuDNN's fused convolutions take channel counts that
+// are multiples of 8. The graph computes the same values. Needs inferred shapes and keeps them
+// valid.
 Status PadConvInputChannels(ir::Graph& graph, int64_t multiple);
 
 }  // namespace kiln::passes

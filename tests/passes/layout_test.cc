@@ -79,8 +79,8 @@ TEST(ChannelsLastTest, FusedConvolutionsTakeTheirResidualInNhwc) {
   EXPECT_EQ(Count(g, "Transpose"), 3);
 }
 
-// The first convolution (3 channels) reads its input padded to 8 zero channels; the second, of 8
-// channels already, stays as it is.
+// The first convolution (3 channels, a 3x3 window) reads its input padded to 8 zero channels; the
+// second, of 8 channels already, stays as it is.
 TEST(PadConvChannelsTest, FewChannelConvolutionsReadPaddedInputs) {
   ir::Graph g;
   testing::ExpectPassKeepsOutputs(
@@ -98,6 +98,24 @@ TEST(PadConvChannelsTest, FewChannelConvolutionsReadPaddedInputs) {
     EXPECT_EQ(g.output_info(n.inputs[0]).shape.dims[3], 8) << n.name;
     EXPECT_EQ(g.output_info(n.inputs[1]).shape.dims[2], 8) << n.name;
   }
+  // A long reduction (a 7x7 window of 3 channels) is left alone.
+  ir::Graph wide;
+  testing::ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {1, 16, 16, 3});
+        ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {7, 7, 3, 8})},
+                             Attrs({{"strides", std::vector<int64_t>{1, 2, 2, 1}},
+                                    {"padding", std::string("SAME")},
+                                    {"data_format", std::string("NHWC")}}));
+        b.Output(b.Op("relu", "Relu", {b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {8})})}));
+      },
+      [](ir::Graph& graph) -> Status {
+        KILN_RETURN_IF_ERROR(passes::FuseForEngine(graph));
+        return passes::PadConvInputChannels(graph, 8);
+      },
+      wide);
+  EXPECT_EQ(Count(wide, "KilnFusedConv2D"), 1);
+  EXPECT_EQ(Count(wide, "Pad"), 0);
   // Channels-first convolutions, and a multiple of 1, are left alone.
   for (const int64_t multiple : {8, 1}) {
     ir::Graph untouched;

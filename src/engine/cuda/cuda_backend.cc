@@ -1,6 +1,5 @@
 #include "engine/cuda/cuda_backend.h"
 
-#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -48,12 +47,6 @@ std::vector<std::string> HostNotes(const ir::Graph& graph, const runtime::Placem
 }
 
 // Whether the CUDA kernel of `node` takes `storage` (the node then computes in it).
-// EXPERIMENT: KILN_PAD_CONV_CHANNELS=0 leaves few-channel convolutions unpadded.
-bool PadsConvChannels() {
-  const char* v = std::getenv("KILN_PAD_CONV_CHANNELS");
-  return v == nullptr || std::string(v) != "0";
-}
-
 bool RunsReducedOnCuda(const ir::Node& node, DType storage) {
   const runtime::KernelDef* def = runtime::KernelRegistry::Global().FindDef(node.op, DeviceType::kCUDA);
   return def != nullptr && def->TakesDType(storage) && (!def->options.supports || def->options.supports(node).ok());
@@ -87,7 +80,7 @@ class CudaBackendImpl : public Backend {
     const CompileOptions options{.runs_reduced = RunsReducedOnCuda,
                                  .quantized_ops = true,
                                  .channels_last = true,
-                                 .conv_channel_multiple = PadsConvChannels() ? 8 : 0};
+                                 .conv_channel_multiple = 8};
     KILN_ASSIGN_OR_RETURN(CompiledSegment compiled, CompileSegment(segment, config, options));
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> engine,
                           CudaEngine::Create(std::move(compiled.graph), config.profiles, device_, config.allow_tf32));

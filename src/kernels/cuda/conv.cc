@@ -1,10 +1,7 @@
 // Registrations of the CUDA convolutions: Conv2D, Conv3D and Conv (read by the CPU kernels' own
-// planning, kernels/cpu/conv_plan.h), DepthwiseConv2dNative and Conv2DBackpropInput; and the fused
-// convolutions of short reductions, by the direct kernel.
+// planning, kernels/cpu/conv_plan.h), DepthwiseConv2dNative and Conv2DBackpropInput.
 #include "kernels/cpu/conv_plan.h"
-#include "kernels/cpu/fused_math.h"
 #include "kernels/cuda/conv.h"
-#include "kernels/cuda/conv_direct.h"
 #include "kernels/cuda/kernel_util.h"
 
 namespace kiln::cuda {
@@ -48,44 +45,6 @@ Status Conv2DBackpropInput(KernelContext& ctx) {
 StatusOr<Tensor> ChannelsLastFilter(KernelContext& ctx) {
   if (ctx.prepared(1) != nullptr) return *ctx.prepared(1);
   return ArrangeFilter(Ctx(ctx), ctx.input(1), false);
-}
-
-StatusOr<bool> TryDirectConv(KernelContext& ctx, ConvKind kind, const ir::Epilogue& e) {
-  const DType dtype = ctx.input(0).dtype();
-  const KernelContext conv_ctx(ctx.node(), {&ctx.input(0), &ctx.input(1)}, ctx.device_context());
-  KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::ConvPlan plan, kernels::cpu::nn::PlanConv(conv_ctx, kind));
-  if (plan.channels_first || plan.spatial != 2 || plan.groups != 1 || plan.flat.size() != 4 ||
-      plan.out_shape.size() != 4) {
-    return false;
-  }
-  const ir::WindowDim &h = plan.dims[0], &w = plan.dims[1];
-  const DirectConvShape s{.batch = plan.flat[0],
-                          .in_h = plan.flat[1],
-                          .in_w = plan.flat[2],
-                          .in_c = plan.in_c,
-                          .out_h = plan.out_shape[1],
-                          .out_w = plan.out_shape[2],
-                          .out_c = plan.out_c,
-                          .kh = h.kernel,
-                          .kw = w.kernel,
-                          .stride_h = h.stride,
-                          .stride_w = w.stride,
-                          .dilation_h = h.dilation,
-                          .dilation_w = w.dilation,
-                          .pad_h = h.pad_before,
-                          .pad_w = w.pad_before};
-  if (!DirectConvTakes(dtype, s)) return false;
-  StreamContext& device = Ctx(ctx);
-  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, dtype, plan.out_shape));
-  KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands operands,
-                        kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
-  KILN_ASSIGN_OR_RETURN(Tensor filter, ChannelsLastFilter(ctx));
-  KILN_CUDA_RETURN_IF_ERROR(LaunchDirectConv(dtype, s, ctx.input(0).raw_data(), filter.raw_data(),
-                                             operands.bias ? operands.bias->raw_data() : nullptr,
-                                             operands.residual ? operands.residual->raw_data() : nullptr,
-                                             static_cast<int>(e.activation), e.leakyrelu_alpha, out->raw_data(),
-                                             device.stream()));
-  return true;
 }
 
 namespace {

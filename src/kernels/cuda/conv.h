@@ -53,11 +53,6 @@ StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::
 // (ArrangedFilterInput), else arranged now.
 StatusOr<Tensor> ChannelsLastFilter(runtime::KernelContext& ctx);
 
-// A fused convolution (as for TryFusedConvGraph) whose reduction is short, 2-D, channels-last and of
-// one group, by the direct kernel of conv_direct.h with its epilogue. False, having done nothing,
-// for any other problem.
-StatusOr<bool> TryDirectConv(runtime::KernelContext& ctx, kernels::cpu::nn::ConvKind kind, const ir::Epilogue& e);
-
 // For the kernels whose input 1 is a filter in kiln's layout: a constant filter arranged for cuDNN
 // once, at load time (see KernelOptions::prepared_inputs). Depthwise filters [kh, kw, channels,
 // multiplier] are read as [kh, kw, 1, channels * multiplier].

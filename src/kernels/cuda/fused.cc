@@ -96,8 +96,6 @@ Status FusedConvMatMul(KernelContext& ctx) {
   if (base_op == "Conv2D" || base_op == "Conv") {
     using kernels::cpu::nn::ConvKind;
     const ConvKind kind = base_op == "Conv" ? ConvKind::kConv : ConvKind::kConv2D;
-    KILN_ASSIGN_OR_RETURN(done, TryDirectConv(ctx, kind, e));
-    if (done) return OkStatus();
     KILN_ASSIGN_OR_RETURN(done, TryFusedConvGraph(ctx, kind, e));
     if (done) return OkStatus();
   }
