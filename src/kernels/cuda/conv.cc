@@ -40,15 +40,6 @@ Status Conv2DBackpropInput(KernelContext& ctx) {
   return ConvBackwardData(Ctx(ctx), g, ctx.input(2), {ctx.input(1), ctx.prepared(1)}, *dx);
 }
 
-}  // namespace
-
-StatusOr<Tensor> ChannelsLastFilter(KernelContext& ctx) {
-  if (ctx.prepared(1) != nullptr) return *ctx.prepared(1);
-  return ArrangeFilter(Ctx(ctx), ctx.input(1), false);
-}
-
-namespace {
-
 StatusOr<Tensor> ArrangeConstantFilter(runtime::DeviceContext& device, const ir::Node& node, const Tensor& filter,
                                        bool depthwise) {
   if (filter.rank() < 3 || (depthwise && filter.rank() != 4)) {

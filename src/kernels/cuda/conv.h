@@ -49,10 +49,6 @@ std::vector<DType> ConvDTypes();
 // its epilogue itself (and sets output 0).
 StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::ConvKind kind, const ir::Epilogue& e);
 
-// Input 1 of a channels-last convolution, its filter, in cuDNN's layout: as arranged at load time
-// (ArrangedFilterInput), else arranged now.
-StatusOr<Tensor> ChannelsLastFilter(runtime::KernelContext& ctx);
-
 // For the kernels whose input 1 is a filter in kiln's layout: a constant filter arranged for cuDNN
 // once, at load time (see KernelOptions::prepared_inputs). Depthwise filters [kh, kw, channels,
 // multiplier] are read as [kh, kw, 1, channels * multiplier].

@@ -143,7 +143,12 @@ StatusOr<bool> TryFusedConvGraph(runtime::KernelContext& ctx, kernels::cpu::nn::
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, dtype, plan.out_shape));
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands operands,
                         kernels::cpu::fused::PlanEpilogue(ctx, e, *out));
-  KILN_ASSIGN_OR_RETURN(Tensor filter, ChannelsLastFilter(ctx));
+  Tensor filter;
+  if (ctx.prepared(1) != nullptr) {
+    filter = *ctx.prepared(1);
+  } else {
+    KILN_ASSIGN_OR_RETURN(filter, ArrangeFilter(device, ctx.input(1), false));
+  }
   auto bind = [&](const FusedGraph& f) {
     VariantPack pack = {{f.x, const_cast<void*>(ctx.input(0).raw_data())},
                         {f.w, filter.raw_data()},

@@ -95,8 +95,7 @@ Status FusedConvMatMul(KernelContext& ctx) {
   if (done) return OkStatus();
   if (base_op == "Conv2D" || base_op == "Conv") {
     using kernels::cpu::nn::ConvKind;
-    const ConvKind kind = base_op == "Conv" ? ConvKind::kConv : ConvKind::kConv2D;
-    KILN_ASSIGN_OR_RETURN(done, TryFusedConvGraph(ctx, kind, e));
+    KILN_ASSIGN_OR_RETURN(done, TryFusedConvGraph(ctx, base_op == "Conv" ? ConvKind::kConv : ConvKind::kConv2D, e));
     if (done) return OkStatus();
   }
   const runtime::KernelFn* base = runtime::KernelRegistry::Global().Find(base_op, DeviceType::kCUDA);
