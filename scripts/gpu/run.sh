@@ -29,14 +29,14 @@ check gpu_tests kiln_gpu_tests --gtest_brief=1
 filter=$(grep -ohE "^TEST(_F|_P)?\((\w+)," tests/kernels/*_test.cc tests/passes/*_test.cc \
            tests/frontends/onnx/onnx_conv_test.cc | sed -E 's/TEST(_F|_P)?\(//; s/,//' | sort -u |
          awk '{printf "%s.*:*/%s.*:", $1, $1}')
-KILN_TEST_DEVICE=cuda KILN_TEST_DEVICE_COVERAGE=1 check ops_on_cuda kiln_tests --gtest_brief=1 --gtest_filter="$filter"
 # Fixtures the bundle left out (pack.sh's SKIP_FIXTURES, to keep it small) are not run here.
 skipped=""
-for name in $(grep -ohE '"onnx_[a-z0-9_]+"' tests/frontends/onnx/onnx_fixture_models_test.cc \
-                tests/convert/fixture_sweep_test.cc | tr -d '"' | sort -u); do
+for name in $(grep -ohE '"onnx_[a-z0-9_]+"' tests/*/*_test.cc tests/*/*/*_test.cc | tr -d '"' | sort -u); do
   [ -d "$k/fixtures/$name" ] || skipped="$skipped:*$name*"
 done
 [ -n "$skipped" ] && echo "fixtures left out of the bundle, not run:$(echo "$skipped" | tr -d '*' | tr ':' ' ')"
+KILN_TEST_DEVICE=cuda KILN_TEST_DEVICE_COVERAGE=1 check ops_on_cuda kiln_tests --gtest_brief=1 \
+  --gtest_filter="$filter${skipped:+-${skipped#:}}"
 KILN_TEST_DEVICE=cuda check fixtures_on_cuda kiln_tests --gtest_brief=1 \
   --gtest_filter="SavedModels/FixtureModelTest.*:MnistFixtureTest.*:Torch/OnnxFixtureTest.*:OnnxDynamicShapeTest.*:Fixtures/FixtureSweepTest.*${skipped:+-${skipped#:}}"
 if [ -d "$k/onnx-node-tests" ]; then

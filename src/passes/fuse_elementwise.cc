@@ -222,6 +222,7 @@ Status FuseForEngine(ir::Graph& graph) {
   KILN_RETURN_IF_ERROR(WriteAttentionOutputsInReadersOrder(graph));
   FuseGelus(graph);  // first, so that a GELU after a product joins its epilogue
   KILN_RETURN_IF_ERROR(FuseConvMatMulEpilogues(graph));
+  KILN_RETURN_IF_ERROR(MoveEpiloguesPastMaxPools(graph));
   KILN_RETURN_IF_ERROR(FuseElementwiseChains(graph));
   graph.RemoveDeadNodes();
   return ir::InferShapes(graph);

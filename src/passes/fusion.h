@@ -23,6 +23,12 @@ Status FoldBatchNorms(ir::Graph& graph);
 // KilnFused{Conv2D,DepthwiseConv2D,Conv,MatMul,BatchMatMulV2} node.
 Status FuseConvMatMulEpilogues(ir::Graph& graph);
 
+// Where a KilnFusedConv2D / KilnFusedDepthwiseConv2D / KilnFusedConv with a bias and/or a
+// non-decreasing activation (no residual, no GELU) is read only by a max pool over its spatial
+// dims (MaxPool, OnnxPool in mode max), the bias and activation move into the pool
+// (ir/ops/fused_ops.h): computed once per pooled element instead of once per convolved one.
+Status MoveEpiloguesPastMaxPools(ir::Graph& graph);
+
 // Each float32 GELU written out as ops (x / 2 * (1 + erf(x * c)), as ONNX's Gelu and Keras's gelu
 // import) becomes a KilnFusedElementwise of one KilnGelu step.
 void FuseGelus(ir::Graph& graph);
@@ -57,7 +63,8 @@ Status WriteAttentionOutputsInReadersOrder(ir::Graph& graph);
 
 // The engine's pipeline: shape inference, constant folding, batch-norm folding, constant folding,
 // layer-norm fusion, attention fusion, attention operands read and outputs written in place, GELU
-// fusion, epilogue fusion, elementwise-chain fusion, dead-node removal and shape inference.
+// fusion, epilogue fusion, epilogues moved past max pools, elementwise-chain fusion, dead-node
+// removal and shape inference.
 Status FuseForEngine(ir::Graph& graph);
 
 }  // namespace kiln::passes

@@ -1,7 +1,7 @@
 // The memory-bound kernels' packed paths (16-byte loads and stores, a pack of elements per thread)
 // and the element-wise paths they fall back to give the CPU's answers: elementwise chains with every
-// kind of broadcast operand, layer norms of short and long rows, channels-last max pools and binary
-// ops, in float32, float16 and bfloat16, at sizes that take each path.
+// kind of broadcast operand, layer norms of short and long rows, channels-last max pools (with and
+// without an epilogue) and binary ops, in float32, float16 and bfloat16, at sizes that take each path.
 #include <cuda_runtime.h>
 
 #include "gpu/gpu_test_util.h"
@@ -59,15 +59,26 @@ TEST_P(PackedKernelTest, LayerNormsOfShortAndLongRows) {
 }
 
 TEST_P(PackedKernelTest, ChannelsLastMaxPools) {
-  // 16 channels take packs; 6 do not.
+  // 16 channels take packs; 6 do not. 3x3 and 2x2 windows take the unrolled kernel, 4x3 the general one.
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> windows = {
+      {{1, 3, 3, 1}, {1, 2, 2, 1}}, {{1, 3, 3, 1}, {1, 1, 1, 1}}, {{1, 2, 2, 1}, {1, 2, 2, 1}},
+      {{1, 2, 2, 1}, {1, 1, 3, 1}}, {{1, 4, 3, 1}, {1, 2, 2, 1}}};
   for (int64_t channels : {16, 6}) {
-    for (const std::string padding : {"VALID", "SAME"}) {
-      OneOp spec{"MaxPool", {Random({2, 11, 9, channels}, 9)}, {false}, {}};
-      spec.attrs.Set("ksize", std::vector<int64_t>{1, 3, 3, 1});
-      spec.attrs.Set("strides", std::vector<int64_t>{1, 2, 2, 1});
-      spec.attrs.Set("padding", padding);
-      spec.attrs.Set("data_format", std::string("NHWC"));
-      ExpectGpuMatchesCpu(spec, GetParam());
+    for (const auto& [ksize, strides] : windows) {
+      for (const std::string padding : {"VALID", "SAME"}) {
+        OneOp spec{"MaxPool", {Random({2, 11, 9, channels}, 9)}, {false}, {}};
+        spec.attrs.Set("ksize", ksize);
+        spec.attrs.Set("strides", strides);
+        spec.attrs.Set("padding", padding);
+        spec.attrs.Set("data_format", std::string("NHWC"));
+        SCOPED_TRACE(::testing::PrintToString(ksize) + " strides " + ::testing::PrintToString(strides) + " " + padding);
+        ExpectGpuMatchesCpu(spec, GetParam());
+        // With the epilogue of the convolution before it.
+        spec.values.push_back(Random({channels}, 10));
+        spec.constant.push_back(true);
+        spec.attrs.Set("fused_ops", std::vector<std::string>{"BiasAdd", "Relu"});
+        ExpectGpuMatchesCpu(spec, GetParam());
+      }
     }
   }
 }

@@ -142,15 +142,18 @@ TEST(CastTest, EveryPairOfDTypes) {
   const DType dtypes[] = {DType::kFloat32, DType::kFloat64, DType::kFloat16, DType::kBFloat16, DType::kInt8,
                           DType::kUInt8,   DType::kInt16,   DType::kUInt16,  DType::kInt32,    DType::kUInt32,
                           DType::kInt64,   DType::kUInt64,  DType::kBool};
+  // 8 elements go four at a time where the device allows it; 5 one at a time.
   for (DType src : dtypes) {
-    const Tensor x = FromDoubles(src, {5}, {0, 1, 2, 5, 10});
-    for (DType dst : dtypes) {
-      ir::AttrMap attrs = CastTo(dst);
-      attrs.Set("SrcT", src);
-      auto out = RunOp("Cast", {x}, attrs, true);
-      ASSERT_TRUE(out.ok()) << out.status().ToString();
-      EXPECT_TRUE(TensorsNear((*out)[0], FromDoubles(dst, {5}, ToDoubles(x)), 0, 0))
-          << DTypeName(src) << " -> " << DTypeName(dst);
+    const Tensor sizes[] = {FromDoubles(src, {5}, {0, 1, 2, 5, 10}), FromDoubles(src, {8}, {0, 1, 2, 5, 10, 7, 3, 4})};
+    for (const Tensor& x : sizes) {
+      for (DType dst : dtypes) {
+        ir::AttrMap attrs = CastTo(dst);
+        attrs.Set("SrcT", src);
+        auto out = RunOp("Cast", {x}, attrs, true);
+        ASSERT_TRUE(out.ok()) << out.status().ToString();
+        EXPECT_TRUE(TensorsNear((*out)[0], FromDoubles(dst, x.shape(), ToDoubles(x)), 0, 0))
+            << DTypeName(src) << " -> " << DTypeName(dst);
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 // MaxPool, MaxPoolV2 and AvgPool against naive loops, and AvgPool's SAME edge handling against TF.
+#include <algorithm>
 #include <limits>
 
 #include "kernels/nn_test_util.h"
@@ -81,6 +82,48 @@ TEST(NnPoolingTest, MaxPoolMatchesNaiveLoop) {
       }
     }
   }
+}
+
+// A max pool's epilogue (moved there from the convolution before it): act(max + bias[channel]).
+TEST(NnPoolingTest, MaxPoolEpilogueAddsTheBiasThenActivates) {
+  uint64_t seed = 40;
+  for (DType dtype : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) {
+    for (const auto& c : kPoolCases) {
+      const Tensor x = nn_test::Random(dtype, c.input, seed++);
+      const int64_t channels = c.input[3];
+      const Tensor bias = nn_test::Random(dtype, {channels}, seed++);
+      SCOPED_TRACE(std::string(DTypeName(dtype)) + " " + x.DebugString() + " " + c.padding);
+      const Tensor pooled = RefPool(x, c.ksize, c.strides, c.padding, true, DType::kFloat32);
+      std::vector<double> want = nn_test::AsDoubles(pooled);
+      const std::vector<double> b = nn_test::AsDoubles(bias);
+      for (size_t i = 0; i < want.size(); ++i) want[i] = std::clamp(want[i] + b[i % channels], 0.0, 6.0);
+      const Tensor expected = nn_test::FromDoubles(dtype, pooled.shape(), want);
+      ir::AttrMap attrs = PoolAttrs(c.ksize, c.strides, c.padding);
+      attrs.Set("fused_ops", std::vector<std::string>{"BiasAdd", "Relu6"});
+      const double tol = dtype == DType::kFloat32 ? 1e-6 : dtype == DType::kFloat16 ? 1e-2 : 5e-2;
+      ExpectOp("MaxPool", {x, bias}, attrs, expected, tol);
+      if (dtype == DType::kFloat32) {
+        ir::AttrMap nchw = PoolAttrs(c.ksize, c.strides, c.padding, "NCHW");
+        nchw.Set("fused_ops", std::vector<std::string>{"BiasAdd", "Relu6"});
+        ExpectOp("MaxPool", {ToChannelsFirst(x), bias}, nchw, ToChannelsFirst(expected), tol);
+      }
+    }
+  }
+}
+
+TEST(NnPoolingTest, MaxPoolEpilogueRejectsBadBiasesAndDTypes) {
+  const Tensor x = nn_test::Random(DType::kFloat32, {1, 5, 5, 3}, 1);
+  ir::AttrMap bias_relu = PoolAttrs({2, 2}, {1, 1}, "VALID");
+  bias_relu.Set("fused_ops", std::vector<std::string>{"BiasAdd", "Relu"});
+  ExpectOpError("MaxPool", {x, nn_test::Random(DType::kFloat32, {4}, 2)}, bias_relu, "does not match");
+  ExpectOpError("MaxPool", {x}, bias_relu, "expects 2 input(s)");
+  ExpectOpError("MaxPool", {x, nn_test::Random(DType::kFloat16, {3}, 3)}, bias_relu, "the bias must be float32");
+  ir::AttrMap residual = PoolAttrs({2, 2}, {1, 1}, "VALID");
+  residual.Set("fused_ops", std::vector<std::string>{"Add"});
+  ExpectOpError("MaxPool", {x, x}, residual, "not Add");
+  ir::AttrMap relu = PoolAttrs({2, 2}, {1, 1}, "VALID");
+  relu.Set("fused_ops", std::vector<std::string>{"Relu"});
+  ExpectOpError("MaxPool", {nn_test::Random(DType::kInt32, {1, 5, 5, 3}, 4)}, relu, "not int32");
 }
 
 TEST(NnPoolingTest, AvgPoolDividesByValidElements) {

@@ -3,6 +3,7 @@
 #include "passes/fusion.h"
 
 #include <filesystem>
+#include <functional>
 
 #include "frontends/savedmodel/graph_def_io.h"
 #include "ir/op_registry.h"
@@ -657,6 +658,96 @@ TEST(FusionForEngineTest, FusesGeluIntoTheProductsEpilogue) {
       ExpectFusedNode(g, "gelu", "KilnFusedBatchMatMulV2", {"BiasAdd", "KilnGelu"});
       EXPECT_EQ(g.OpCounts().count(ir::kFusedElementwiseOp), 0u);
     }
+  }
+}
+
+ir::AttrMap MaxPoolAttrs(const std::string& format) {
+  const bool nchw = format == "NCHW";
+  const std::vector<int64_t> window = nchw ? std::vector<int64_t>{1, 1, 3, 3} : std::vector<int64_t>{1, 3, 3, 1};
+  const std::vector<int64_t> strides = nchw ? std::vector<int64_t>{1, 1, 2, 2} : std::vector<int64_t>{1, 2, 2, 1};
+  return Attrs({{"ksize", window}, {"strides", strides}, {"padding", "SAME"}, {"data_format", format}});
+}
+
+// A convolution's bias and non-decreasing activation move into the max pool that reads it, for
+// TensorFlow's MaxPool in either layout and ONNX's max pool, with the unfused graph's answers.
+TEST(FusionForEngineTest, MovesConvEpiloguesPastMaxPools) {
+  for (const std::string format : {"NHWC", "NCHW"}) {
+    SCOPED_TRACE(format);
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+        [&](Builder& b) {
+          ValueRef x = b.Input("x", format == "NHWC" ? Shape{2, 11, 11, 3} : Shape{2, 3, 11, 11});
+          ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 3, 4})}, Conv2DAttrs(format));
+          ValueRef bias = b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {4})}, Attrs({{"data_format", format}}));
+          b.Output(b.Op("pool", "MaxPool", {b.Op("relu", "Relu", {bias})}, MaxPoolAttrs(format)));
+        },
+        passes::FuseForEngine, g));
+    ExpectFusedNode(g, "relu", "KilnFusedConv2D", {});
+    EXPECT_EQ(FindNode(g, "relu")->inputs.size(), 2u);
+    const ir::Node* pool = FindNode(g, "pool");
+    EXPECT_EQ(pool->attrs.Get<std::vector<std::string>>("fused_ops").value(),
+              (std::vector<std::string>{"BiasAdd", "Relu"}));
+    EXPECT_EQ(pool->inputs.size(), 2u);
+  }
+  ir::Graph onnx;
+  ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(
+      [](Builder& b) {
+        ValueRef x = b.Input("x", {2, 2, 9, 9});
+        ValueRef conv = b.Op("conv", "Conv", {x, b.RandomConst("w", {3, 3, 2, 5})},
+                             Attrs({{"strides", std::vector<int64_t>{1, 1, 1, 1}},
+                                    {"padding", std::string("VALID")},
+                                    {"data_format", std::string("CHANNELS_FIRST")}}));
+        ValueRef bias = b.Op("bias", "AddV2", {conv, b.RandomConst("b", {5, 1, 1})});
+        ValueRef act = b.Op("act", "LeakyRelu", {bias}, Attrs({{"alpha", 0.1f}}));
+        b.Output(b.Op("pool", "OnnxPool", {act},
+                      Attrs({{"mode", std::string("max")},
+                             {"kernel_shape", std::vector<int64_t>{2, 2}},
+                             {"strides", std::vector<int64_t>{2, 2}},
+                             {"pads", std::vector<int64_t>{0, 0, 1, 1}}})));
+      },
+      passes::FuseForEngine, onnx));
+  ExpectFusedNode(onnx, "act", "KilnFusedConv", {});
+  EXPECT_EQ(FindNode(onnx, "pool")->attrs.Get<std::vector<std::string>>("fused_ops").value(),
+            (std::vector<std::string>{"BiasAdd", "LeakyRelu"}));
+}
+
+// The epilogue stays where the convolution's output has another reader, where it adds a residual,
+// where its activation can decrease (GELU, LeakyRelu of a negative alpha) and before other pools.
+TEST(FusionForEngineTest, LeavesEpiloguesThatCannotMovePastThePool) {
+  struct Case {
+    const char* name;
+    std::function<void(Builder&)> build;
+  };
+  auto conv = [](Builder& b) {
+    ValueRef x = b.Input("x", {1, 8, 8, 2});
+    ValueRef conv = b.Op("conv", "Conv2D", {x, b.RandomConst("w", {3, 3, 2, 4})}, Conv2DAttrs());
+    return b.Op("bias", "BiasAdd", {conv, b.RandomConst("b", {4})});
+  };
+  const std::vector<Case> cases = {
+      {"shared", [&](Builder& b) {
+         ValueRef relu = b.Op("relu", "Relu", {conv(b)});
+         b.Output(b.Op("pool", "MaxPool", {relu}, MaxPoolAttrs("NHWC")));
+         b.Output(relu);
+       }},
+      {"residual", [&](Builder& b) {
+         ValueRef bias = conv(b);
+         ValueRef sum = b.Op("sum", "AddV2", {bias, b.RandomConst("r", {1, 4, 4, 4})});
+         b.Output(b.Op("pool", "MaxPool", {b.Op("relu", "Relu", {sum})}, MaxPoolAttrs("NHWC")));
+       }},
+      {"leaky", [&](Builder& b) {
+         ValueRef act = b.Op("act", "LeakyRelu", {conv(b)}, Attrs({{"alpha", -0.5f}}));
+         b.Output(b.Op("pool", "MaxPool", {act}, MaxPoolAttrs("NHWC")));
+       }},
+      {"average", [&](Builder& b) {
+         b.Output(b.Op("pool", "AvgPool", {b.Op("relu", "Relu", {conv(b)})}, MaxPoolAttrs("NHWC")));
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ir::Graph g;
+    ASSERT_NO_FATAL_FAILURE(ExpectPassKeepsOutputs(c.build, passes::FuseForEngine, g));
+    EXPECT_FALSE(FindNode(g, "pool")->attrs.Has("fused_ops"));
+    EXPECT_EQ(FindNode(g, "pool")->inputs.size(), 1u);
   }
 }
 

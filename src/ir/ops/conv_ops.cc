@@ -2,6 +2,7 @@
 // MaxPool, MaxPoolV2, AvgPool.
 #include "ir/op_registry.h"
 #include "ir/ops/conv_geometry.h"
+#include "ir/ops/fused_ops.h"
 #include "ir/shape_fns.h"
 
 namespace kiln::ir {
@@ -157,9 +158,11 @@ Status Conv2DBackpropInputShape(InferenceContext& ctx) {
   return OkStatus();
 }
 
-// MaxPool, AvgPool (ksize/strides attrs) and MaxPoolV2 (ksize/strides inputs 1 and 2).
+// MaxPool, AvgPool (ksize/strides attrs) and MaxPoolV2 (ksize/strides inputs 1 and 2); MaxPool may
+// carry an epilogue (ir/ops/fused_ops.h).
 Status PoolShape(InferenceContext& ctx, bool window_from_inputs) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(window_from_inputs ? 3 : 1, window_from_inputs ? 3 : 1));
+  const bool epilogue = ctx.node().op == "MaxPool";
+  if (!epilogue) KILN_RETURN_IF_ERROR(ctx.ExpectInputs(window_from_inputs ? 3 : 1, window_from_inputs ? 3 : 1));
   const PartialShape& input = ctx.input_shape(0);
   KILN_RETURN_IF_ERROR(ExpectRank(input, 4, "input"));
   AttrMap attrs = ctx.attrs();
@@ -182,6 +185,7 @@ Status PoolShape(InferenceContext& ctx, bool window_from_inputs) {
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ksize_full, attrs.Get<std::vector<int64_t>>("ksize"));
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> ksize, SpatialEntries(ksize_full, 2, spec.channels_first, "ksize"));
   const int64_t channels = DimOf(input, spec.channels_first ? 1 : 3);
+  if (epilogue) KILN_RETURN_IF_ERROR(CheckPoolEpilogue(ctx, channels));
   KILN_ASSIGN_OR_RETURN(PartialShape out, WindowOutputShape(input, 1, 2, ksize, spec, channels));
   ctx.set_output(0, ctx.input_dtype(0), std::move(out));
   return OkStatus();

@@ -238,6 +238,40 @@ StatusOr<Epilogue> ParseEpilogue(const AttrMap& attrs) {
   return e;
 }
 
+StatusOr<Epilogue> ParsePoolEpilogue(const AttrMap& attrs, int num_inputs) {
+  KILN_ASSIGN_OR_RETURN(Epilogue e, ParseEpilogue(attrs));
+  if (e.residual) return InvalidArgument("a max pool's fused_ops take BiasAdd and an activation, not Add");
+  const int expected = e.bias ? 2 : 1;
+  if (num_inputs != expected) {
+    return InvalidArgument("expects " + std::to_string(expected) + " input(s) (" +
+                           (e.bias ? "the data and the bias of its fused BiasAdd" : "the data") + "), got " +
+                           std::to_string(num_inputs));
+  }
+  return e;
+}
+
+Status CheckPoolEpilogue(const InferenceContext& ctx, int64_t channels) {
+  KILN_ASSIGN_OR_RETURN(Epilogue e, ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()));
+  const bool any = e.bias || e.activation != Activation::kNone;
+  if (any && !FusedDType(ctx.input_dtype(0))) {
+    return InvalidArgument("a pool's epilogue computes float32, float16 or bfloat16, not " +
+                           std::string(DTypeName(ctx.input_dtype(0))));
+  }
+  if (!e.bias) return OkStatus();
+  const PartialShape& bias = ctx.input_shape(1);
+  if (ctx.input_dtype(1) != ctx.input_dtype(0)) {
+    return InvalidArgument("the bias must be " + std::string(DTypeName(ctx.input_dtype(0))) + ", got " +
+                           std::string(DTypeName(ctx.input_dtype(1))));
+  }
+  if (!bias.rank_known) return OkStatus();
+  if (bias.rank() != 1) return InvalidArgument("the bias must be a vector, got " + bias.ToString());
+  if (channels >= 0 && bias.dims[0] >= 0 && bias.dims[0] != channels) {
+    return InvalidArgument("bias " + bias.ToString() + " does not match the input's " + std::to_string(channels) +
+                           " channels");
+  }
+  return OkStatus();
+}
+
 std::optional<ElementwiseOp> ElementwiseOpFromName(std::string_view op) {
   for (const auto& [name, value] : kElementwiseOps) {
     if (name == op) return value;

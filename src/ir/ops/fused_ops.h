@@ -7,6 +7,10 @@
 //    output's shape) when it has "Add"; fused_ops ends with the activation, if any
 //    (e.g. ["BiasAdd", "Add", "Relu"]; "KilnGelu" is the exact GELU, x / 2 * (1 + erf(x / sqrt(2))));
 //    leakyrelu_alpha is LeakyRelu's alpha.
+//  - MaxPool and OnnxPool in mode max may end with the epilogue of the convolution before them,
+//    moved past the pool (passes::MoveEpiloguesPastMaxPools): fused_ops lists "BiasAdd" and/or an
+//    activation, leakyrelu_alpha as above, and the bias [C] is input 1; the output is
+//    act(max + bias[channel]).
 //  - KilnFusedElementwise: input 0 is the chain's input; attr ops is the program, one step per
 //    entry: "Op" for a unary op, "Op:L:i" / "Op:R:i" for a binary op whose chain value is the left
 //    (L) or right (R) operand and whose other operand is input i; params holds each step's
@@ -54,6 +58,13 @@ struct Epilogue {
 };
 // Reads fused_ops and leakyrelu_alpha; entries must come in the order bias, residual, activation.
 StatusOr<Epilogue> ParseEpilogue(const AttrMap& attrs);
+
+class InferenceContext;
+// A max pool's epilogue (no residual), checked against its `num_inputs`: 1, or 2 with a bias.
+StatusOr<Epilogue> ParsePoolEpilogue(const AttrMap& attrs, int num_inputs);
+// Shape inference's checks of a max pool's epilogue: its inputs, and the bias a vector of the
+// pool's `channels` (-1 when unknown) in the input's dtype.
+Status CheckPoolEpilogue(const InferenceContext& ctx, int64_t channels);
 
 enum class ElementwiseOp {
   // Unary.

@@ -2,6 +2,7 @@
 // OnnxPool (MaxPool/AveragePool/LpPool over [N, C, spatial...]) and OnnxResize (Resize, opset 19).
 // Optional ONNX inputs are always present; an absent one is an empty vector (shape [0]).
 #include "ir/op_registry.h"
+#include "ir/ops/fused_ops.h"
 #include "ir/ops/onnx_window_rules.h"
 #include "ir/shape_fns.h"
 
@@ -9,8 +10,10 @@ namespace kiln::ir {
 namespace {
 
 Status OnnxPoolShapeFn(InferenceContext& ctx) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   KILN_ASSIGN_OR_RETURN(OnnxPoolSpec spec, ParseOnnxPoolSpec(ctx.attrs()));
+  if (spec.mode != OnnxPoolMode::kMax && ctx.attrs().Has("fused_ops")) {
+    return InvalidArgument("only max pools take fused_ops");
+  }
   const int spatial = static_cast<int>(spec.kernel.size());
   const PartialShape& in = ctx.input_shape(0);
   if (in.rank_known && in.rank() != spatial + 2) {
@@ -18,6 +21,7 @@ Status OnnxPoolShapeFn(InferenceContext& ctx) {
                            (spec.channels_last ? "[N, spatial..., C]" : "[N, C, spatial...]") + ") for kernel_shape " +
                            ShapeToString(spec.kernel) + ", got " + in.ToString());
   }
+  KILN_RETURN_IF_ERROR(CheckPoolEpilogue(ctx, in.rank_known ? in.dims[spec.channel_axis()] : -1));
   std::vector<int64_t> out = in.rank_known ? in.dims : std::vector<int64_t>(spatial + 2, -1);
   for (int i = 0; i < spatial; ++i) {
     const int axis = spec.spatial_axis(i);

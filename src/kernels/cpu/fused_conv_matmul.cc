@@ -145,6 +145,28 @@ void ApplyEpilogue(const ir::Epilogue& e, const EpilogueOperands& p, float* out)
                      out, p.outer, p.channels, p.inner);
 }
 
+Status ApplyPoolEpilogue(const KernelContext& ctx, int channel_axis, Tensor& out) {
+  KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()));
+  if (!e.bias && e.activation == ir::Activation::kNone) return OkStatus();
+  if (out.dtype() != DType::kFloat32) {
+    return InvalidArgument("a pool's epilogue computes floating-point values, not " + out.DebugString());
+  }
+  EpilogueOperands p;
+  p.channels = out.dim(channel_axis);
+  for (int i = 0; i < channel_axis; ++i) p.outer *= out.dim(i);
+  for (int i = channel_axis + 1; i < out.rank(); ++i) p.inner *= out.dim(i);
+  if (e.bias) {
+    const Tensor& b = ctx.input(1);
+    if (b.dtype() != DType::kFloat32 || b.rank() != 1 || b.dim(0) != p.channels) {
+      return InvalidArgument("bias " + b.DebugString() + " is not a vector of the " + std::to_string(p.channels) +
+                             " channels of the output " + out.DebugString() + " in its dtype");
+    }
+    p.bias = &b;
+  }
+  ApplyEpilogue(e, p, out.data<float>());
+  return OkStatus();
+}
+
 }  // namespace fused
 
 KILN_REGISTER_CPU_KERNEL("KilnFusedConv2D", FusedConvMatMul);

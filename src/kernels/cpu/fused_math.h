@@ -31,6 +31,11 @@ StatusOr<EpilogueOperands> PlanEpilogue(const runtime::KernelContext& ctx, const
 // out = act(out + bias[channel] + residual) over float32 `out` as PlanEpilogue viewed it.
 void ApplyEpilogue(const ir::Epilogue& e, const EpilogueOperands& p, float* out);
 
+// A max pool's epilogue (ir::ParsePoolEpilogue), if it has one, over its output `out`, whose
+// channels lie along `channel_axis`: out = act(out + bias[channel]) with the bias from input 1,
+// checked. float32 only.
+Status ApplyPoolEpilogue(const runtime::KernelContext& ctx, int channel_axis, Tensor& out);
+
 // KilnLayerNorm's operands, checked: x viewed as [rows, cols] with cols the normalized dims' size,
 // and scale and offset of cols elements each, shaped like those dims.
 struct LayerNormPlan {

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "ir/ops/onnx_window_rules.h"
+#include "kernels/cpu/fused_math.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/cpu/pool_plan.h"
@@ -121,12 +122,14 @@ Status OnnxPoolImpl(KernelContext& ctx) {
     Pool<T>(x.data<T>(), planar.data<T>(), x.dim(0) * x.dim(1), taps, spec);
     return OkStatus();
   }));
-  ctx.set_output(0, spec.channels_last ? ChannelsFirstToLast(planar) : std::move(planar));
+  Tensor out = spec.channels_last ? ChannelsFirstToLast(planar) : std::move(planar);
+  KILN_RETURN_IF_ERROR(fused::ApplyPoolEpilogue(ctx, spec.channel_axis(), out));
+  ctx.set_output(0, std::move(out));
   return OkStatus();
 }
 
 Status OnnxPoolKernel(KernelContext& ctx) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
+  KILN_RETURN_IF_ERROR(ir::ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()).status());
   return RunHalfInFloat32(ctx, OnnxPoolImpl);
 }
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "kernels/cpu/conv_util.h"
+#include "kernels/cpu/fused_math.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/cpu/pool_plan.h"
@@ -62,7 +63,9 @@ Status PoolTensors(KernelContext& ctx, bool is_max) {
     }
     return OkStatus();
   }));
-  ctx.set_output(0, p.channels_first ? ChannelsLastToFirst(out) : out);
+  Tensor result = p.channels_first ? ChannelsLastToFirst(out) : out;
+  if (ctx.node().op == "MaxPool") KILN_RETURN_IF_ERROR(fused::ApplyPoolEpilogue(ctx, p.channels_first ? 1 : 3, result));
+  ctx.set_output(0, std::move(result));
   return OkStatus();
 }
 
@@ -77,7 +80,11 @@ Status AvgPool(KernelContext& ctx) {
 
 StatusOr<TfPoolPlan> PlanTfPool(const KernelContext& ctx) {
   const bool window_inputs = ctx.node().op == "MaxPoolV2";
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(window_inputs ? 3 : 1, window_inputs ? 3 : 1));
+  if (ctx.node().op == "MaxPool") {
+    KILN_RETURN_IF_ERROR(ir::ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()).status());
+  } else {
+    KILN_RETURN_IF_ERROR(ctx.ExpectInputs(window_inputs ? 3 : 1, window_inputs ? 3 : 1));
+  }
   const Tensor& input = ctx.input(0);
   if (input.rank() != 4) return InvalidArgument("pooling input must have rank 4, got " + input.DebugString());
   ir::AttrMap attrs = ctx.attrs();

@@ -52,6 +52,20 @@ __global__ void TileTransposeKernel(const T* __restrict__ in, T* __restrict__ ou
   }
 }
 
+// Transposes whose output's last dim is narrow and whose input walks the dim before it
+// contiguously (NCHW to NHWC with few channels): one thread per output row of the narrow dim,
+// `rows` locating each row's first element and `in_step` the input's step along the row, so
+// neighbouring threads read neighbouring elements of each input plane.
+template <typename T>
+__global__ void NarrowTransposeKernel(const T* __restrict__ in, T* __restrict__ out, StridedMap<2> rows,
+                                      int64_t width, int64_t in_step, int64_t n) {
+  KILN_GRID_STRIDE_LOOP(r, n) {
+    int64_t off[2];
+    rows.Locate(r, off);
+    for (int64_t c = 0; c < width; ++c) out[off[0] + c] = in[off[1] + c * in_step];
+  }
+}
+
 // The widest element (up to 16 bytes) in which `map` moves whole elements: every offset, every
 // stride but the last dim's (1 on both sides) and the last dim's size divisible by the widening,
 // and both pointers aligned to it. Returns the widened map's element size.
@@ -174,6 +188,21 @@ cudaError_t LaunchStridedCopy(size_t element_size, const void* in, void* out, co
                                                                  j, batches);
         return cudaGetLastError();
       });
+    }
+    if (map.dims[last] < 8 && j == last - 1) {
+      Shape dims(map.dims, map.dims + last);
+      std::vector<int64_t> strides[2] = {{map.strides[0], map.strides[0] + last},
+                                         {map.strides[1], map.strides[1] + last}};
+      auto rows = MakeStridedMap<2>(dims, strides, map.offsets);
+      if (rows.ok()) {
+        const int64_t n = rows->size();
+        return DispatchBySize(element_size, [&](auto tag) {
+          using T = decltype(tag);
+          NarrowTransposeKernel<T><<<BlocksFor(n), kThreads, 0, stream>>>(
+              static_cast<const T*>(in), static_cast<T*>(out), *rows, map.dims[last], map.strides[1][last], n);
+          return cudaGetLastError();
+        });
+      }
     }
   }
   const size_t size = WidenElements(map, element_size, in, out);

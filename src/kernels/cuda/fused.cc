@@ -104,6 +104,11 @@ Status FusedConvMatMul(KernelContext& ctx) {
   base_ctx.set_prepared(ctx.all_prepared());
   KILN_RETURN_IF_ERROR((*base)(base_ctx));
   Tensor out = std::move(base_ctx.outputs()[0]);
+  // An epilogue moved elsewhere (past a max pool) leaves nothing to do after the product.
+  if (!e.bias && !e.residual && e.activation == ir::Activation::kNone) {
+    ctx.set_output(0, std::move(out));
+    return OkStatus();
+  }
   KILN_ASSIGN_OR_RETURN(kernels::cpu::fused::EpilogueOperands p, kernels::cpu::fused::PlanEpilogue(ctx, e, out));
   KILN_CUDA_RETURN_IF_ERROR(LaunchEpilogue(out.dtype(), static_cast<int>(e.activation), e.leakyrelu_alpha,
                                            out.raw_data(), p.bias ? p.bias->raw_data() : nullptr,

@@ -2,11 +2,13 @@
 // per output element, with 32-bit index arithmetic wherever the tensors allow it.
 #include <cfloat>
 #include <climits>
-#include <limits>
 #include <algorithm>
+#include <limits>
 
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/strided.h"
 
 namespace kiln::cuda {
 namespace {
@@ -23,15 +25,28 @@ __device__ __forceinline__ Compute<T> LowestOf() {
   }
 }
 
+// A max pool's epilogue on the maximum `v` of channel c.
+template <typename T>
+__device__ __forceinline__ Compute<T> PoolEpilogue(const PoolShape& s, Compute<T> v, int64_t c) {
+  if (s.bias == nullptr && s.activation == 0) return v;
+  if constexpr (kIsFloat<T> && !std::is_same_v<T, double>) {
+    float x = static_cast<float>(v);
+    if (s.bias != nullptr) x += Widen(static_cast<const T*>(s.bias)[c]);
+    return static_cast<Compute<T>>(Activate(s.activation, x, s.alpha));
+  } else {
+    return v;  // float16, bfloat16 and float32 only (shape inference rejects others)
+  }
+}
+
 // Where output element i's window lies: its batch-and-channel plane (element (i0, i1, i2) of the
 // plane at base + ((i0 * in1 + i1) * in2 + i2) * step) and its output position. Index is int32_t
 // when every element index of both tensors fits, else int64_t.
 template <typename Index>
 struct Window {
-  Index base, step, o[3];
+  Index base, step, c, o[3];
 
   __device__ __forceinline__ Window(const PoolShape& s, Index i) {
-    Index rest = i, c;
+    Index rest = i;
     if (s.channels_first) {
       for (int d = 2; d >= 0; --d) {
         o[d] = rest % static_cast<Index>(s.out[d]);
@@ -127,45 +142,109 @@ __global__ void MaxPoolKernel(const T* __restrict__ in, T* __restrict__ out, Poo
     if constexpr (kIsFloat<T>) {
       if (nan) acc = static_cast<A>(NAN);
     }
-    out[i] = Narrow<T>(acc);
+    out[i] = Narrow<T>(PoolEpilogue<T>(s, acc, w.c));
   }
 }
 
-// MaxPoolKernel for channels-last inputs a pack of channels per thread: channels a multiple of
-// kSize, the pointers aligned; n counts output elements.
-template <typename T, typename Index>
-__global__ void MaxPoolPackedKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, Index n) {
+// The maxima of a pack of channels over a window, with MaxPoolKernel's rules.
+template <typename T>
+struct PackMax {
   using A = Compute<T>;
-  constexpr int K = Pack<T>::kSize;
-  const bool onnx = s.mode == PoolMode::kOnnxMax;
-  for (Index g = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; g < n / K;
-       g += static_cast<Index>(gridDim.x) * blockDim.x) {
-    const Window<Index> w(s, g * K);
-    A acc[K];
-    bool nan[K];
+  static constexpr int K = Pack<T>::kSize;
+  bool onnx;
+  A acc[K];
+  bool nan[K];
+
+  __device__ __forceinline__ explicit PackMax(bool onnx_rules) : onnx(onnx_rules) {
 #pragma unroll
     for (int k = 0; k < K; ++k) {
       acc[k] = onnx ? -static_cast<A>(INFINITY) : LowestOf<T>();
       nan[k] = false;
     }
-    w.ForEachOffset(s, [&](Index at) {
-      const Pack<T> p = LoadPack(in + at);
+  }
+  __device__ __forceinline__ void Add(const Pack<T>& p) {
 #pragma unroll
-      for (int k = 0; k < K; ++k) {
-        const A v = Widen(p.v[k]);
-        if (onnx) {
-          nan[k] |= v != v;
-          acc[k] = fmax(acc[k], v);
-        } else {
-          acc[k] = v > acc[k] ? v : acc[k];
-        }
+    for (int k = 0; k < K; ++k) {
+      const A v = Widen(p.v[k]);
+      if (onnx) {
+        nan[k] |= v != v;
+        acc[k] = fmax(acc[k], v);
+      } else {
+        acc[k] = v > acc[k] ? v : acc[k];
       }
-    });
+    }
+  }
+  // The maxima, through the pool's epilogue; the pack's first channel is c.
+  __device__ __forceinline__ Pack<T> Result(const PoolShape& s, int64_t c) const {
     Pack<T> result;
 #pragma unroll
-    for (int k = 0; k < K; ++k) result.v[k] = Narrow<T>(nan[k] ? static_cast<A>(NAN) : acc[k]);
-    StorePack(out + g * K, result);
+    for (int k = 0; k < K; ++k) {
+      result.v[k] = Narrow<T>(PoolEpilogue<T>(s, nan[k] ? static_cast<A>(NAN) : acc[k], c + k));
+    }
+    return result;
   }
+};
+
+// MaxPoolKernel for channels-last inputs a pack of channels per thread: channels a multiple of
+// kSize, the pointers aligned; n counts output elements.
+template <typename T, typename Index>
+__global__ void MaxPoolPackedKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, Index n) {
+  constexpr int K = Pack<T>::kSize;
+  for (Index g = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; g < n / K;
+       g += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const Window<Index> w(s, g * K);
+    PackMax<T> m(s.mode == PoolMode::kOnnxMax);
+    w.ForEachOffset(s, [&](Index at) { m.Add(LoadPack(in + at)); });
+    StorePack(out + g * K, m.Result(s, w.c));
+  }
+}
+
+// MaxPoolPackedKernel for 2-d windows of KH x KW taps without dilation, in 32-bit indices: the
+// window's loads unrolled, so a thread has them all in flight at once, and the output position
+// found by multiplications rather than divisions. `groups` is the channels over kSize; `out_w`
+// and `out_h` the output's width and height.
+template <typename T, int KH, int KW>
+__global__ void MaxPool2dPackedKernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s, FastDivmod groups,
+                                      FastDivmod out_w, FastDivmod out_h, int32_t n) {
+  constexpr int K = Pack<T>::kSize;
+  const int32_t in_h = static_cast<int32_t>(s.in[1]), in_w = static_cast<int32_t>(s.in[2]);
+  const int32_t channels = static_cast<int32_t>(s.channels);
+  for (int32_t g = blockIdx.x * blockDim.x + threadIdx.x; g < n; g += gridDim.x * blockDim.x) {
+    const uint32_t pixel = groups.Div(g), row = out_w.Div(pixel), image = out_h.Div(row);
+    const int32_t c = (g - pixel * groups.divisor) * K;
+    const int32_t x0 = (pixel - row * out_w.divisor) * static_cast<int32_t>(s.stride[2]) -
+                       static_cast<int32_t>(s.pad_begin[2]);
+    const int32_t y0 = (row - image * out_h.divisor) * static_cast<int32_t>(s.stride[1]) -
+                       static_cast<int32_t>(s.pad_begin[1]);
+    const T* plane = in + static_cast<int32_t>(image) * in_h * in_w * channels + c;
+    PackMax<T> m(s.mode == PoolMode::kOnnxMax);
+#pragma unroll
+    for (int i = 0; i < KH; ++i) {
+      const int32_t y = y0 + i;
+#pragma unroll
+      for (int j = 0; j < KW; ++j) {
+        const int32_t x = x0 + j;
+        if (y >= 0 && y < in_h && x >= 0 && x < in_w) m.Add(LoadPack(plane + (y * in_w + x) * channels));
+      }
+    }
+    StorePack(out + g * K, m.Result(s, c));
+  }
+}
+
+// Launches MaxPool2dPackedKernel where the pool is a channels-last 2-d max pool of KH x KW taps
+// without dilation whose indices fit 32 bits; returns false, having launched nothing, otherwise.
+template <typename T, int KH, int KW>
+bool TryMaxPool2dPacked(const PoolShape& s, const T* in, T* out, int64_t n, cudaStream_t stream) {
+  constexpr int K = Pack<T>::kSize;
+  const bool fits = s.kernel[0] == 1 && s.in[0] == 1 && s.out[0] == 1 && s.kernel[1] == KH && s.kernel[2] == KW &&
+                    s.dilation[1] == 1 && s.dilation[2] == 1 && !s.channels_first && s.channels % K == 0 &&
+                    n < (int64_t{1} << 31) && s.batch * s.channels * s.in[1] * s.in[2] < (int64_t{1} << 31);
+  if (!fits) return false;
+  const int32_t groups = static_cast<int32_t>(n / K);
+  MaxPool2dPackedKernel<T, KH, KW><<<BlocksFor(groups), kThreads, 0, stream>>>(
+      in, out, s, FastDivmod(static_cast<uint32_t>(s.channels / K)), FastDivmod(static_cast<uint32_t>(s.out[2])),
+      FastDivmod(static_cast<uint32_t>(s.out[1])), groups);
+  return true;
 }
 
 // Average and Lp pools sum in double, as the CPU kernels do.
@@ -207,6 +286,9 @@ cudaError_t LaunchPool(DType dtype, const PoolShape& s, const void* in, void* ou
     T* y = static_cast<T*>(out);
     if constexpr (kIsFloat<T> && !std::is_same_v<T, double>) {
       if (max && !s.channels_first && s.channels % Pack<T>::kSize == 0 && PackAligned({in, out})) {
+        if (TryMaxPool2dPacked<T, 3, 3>(s, x, y, n, stream) || TryMaxPool2dPacked<T, 2, 2>(s, x, y, n, stream)) {
+          return cudaGetLastError();
+        }
         MaxPoolPackedKernel<T, Index><<<BlocksFor(n / Pack<T>::kSize), kThreads, 0, stream>>>(
             x, y, s, static_cast<Index>(n));
         return cudaGetLastError();

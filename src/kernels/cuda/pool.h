@@ -27,6 +27,11 @@ struct PoolShape {
   // Three spatial dims; unused leading ones have size 1, kernel 1.
   int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, kernel[3] = {1, 1, 1}, stride[3] = {1, 1, 1},
           dilation[3] = {1, 1, 1}, pad_begin[3] = {0, 0, 0}, pad_end[3] = {0, 0, 0};
+  // Max pools' epilogue: out = act(max + bias[channel]); bias (of the pooled dtype) may be null,
+  // activation is an ir::Activation and alpha LeakyRelu's.
+  const void* bias = nullptr;
+  int activation = 0;
+  float alpha = 0.2f;
 };
 
 cudaError_t LaunchPool(DType dtype, const PoolShape& shape, const void* in, void* out, cudaStream_t stream);

@@ -1,4 +1,5 @@
 // Registrations of the CUDA pools: MaxPool, MaxPoolV2, AvgPool (TensorFlow) and OnnxPool.
+#include "ir/ops/fused_ops.h"
 #include "kernels/cpu/pool_plan.h"
 #include "kernels/cuda/kernel_util.h"
 #include "kernels/cuda/pool.h"
@@ -8,6 +9,28 @@ namespace {
 
 using runtime::KernelContext;
 using runtime::KernelOptions;
+
+// A max pool's epilogue into `p`: the bias (input 1) checked against the pool's channels and dtype.
+Status SetEpilogue(const KernelContext& ctx, PoolShape& p) {
+  KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()));
+  const bool any = e.bias || e.activation != ir::Activation::kNone;
+  const DType dtype = ctx.input(0).dtype();
+  if (any && dtype != DType::kFloat32 && dtype != DType::kFloat16 && dtype != DType::kBFloat16) {
+    return InvalidArgument("a pool's epilogue computes float32, float16 or bfloat16, not " +
+                           ctx.input(0).DebugString());
+  }
+  if (e.bias) {
+    const Tensor& b = ctx.input(1);
+    if (b.dtype() != dtype || b.rank() != 1 || b.dim(0) != p.channels) {
+      return InvalidArgument("bias " + b.DebugString() + " is not a vector of the pool's " +
+                             std::to_string(p.channels) + " channels in its dtype");
+    }
+    p.bias = b.raw_data();
+  }
+  p.activation = static_cast<int>(e.activation);
+  p.alpha = e.leakyrelu_alpha;
+  return OkStatus();
+}
 
 Status TfPool(KernelContext& ctx, bool is_max) {
   KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::TfPoolPlan plan, kernels::cpu::nn::PlanTfPool(ctx));
@@ -29,13 +52,13 @@ Status TfPool(KernelContext& ctx, bool is_max) {
     p.pad_begin[d + 1] = w.pad_before;
     p.pad_end[d + 1] = w.pad_after;
   }
+  if (is_max && ctx.node().op == "MaxPool") KILN_RETURN_IF_ERROR(SetEpilogue(ctx, p));
   KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.AllocateOutput(0, input.dtype(), plan.out_shape));
   KILN_CUDA_RETURN_IF_ERROR(LaunchPool(input.dtype(), p, input.raw_data(), out->raw_data(), StreamOf(ctx)));
   return OkStatus();
 }
 
 Status OnnxPool(KernelContext& ctx) {
-  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
   KILN_ASSIGN_OR_RETURN(kernels::cpu::nn::OnnxPoolPlan plan, kernels::cpu::nn::PlanOnnxPool(ctx));
   const Tensor& x = ctx.input(0);
   const ir::OnnxPoolSpec& spec = plan.spec;
@@ -61,6 +84,7 @@ Status OnnxPool(KernelContext& ctx) {
     p.pad_begin[lead + i] = plan.dims[i].pad_begin;
     p.pad_end[lead + i] = plan.dims[i].pad_end;
   }
+  KILN_RETURN_IF_ERROR(SetEpilogue(ctx, p));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateOutput(0, x.dtype(), plan.out_shape));
   KILN_CUDA_RETURN_IF_ERROR(LaunchPool(x.dtype(), p, x.raw_data(), y->raw_data(), StreamOf(ctx)));
   return OkStatus();
