@@ -58,9 +58,7 @@ Status MoveEpiloguesPastMaxPools(ir::Graph& graph) {
     const std::string base = ir::EpilogueBaseOp(conv.op);
     if (base != "Conv2D" && base != "Conv" && base != "DepthwiseConv2dNative") continue;
     auto e = ir::ParseEpilogue(conv.attrs);
-    if (!e.ok() || e->residual || (!e->bias && e->activation == ir::Activation::kNone) || !NonDecreasing(*e)) {
-      continue;
-    }
+    if (!e.ok() || e->residual || e->empty() || !NonDecreasing(*e)) continue;
     const PartialShape& shape = conv.outputs[0].shape;
     const int pool_id = uses.SoleUser({id, 0});
     if (!shape.rank_known || pool_id < 0) continue;
@@ -68,17 +66,11 @@ Status MoveEpiloguesPastMaxPools(ir::Graph& graph) {
     auto axis = ir::EpilogueChannelAxis(conv.op, conv.attrs, shape.rank());
     if (!axis.ok() || MaxPoolChannelAxis(pool, shape.rank()) != *axis) continue;
 
-    std::vector<std::string> moved;
-    if (e->bias) {
-      moved.push_back("BiasAdd");
-      pool.inputs.push_back(conv.inputs[2]);
-    }
-    if (e->activation != ir::Activation::kNone) {
-      auto ops = conv.attrs.Get<std::vector<std::string>>("fused_ops");
-      if (!ops.ok()) return ops.status();
-      moved.push_back(ops->back());
-    }
-    pool.attrs.Set("fused_ops", moved);
+    // Without a residual, the convolution's fused_ops are the pool's as they stand.
+    auto ops = conv.attrs.Get<std::vector<std::string>>("fused_ops");
+    if (!ops.ok()) continue;
+    if (e->bias) pool.inputs.push_back(conv.inputs[2]);
+    pool.attrs.Set("fused_ops", *ops);
     pool.attrs.Set("leakyrelu_alpha", e->leakyrelu_alpha);
     conv.inputs.resize(2);
     conv.attrs.Set("fused_ops", std::vector<std::string>{});

@@ -252,8 +252,7 @@ StatusOr<Epilogue> ParsePoolEpilogue(const AttrMap& attrs, int num_inputs) {
 
 Status CheckPoolEpilogue(const InferenceContext& ctx, int64_t channels) {
   KILN_ASSIGN_OR_RETURN(Epilogue e, ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()));
-  const bool any = e.bias || e.activation != Activation::kNone;
-  if (any && !FusedDType(ctx.input_dtype(0))) {
+  if (!e.empty() && !FusedDType(ctx.input_dtype(0))) {
     return InvalidArgument("a pool's epilogue computes float32, float16 or bfloat16, not " +
                            std::string(DTypeName(ctx.input_dtype(0))));
   }

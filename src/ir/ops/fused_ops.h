@@ -55,6 +55,8 @@ struct Epilogue {
   bool residual = false;
   Activation activation = Activation::kNone;
   float leakyrelu_alpha = 0.2f;
+  // Nothing to apply (what a convolution keeps when its epilogue moves past a max pool).
+  bool empty() const { return !bias && !residual && activation == Activation::kNone; }
 };
 // Reads fused_ops and leakyrelu_alpha; entries must come in the order bias, residual, activation.
 StatusOr<Epilogue> ParseEpilogue(const AttrMap& attrs);

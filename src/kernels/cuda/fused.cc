@@ -105,7 +105,7 @@ Status FusedConvMatMul(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR((*base)(base_ctx));
   Tensor out = std::move(base_ctx.outputs()[0]);
   // An epilogue moved elsewhere (past a max pool) leaves nothing to do after the product.
-  if (!e.bias && !e.residual && e.activation == ir::Activation::kNone) {
+  if (e.empty()) {
     ctx.set_output(0, std::move(out));
     return OkStatus();
   }

@@ -13,9 +13,8 @@ using runtime::KernelOptions;
 // A max pool's epilogue into `p`: the bias (input 1) checked against the pool's channels and dtype.
 Status SetEpilogue(const KernelContext& ctx, PoolShape& p) {
   KILN_ASSIGN_OR_RETURN(ir::Epilogue e, ir::ParsePoolEpilogue(ctx.attrs(), ctx.num_inputs()));
-  const bool any = e.bias || e.activation != ir::Activation::kNone;
   const DType dtype = ctx.input(0).dtype();
-  if (any && dtype != DType::kFloat32 && dtype != DType::kFloat16 && dtype != DType::kBFloat16) {
+  if (!e.empty() && dtype != DType::kFloat32 && dtype != DType::kFloat16 && dtype != DType::kBFloat16) {
     return InvalidArgument("a pool's epilogue computes float32, float16 or bfloat16, not " +
                            ctx.input(0).DebugString());
   }
