@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# The CPU test suite under sanitizers: a build of kiln and its tests with
-# -fsanitize=address,undefined (LeakSanitizer included) in build-asan/, run by ctest on the
-# fixtures of the main build (make them first: scripts/test.sh does). Any report fails the run.
+# The CPU test suite under sanitizers: a clang build of kiln and its tests (scripts/sanitizer_build.sh)
+# with -fsanitize=address,undefined (LeakSanitizer included), run by ctest on the fixtures of the
+# main build (make them first: scripts/test.sh does). Any report fails the run.
 # Usage: scripts/sanitize.sh [SANITIZERS [TESTS]]   (default address,undefined; "thread" for
 # ThreadSanitizer). TESTS, a ctest regex, builds only the test binary and runs the tests it names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${1:-address,undefined}"
 tests="${2:-}"
-build="build-${sanitizers//,/-}"
+build="$(bash scripts/sanitizer_build.sh "$sanitizers" ${tests:+kiln_tests})"
 fixtures="$(pwd)/${KILN_BUILD_DIR:-build}/fixtures"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_CUDA=OFF -DKILN_PYTHON=OFF \
-  -DKILN_SANITIZE="$sanitizers" > /dev/null
-cmake --build "$build" -j "$(nproc)" ${tests:+--target kiln_tests}
 # The generated test data of the main build, where the tests look for it.
 ln -sfn "$fixtures" "$build/fixtures"
 ln -sfn "$(pwd)/${KILN_BUILD_DIR:-build}/onnx-node-tests" "$build/onnx-node-tests"

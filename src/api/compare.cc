@@ -104,7 +104,7 @@ Status Compare(const std::vector<std::map<std::string, Tensor>>& got,
   }
   for (const auto& [name, a] : acc) {
     const bool output = std::any_of(signature.outputs.begin(), signature.outputs.end(),
-                                    [&](const TensorSpec& t) { return t.name == name; });
+                                    [&name = name](const TensorSpec& t) { return t.name == name; });
     (output ? report.outputs : report.boundaries).push_back(a.Result(name));
     if (output) report.max_abs_error = std::max(report.max_abs_error, report.outputs.back().max_abs_error);
   }

@@ -2,7 +2,9 @@
 // extensions, which numpy writes) and inflates deflated members with zlib.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "io/npy.h"
 
@@ -42,19 +44,36 @@ struct Member {
   uint32_t crc = 0;
 };
 
+// Inflates a member that should expand to `expected` bytes. The output grows as the stream really
+// produces bytes, so a header that claims a huge size costs only what the data holds.
 StatusOr<std::string> Inflate(const std::string& in, uint64_t expected, const std::string& where) {
-  std::string out(expected, '\0');
+  const Status corrupt = InvalidArgument("'" + where + "' has a corrupt deflated member");
+  if (in.size() > std::numeric_limits<uInt>::max()) return corrupt;
+  std::string out;
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) return Internal("zlib initialisation failed");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = inflate(&zs, Z_FINISH);
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END || zs.total_out != expected) {
-    return InvalidArgument("'" + where + "' has a corrupt deflated member");
+  int rc = Z_OK;
+  while (rc == Z_OK && out.size() < expected) {
+    const uint64_t grown = std::min<uint64_t>(expected, std::max<uint64_t>(out.size() * 2, 1 << 20));
+    const size_t at = out.size();
+    out.resize(grown);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + at);
+    zs.avail_out = static_cast<uInt>(std::min<uint64_t>(grown - at, std::numeric_limits<uInt>::max()));
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.resize(at + (zs.next_out - reinterpret_cast<Bytef*>(out.data() + at)));
   }
+  // A stream that fills `expected` exactly must also end there.
+  if (rc == Z_OK && out.size() == expected) {
+    char extra;
+    zs.next_out = reinterpret_cast<Bytef*>(&extra);
+    zs.avail_out = 1;
+    rc = inflate(&zs, Z_FINISH);
+    if (zs.avail_out == 0) rc = Z_DATA_ERROR;
+  }
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END || out.size() != expected) return corrupt;
   return out;
 }
 
@@ -137,7 +156,6 @@ StatusOr<NamedTensors> ReadNpz(const std::string& path) {
     if (m.method == 0) {
       npy = std::move(raw);
     } else if (m.method == 8) {
-      if (m.uncompressed > (uint64_t{1} << 34)) return r.Corrupt("member '" + m.name + "' is implausibly large");
       KILN_ASSIGN_OR_RETURN(npy, Inflate(raw, m.uncompressed, where));
     } else {
       return r.Corrupt("member '" + m.name + "' uses unsupported compression method " + std::to_string(m.method));

@@ -1,14 +1,35 @@
 #include "kiln/tensor.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "kiln/limits.h"
+
 namespace kiln {
 
+// -1 when the product overflows int64.
 int64_t NumElements(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
+  }
   return n;
+}
+
+uint64_t MaxTensorBytes() {
+  static const uint64_t limit = [] {
+    if (const char* env = std::getenv("KILN_MAX_TENSOR_BYTES"); env != nullptr && *env != '\0') {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(env, &end, 10);
+      if (end != nullptr && *end == '\0' && v > 0) return static_cast<uint64_t>(v);
+    }
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : uint64_t{1} << 40;
+  }();
+  return limit;
 }
 
 std::string ShapeToString(const Shape& shape) {
@@ -76,9 +97,9 @@ std::shared_ptr<Buffer> Buffer::Borrow(void* data, size_t size, Device device) {
 namespace {
 
 // The elements of `shape` and their bytes as `dtype`; throws std::bad_alloc for negative dims or
-// sizes no memory holds (past 2^60 bytes, or overflowing), which the executor reports as an error.
+// sizes past MaxTensorBytes() (or overflowing), which the executor reports as an error.
 std::pair<size_t, size_t> CheckedSize(DType dtype, const Shape& shape) {
-  constexpr uint64_t kMaxBytes = uint64_t{1} << 60;
+  const uint64_t kMaxBytes = MaxTensorBytes();
   uint64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0 || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n)) throw std::bad_alloc();

@@ -1,5 +1,6 @@
 #include "frontends/onnx/onnx_tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -119,6 +120,12 @@ Status CopyTyped(const TensorProto& proto, Tensor& t) {
   }
 }
 
+// The most elements the proto's typed lists hold (what CopyTyped can fill).
+int64_t ListedValues(const TensorProto& proto) {
+  return std::max({proto.float_data_size(), proto.double_data_size(), proto.int32_data_size(),
+                   proto.int64_data_size(), proto.uint64_data_size()});
+}
+
 StatusOr<Tensor> ReadTensor(const TensorProto& proto, const std::string& model_dir) {
   KILN_ASSIGN_OR_RETURN(DType dtype, DTypeFromOnnx(proto.data_type()));
   Shape shape;
@@ -126,21 +133,26 @@ StatusOr<Tensor> ReadTensor(const TensorProto& proto, const std::string& model_d
     if (d < 0) return InvalidArgument("dims has a negative entry " + std::to_string(d));
     shape.push_back(d);
   }
-  if (NumElements(shape) < 0) return InvalidArgument("dims describe more elements than fit in int64");
+  const int64_t n = NumElements(shape);
+  if (n < 0) return InvalidArgument("dims describe more elements than fit in int64");
   if (dtype == DType::kString) {
     if (proto.data_location() == TensorProto::EXTERNAL) return Unimplemented("external string tensors");
-    std::vector<std::string> values(proto.string_data().begin(), proto.string_data().end());
-    if (static_cast<int64_t>(values.size()) != NumElements(shape)) {
-      return InvalidArgument("string_data has " + std::to_string(values.size()) + " values for " +
-                             std::to_string(NumElements(shape)) + " elements");
+    if (proto.string_data_size() != n) {
+      return InvalidArgument("string_data has " + std::to_string(proto.string_data_size()) + " values for " +
+                             std::to_string(n) + " elements");
     }
-    return Tensor::Strings(shape, std::move(values));
+    return Tensor::Strings(shape, {proto.string_data().begin(), proto.string_data().end()});
   }
-  Tensor t(dtype, shape);
-  const int64_t bytes = static_cast<int64_t>(t.byte_size());
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(n, static_cast<int64_t>(DTypeSize(dtype)), &bytes)) {
+    return InvalidArgument("dims " + ShapeToString(shape) + " describe more bytes than fit in int64");
+  }
+  // The data is checked against the dims before the tensor is allocated: dims that claim more than
+  // the file holds are an error, not an allocation.
   if (proto.data_location() == TensorProto::EXTERNAL) {
     KILN_ASSIGN_OR_RETURN(ExternalRef ref, ParseExternalRef(proto));
     KILN_ASSIGN_OR_RETURN(std::string data, ReadExternal(ref, model_dir, bytes));
+    Tensor t(dtype, shape);
     if (bytes > 0) std::memcpy(t.raw_data(), data.data(), static_cast<size_t>(bytes));
     return t;
   }
@@ -150,9 +162,15 @@ StatusOr<Tensor> ReadTensor(const TensorProto& proto, const std::string& model_d
                              ShapeToString(shape) + " of " + std::string(DTypeName(dtype)) + " need " +
                              std::to_string(bytes));
     }
+    Tensor t(dtype, shape);
     if (bytes > 0) std::memcpy(t.raw_data(), proto.raw_data().data(), static_cast<size_t>(bytes));
     return t;
   }
+  if (ListedValues(proto) < n) {
+    return InvalidArgument("dims " + ShapeToString(shape) + " need " + std::to_string(n) + " values; the tensor holds " +
+                           std::to_string(ListedValues(proto)));
+  }
+  Tensor t(dtype, shape);
   KILN_RETURN_IF_ERROR(CopyTyped(proto, t));
   return t;
 }

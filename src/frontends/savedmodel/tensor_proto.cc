@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include "kiln/limits.h"
+
 namespace kiln::savedmodel {
 namespace {
 
@@ -77,9 +79,9 @@ StatusOr<Tensor> StringTensorFromProto(const tfproto::TensorProto& proto, Shape 
   // Bound what repeating the last string would allocate.
   const double last_size = values.empty() ? 0.0 : static_cast<double>(values.Get(values.size() - 1).size());
   const double expanded = static_cast<double>(n) * (sizeof(std::string) + last_size);
-  if (expanded > static_cast<double>(kMaxTensorProtoBytes)) {
-    return InvalidArgument("string TensorProto of shape " + ShapeToString(shape) + " would expand to more than " +
-                           std::to_string(kMaxTensorProtoBytes) + " bytes");
+  if (expanded > static_cast<double>(MaxTensorBytes())) {
+    return ResourceExhausted("string TensorProto of shape " + ShapeToString(shape) + " would expand to more than " +
+                             std::to_string(MaxTensorBytes()) + " bytes (KILN_MAX_TENSOR_BYTES)");
   }
   Tensor t(DType::kString, std::move(shape));
   auto& out = t.strings();
@@ -184,11 +186,15 @@ StatusOr<Tensor> TensorFromProto(const tfproto::TensorProto& proto) {
   KILN_ASSIGN_OR_RETURN(Shape shape, ConcreteShapeFromProto(proto.tensor_shape()));
   if (dtype == DType::kString) return StringTensorFromProto(proto, std::move(shape));
 
+  // A short list of values may be repeated to fill a huge shape: its size is bounded by the limit,
+  // not by the file.
   const int64_t n = NumElements(shape);
   const auto elem = static_cast<int64_t>(DTypeSize(dtype));
-  if (n > kMaxTensorProtoBytes / elem) {
-    return InvalidArgument("TensorProto " + std::string(DTypeName(dtype)) + ShapeToString(shape) +
-                           " is larger than " + std::to_string(kMaxTensorProtoBytes) + " bytes");
+  if (n < 0 || static_cast<uint64_t>(n) > MaxTensorBytes() / static_cast<uint64_t>(elem)) {
+    return ResourceExhausted("TensorProto " + std::string(DTypeName(dtype)) + ShapeToString(shape) + " needs " +
+                             (n < 0 ? std::string("more than 2^63") : std::to_string(n * elem)) +
+                             " bytes, more than the limit of " + std::to_string(MaxTensorBytes()) +
+                             " (KILN_MAX_TENSOR_BYTES)");
   }
   const std::string& content = proto.tensor_content();
   if (!content.empty()) {

@@ -9,10 +9,6 @@
 
 namespace kiln::savedmodel {
 
-// A TensorProto's typed values may be a short list repeated to fill a huge shape; expanding one
-// past this many bytes is refused rather than attempted.
-inline constexpr int64_t kMaxTensorProtoBytes = int64_t{1} << 32;
-
 // TensorFlow's DataType number (DT_FLOAT = 1, ...) to kiln's DType; an unsupported dtype is an
 // error naming it ("unsupported TensorFlow dtype 8 (DT_COMPLEX64)").
 StatusOr<DType> DTypeFromProto(int tf_dtype);

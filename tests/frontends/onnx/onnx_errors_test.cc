@@ -145,6 +145,33 @@ TEST_F(OnnxErrorsTest, InitializersWhoseDataDoesNotFillTheirDimsAreRefused) {
   }
 }
 
+// Dims that claim far more than the file holds (4 PB here) are refused before anything is allocated,
+// however the data is stored.
+TEST_F(OnnxErrorsTest, InitializersClaimingMoreThanTheFileHoldsAreRefusedUnallocated) {
+  for (int form = 0; form < 4; ++form) {
+    ModelProto m = ReluModel();
+    auto* g = m.mutable_graph();
+    TensorProto* b = g->add_initializer();
+    b->set_name("b");
+    b->set_data_type(TensorProto::FLOAT);
+    for (int64_t d : {int64_t{1} << 20, int64_t{1} << 20, int64_t{1} << 10}) b->add_dims(d);
+    if (form == 0) b->set_raw_data(std::string(4, '\0'));
+    if (form == 1) b->add_float_data(1.0f);
+    if (form == 3) {
+      EXPECT_TRUE(io::WriteFile((dir_ / "w.bin").string(), std::string(16, '\0')).ok());
+      b->set_data_location(TensorProto::EXTERNAL);
+      auto* location = b->add_external_data();
+      location->set_key("location");
+      location->set_value("w.bin");
+    }
+    g->mutable_node(0)->set_output(0, "r");
+    AddNode(g, "Add", {"r", "b"}, {"y"});
+    const Status s = LoadError(Write(m));
+    EXPECT_FALSE(s.ok()) << "form " << form;
+    EXPECT_NE(s.ToString().find("'b'"), std::string::npos) << s.ToString();
+  }
+}
+
 // A node with fewer inputs than its op needs is an error that names the node and the input.
 TEST_F(OnnxErrorsTest, NodesMissingRequiredInputsAreRefused) {
   ModelProto m = ReluModel();

@@ -238,13 +238,20 @@ TEST(TensorProtoTest, SizeMismatchesAreRejected) {
   unknown_dim.mutable_tensor_shape()->mutable_dim(0)->set_size(-1);
   EXPECT_FALSE(TensorFromProto(unknown_dim).ok());
 
-  // A one-value splat may describe a tensor far too large to build; that is refused, not attempted.
+  // A one-value splat may describe a tensor far past the host's memory (MaxTensorBytes); that is
+  // refused with the size it asked for, not attempted.
   tfproto::TensorProto huge = MakeProto(tfproto::DT_FLOAT, {int64_t{1} << 20, int64_t{1} << 20});
   huge.add_float_val(1.0f);
-  EXPECT_EQ(TensorFromProto(huge).status().code(), StatusCode::kInvalidArgument);
+  const Status too_big = TensorFromProto(huge).status();
+  EXPECT_EQ(too_big.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(too_big.message().find("needs 4398046511104 bytes"), std::string::npos) << too_big.ToString();
+  EXPECT_NE(too_big.message().find("KILN_MAX_TENSOR_BYTES"), std::string::npos) << too_big.ToString();
+  tfproto::TensorProto overflowing = MakeProto(tfproto::DT_FLOAT, {int64_t{1} << 40, int64_t{1} << 40});
+  overflowing.add_float_val(1.0f);
+  EXPECT_FALSE(TensorFromProto(overflowing).ok());
   tfproto::TensorProto huge_strings = MakeProto(tfproto::DT_STRING, {int64_t{1} << 40});
   huge_strings.add_string_val("abc");
-  EXPECT_EQ(TensorFromProto(huge_strings).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(TensorFromProto(huge_strings).status().code(), StatusCode::kResourceExhausted);
 
   tfproto::TensorProto complex = MakeProto(tfproto::DT_COMPLEX64, {1});
   EXPECT_EQ(TensorFromProto(complex).status().code(), StatusCode::kUnimplemented);
