@@ -115,6 +115,13 @@ TEST_F(CliTest, ShowAndRunAcceptOnnxFiles) {
   Result bench = RunKiln("bench --model " + dir + "/model.onnx --dim seq=4 --batch 1,2 --iters 2 --warmup 0");
   EXPECT_EQ(bench.exit_code, 0) << bench.output;
   EXPECT_NE(bench.output.find("samples/s"), std::string::npos) << bench.output;
+  // --soak: memory sampled along the runs, with its growth after the first tenth.
+  Result soak = RunKiln("bench --model " + dir + "/model.onnx --dim seq=4 --batch 1 --soak 40 --warmup 0 --json " +
+                        Tmp("soak.json"));
+  EXPECT_EQ(soak.exit_code, 0) << soak.output;
+  EXPECT_NE(soak.output.find("resident memory from run 4 to run 40"), std::string::npos) << soak.output;
+  KILN_ASSERT_OK_AND_ASSIGN(std::string soak_json, io::ReadFile(Tmp("soak.json")));
+  EXPECT_NE(soak_json.find("\"resident_growth_bytes\""), std::string::npos) << soak_json;
 
   ASSERT_TRUE(io::WriteFile(Tmp("junk.onnx"), "not a model").ok());
   Result junk = RunKiln("run --model " + Tmp("junk.onnx"));

@@ -1,4 +1,4 @@
-// KilnFakeQuant against independent references: the compiler's _Float16 conversion for fp16, a
+// KilnFakeQuant against independent references: a rounding to 11 significant bits for fp16, a
 // floor-based round-half-to-even for int8 and a nearest search over all 256 E4M3FN codes for FP8.
 #include <cmath>
 #include <cstring>
@@ -6,6 +6,7 @@
 #include <random>
 
 #include "kernels/array_test_util.h"
+#include "util/half_reference.h"
 
 namespace kiln {
 namespace {
@@ -55,8 +56,6 @@ std::vector<float> RandomFloats(size_t n, int min_exp, int max_exp, uint64_t see
   }
   return v;
 }
-
-float HalfReference(float x) { return static_cast<float>(static_cast<_Float16>(x)); }
 
 // x to 8 significant bits (bfloat16 keeps float32's exponents, subnormals included: its step below
 // 2^-126 is 2^-133), rounding ties to even through nearbyint on the exactly scaled value.
@@ -130,7 +129,7 @@ TEST(KilnFakeQuantTest, Fp16MatchesCompilerConversion) {
   const std::vector<float> random = RandomFloats(20000, -30, 17, 7);
   in.insert(in.end(), random.begin(), random.end());
   std::vector<float> want;
-  for (float x : in) want.push_back(HalfReference(x));
+  for (float x : in) want.push_back(testing::HalfReference(x));
   const int64_t n = static_cast<int64_t>(in.size());
   KILN_ASSERT_OK_AND_ASSIGN(Tensor y, FakeQuant(F32({n}, in), "fp16"));
   EXPECT_TRUE(AllSame(y, in, want));

@@ -8,6 +8,7 @@
 #include "ir/ops/fused_ops.h"
 #include "passes/fusion.h"
 #include "runtime/executor.h"
+#include "util/half_reference.h"
 #include "util/test_util.h"
 
 namespace kiln {
@@ -56,7 +57,7 @@ int Count(const ir::Graph& g, const std::string& op, const std::string& mode) {
   return n;
 }
 
-float Half(float x) { return static_cast<float>(static_cast<_Float16>(x)); }
+float Half(float x) { return testing::HalfReference(x); }
 
 ir::AttrMap ConvAttrs() {
   ir::AttrMap a;

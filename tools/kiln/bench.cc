@@ -1,6 +1,7 @@
 // `kiln bench`: median latency and throughput of a signature at given batch sizes, on samples
 // from .npy files or on synthesized inputs whose unknown dims are the batch (dim 0) or named
-// with --dim (ONNX symbolic dims).
+// with --dim (ONNX symbolic dims). With --soak N, a memory soak instead: N runs per batch size,
+// with the process's resident memory (and device memory in use) sampled as they go.
 #include <algorithm>
 #include <functional>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <unistd.h>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -34,6 +36,7 @@ struct BenchOptions {
   std::string device = "cpu";
   bool allow_tf32 = false;
   bool profile = false;
+  int64_t soak = 0;  // runs of a memory soak; 0: time the runs instead
 };
 
 // The first `batch` samples of `samples`, repeating them when there are fewer.
@@ -148,6 +151,73 @@ Timing TimeSteps(const BenchOptions& o, Device device, const std::function<void(
   return t;
 }
 
+// Resident memory of this process (/proc/self/statm), in bytes.
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
+}
+
+// One point of a soak: after `runs` runs, the resident and device memory, and the mean time of the
+// runs since the previous point.
+struct SoakPoint {
+  int64_t runs = 0;
+  double ms = 0;
+  int64_t resident_bytes = 0;
+  int64_t device_bytes = -1;  // in use by kiln on the GPU, when the model runs on one
+};
+
+// Runs `step` warmup + o.soak times, taking 20 points. Memory is flat when the last point holds
+// what the first one after warm-up (10% of the runs) did.
+std::vector<SoakPoint> Soak(const BenchOptions& o, Device device, const std::function<void()>& step) {
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<SoakPoint> points;
+  const int64_t every = std::max<int64_t>(1, o.soak / 20);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t run = 1; run <= o.soak; ++run) {
+    step();
+    if (run % every != 0 && run != o.soak) continue;
+    const auto now = std::chrono::steady_clock::now();
+    SoakPoint p;
+    p.runs = run;
+    p.ms = std::chrono::duration<double, std::milli>(now - t0).count() /
+           static_cast<double>(run - (points.empty() ? 0 : points.back().runs));
+    p.resident_bytes = ResidentBytes();
+    if (device.is_cuda()) p.device_bytes = OrDie(GetDeviceMemoryStats(device)).in_use_bytes;
+    points.push_back(p);
+    t0 = std::chrono::steady_clock::now();
+  }
+  return points;
+}
+
+// Prints a soak's points and its verdict; returns them as JSON.
+nlohmann::json ReportSoak(int64_t batch, const std::string& mode, const std::vector<SoakPoint>& points) {
+  const auto mib = [](int64_t b) { return static_cast<double>(b) / 1048576.0; };
+  fmt::print("soak at batch {} ({}):\n{:>10} {:>10} {:>14} {:>14}\n", batch, mode, "runs", "ms/run",
+             "resident MiB", "device MiB");
+  nlohmann::json samples = nlohmann::json::array();
+  for (const SoakPoint& p : points) {
+    fmt::print("{:>10} {:>10.4f} {:>14.1f} {:>14}\n", p.runs, p.ms, mib(p.resident_bytes),
+               p.device_bytes < 0 ? "-" : fmt::format("{:.1f}", mib(p.device_bytes)));
+    nlohmann::json j = {{"runs", p.runs}, {"ms_per_run", p.ms}, {"resident_bytes", p.resident_bytes}};
+    if (p.device_bytes >= 0) j["device_in_use_bytes"] = p.device_bytes;
+    samples.push_back(j);
+  }
+  const SoakPoint& first = points[std::min<size_t>(1, points.size() - 1)];  // 10% of the runs: warmed up
+  const SoakPoint& last = points.back();
+  const int64_t grown = last.resident_bytes - first.resident_bytes;
+  const int64_t device_grown = last.device_bytes - first.device_bytes;
+  const double per_run = static_cast<double>(grown) / static_cast<double>(std::max<int64_t>(1, last.runs - first.runs));
+  fmt::print("resident memory from run {} to run {}: {:+.2f} MiB ({:+.1f} bytes a run){}\n", first.runs, last.runs,
+             mib(grown), per_run,
+             last.device_bytes < 0 ? "" : fmt::format("; device memory in use {:+.2f} MiB", mib(device_grown)));
+  nlohmann::json r = {{"batch", batch},          {"inputs", mode},           {"soak_runs", last.runs},
+                      {"resident_growth_bytes", grown}, {"from_run", first.runs}, {"samples", samples}};
+  if (last.device_bytes >= 0) r["device_growth_bytes"] = device_grown;
+  return r;
+}
+
 void RunBench(const BenchOptions& o) {
   const Device device = OrDie(ParseDevice(o.device));
   LoadOptions load{SplitComma(o.tag_set), o.signature_def};
@@ -166,8 +236,10 @@ void RunBench(const BenchOptions& o) {
   for (const auto& n : model->host_nodes()) fmt::print("on the host: {} ({}): {}\n", n.name, n.op, n.reason);
 
   nlohmann::json results = nlohmann::json::array();
-  fmt::print("{:>8} {:>12} {:>11} {:>11} {:>11} {:>11} {:>14} {:>10}\n", "batch", "inputs", "mean ms", "median ms",
-             "p90 ms", "p99 ms", "samples/s", "peak MiB");
+  if (o.soak == 0) {
+    fmt::print("{:>8} {:>12} {:>11} {:>11} {:>11} {:>11} {:>14} {:>10}\n", "batch", "inputs", "mean ms", "median ms",
+               "p90 ms", "p99 ms", "samples/s", "peak MiB");
+  }
   for (const auto& b : SplitComma(o.batches)) {
     const int64_t batch = std::stoll(b);
     std::map<std::string, Tensor> feed;
@@ -210,6 +282,10 @@ void RunBench(const BenchOptions& o) {
       for (const auto& [ms, op] : inside) fmt::print("  {:<40} {:>9.3f} ms {:>5.1f}%\n", op, ms, 100 * ms / total);
     }
     for (const auto& [mode, step] : modes) {
+      if (o.soak > 0) {
+        results.push_back(ReportSoak(batch, mode, Soak(o, device, step)));
+        continue;
+      }
       const Timing t = TimeSteps(o, device, step);
       const double throughput = 1000.0 * static_cast<double>(batch) / t.median;
       const std::string peak = t.peak_bytes < 0 ? "-" : fmt::format("{:.1f}", t.peak_bytes / 1048576.0);
@@ -230,7 +306,7 @@ void RunBench(const BenchOptions& o) {
                           {"model", o.dir},
                           {"device", device_name},
                           {"date", date},
-                          {"iters", o.iters},
+                          {"iters", o.soak > 0 ? o.soak : o.iters},
                           {"warmup", o.warmup},
                           {"results", results}};
     if (device.is_cpu()) {
@@ -264,6 +340,10 @@ void AddBenchCommand(CLI::App& app) {
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--allow-tf32", opts->allow_tf32, "let FP32 matrix products and convolutions on the GPU use TF32");
   cmd->add_flag("--profile", opts->profile, "also print where one run's time goes, by op type");
+  cmd->add_option("--soak", opts->soak,
+                  "a memory soak instead of timing: N runs per batch size, printing resident (and device) memory "
+                  "every N/20 runs and its growth after the first tenth")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([opts] { RunBench(*opts); });
 }
 

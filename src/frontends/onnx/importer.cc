@@ -1,5 +1,6 @@
 #include "frontends/onnx/importer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -86,15 +87,40 @@ class Importer {
   // Collects every (op, node) kiln has no converter for, through function bodies, and fails
   // once with all of them.
   Status CheckOps(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth) {
+    std::map<const FunctionProto*, int64_t> sizes;
+    if (InlinedNodes(nodes, depth, sizes) > kMaxNodes) {
+      return InvalidArgument("the model has more than " + std::to_string(kMaxNodes) + " nodes with its functions inlined");
+    }
     std::map<std::string, std::vector<std::string>> unsupported;
-    CollectUnsupported(nodes, opsets, depth, unsupported);
+    std::set<const FunctionProto*> checked;
+    CollectUnsupported(nodes, opsets, depth, unsupported, checked);
     if (!unsupported.empty()) return Unimplemented("the model uses ops kiln does not support: " + List(unsupported));
     std::map<std::string, std::vector<std::string>> redefined;
-    CollectRedefined(nodes, opsets, depth, redefined);
+    checked.clear();
+    CollectRedefined(nodes, opsets, depth, redefined, checked);
     if (redefined.empty()) return OkStatus();
     return Unimplemented("opset " + std::to_string(opsets.at("")) + " is older than " + std::to_string(kMinOpset) +
                          ", and these ops are defined differently there than at opset " + std::to_string(kMinOpset) +
                          ", the oldest definition kiln implements: " + List(redefined));
+  }
+
+  // How many nodes `nodes` make once their functions are inlined, counted before anything is
+  // converted; past kMaxNodes the count stops growing. A function that calls itself counts once
+  // (ConvertNodes reports the recursion).
+  int64_t InlinedNodes(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, int depth,
+                       std::map<const FunctionProto*, int64_t>& sizes) {
+    int64_t total = 0;
+    for (const auto& n : nodes) {
+      int64_t size = 1;
+      if (const FunctionProto* f = FindFunction(n); f != nullptr && depth < kMaxFunctionDepth) {
+        if (auto [it, first] = sizes.emplace(f, 1); first) {
+          it->second = InlinedNodes(f->node(), depth + 1, sizes);
+        }
+        size = sizes.at(f);
+      }
+      total = std::min(total + size, kMaxNodes + 1);
+    }
+    return total;
   }
 
   // "Op (node 'a'); Other (nodes 'b', 'c')"
@@ -111,11 +137,14 @@ class Importer {
 
   // Below opset 13, every default-domain op must be defined as at 13.
   void CollectRedefined(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth,
-                        std::map<std::string, std::vector<std::string>>& redefined) {
+                        std::map<std::string, std::vector<std::string>>& redefined,
+                        std::set<const FunctionProto*>& checked) {
     const int64_t opset = opsets.at("");
     for (const auto& n : nodes) {
-      if (const FunctionProto* f = FindFunction(n); f != nullptr && depth < kMaxFunctionDepth) {
-        CollectRedefined(f->node(), FunctionOpsets(*f, opsets), depth + 1, redefined);
+      if (const FunctionProto* f = FindFunction(n)) {
+        if (depth < kMaxFunctionDepth && checked.insert(f).second) {
+          CollectRedefined(f->node(), FunctionOpsets(*f, opsets), depth + 1, redefined, checked);
+        }
         continue;
       }
       if (opset >= kMinOpset || !Domain(n.domain()).empty()) continue;
@@ -124,11 +153,16 @@ class Importer {
     }
   }
 
+  // Each function body is checked once (a function called many times, or calling itself, would
+  // otherwise be walked once per path); recursion is reported by ConvertNodes.
   void CollectUnsupported(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth,
-                          std::map<std::string, std::vector<std::string>>& unsupported) {
+                          std::map<std::string, std::vector<std::string>>& unsupported,
+                          std::set<const FunctionProto*>& checked) {
     for (const auto& n : nodes) {
-      if (const FunctionProto* f = FindFunction(n); f != nullptr && depth < kMaxFunctionDepth) {
-        CollectUnsupported(f->node(), FunctionOpsets(*f, opsets), depth + 1, unsupported);
+      if (const FunctionProto* f = FindFunction(n)) {
+        if (depth < kMaxFunctionDepth && checked.insert(f).second) {
+          CollectUnsupported(f->node(), FunctionOpsets(*f, opsets), depth + 1, unsupported, checked);
+        }
         continue;
       }
       const bool default_domain = Domain(n.domain()).empty();
@@ -242,6 +276,8 @@ class Importer {
   }
 
   static constexpr int kMaxFunctionDepth = 32;
+  // Functions that each call the next several times multiply: their inlined nodes are bounded.
+  static constexpr int64_t kMaxNodes = int64_t{1} << 22;
 
   const onnxproto::ModelProto& model_;
   std::string dir_;

@@ -12,6 +12,8 @@ namespace kiln::savedmodel {
 namespace {
 
 constexpr int kMaxCallDepth = 64;
+// Functions that each call the next several times multiply: their inlined nodes are bounded.
+constexpr int64_t kMaxNodes = int64_t{1} << 22;
 
 bool IsCallOp(const std::string& op) { return op == "StatefulPartitionedCall" || op == "PartitionedCall"; }
 
@@ -91,6 +93,7 @@ class Importer {
   std::map<std::string, ir::ValueRef> variable_values_;
   ir::Graph graph_;
   int depth_ = 0;
+  int64_t imported_ = 0;
 };
 
 StatusOr<ir::Graph> Importer::Import(const std::string& signature_key) {
@@ -231,6 +234,10 @@ StatusOr<ir::ValueRef> Importer::VariableValue(const std::string& handle, const 
 }
 
 Status Importer::ImportNode(Scope& scope, const tfproto::NodeDef& node) {
+  if (++imported_ > kMaxNodes) {
+    return Fail(scope, InvalidArgument("the graph has more than " + std::to_string(kMaxNodes) +
+                                       " nodes with its functions inlined"), node);
+  }
   const std::string& op = node.op();
   std::vector<Binding> inputs;
   for (const auto& input : node.input()) {

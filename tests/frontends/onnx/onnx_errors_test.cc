@@ -352,5 +352,85 @@ TEST_F(OnnxErrorsTest, LocalFunctionsAreInlined) {
   EXPECT_TRUE(testing::TensorsNear(out.at("c"), Tensor::FromVector<float>({3}, {2, -2, -2}), 0, 0));
 }
 
+// A local function that calls itself is refused at its nesting bound, not followed until the stack
+// runs out.
+TEST_F(OnnxErrorsTest, RecursiveFunctionsAreRefusedAtTheirNestingBound) {
+  ModelProto m = MakeModel();
+  auto* op = m.add_opset_import();
+  op->set_domain("local");
+  op->set_version(1);
+  auto* f = m.add_functions();
+  f->set_name("Again");
+  f->set_domain("local");
+  f->add_input("p");
+  f->add_output("r");
+  f->add_opset_import()->set_version(18);
+  f->add_opset_import()->set_domain("local");
+  auto* again = f->add_node();
+  again->set_op_type("Again");
+  again->set_domain("local");
+  again->add_input("p");
+  again->add_output("r");
+  auto* g = m.mutable_graph();
+  AddValue(g->mutable_input(), "a", TensorProto::FLOAT, {int64_t{3}});
+  AddValue(g->mutable_output(), "c", TensorProto::FLOAT, {int64_t{3}});
+  AddNode(g, "Again", {"a"}, {"c"}, "local");
+  const Status s = LoadError(Write(m));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("nest deeper than"), std::string::npos) << s.ToString();
+}
+
+// Functions that each call the next twice, 30 deep, would inline to 2^30 nodes: refused before
+// anything is converted.
+TEST_F(OnnxErrorsTest, FunctionsThatMultiplyPastTheNodeBoundAreRefused) {
+  constexpr int kLevels = 30;
+  ModelProto m = MakeModel();
+  auto* op = m.add_opset_import();
+  op->set_domain("local");
+  op->set_version(1);
+  for (int level = 0; level < kLevels; ++level) {
+    auto* f = m.add_functions();
+    f->set_name("F" + std::to_string(level));
+    f->set_domain("local");
+    f->add_input("p");
+    f->add_output("r");
+    f->add_opset_import()->set_version(18);
+    f->add_opset_import()->set_domain("local");
+    const bool last = level + 1 == kLevels;
+    for (int call = 0; call < 2; ++call) {
+      auto* n = f->add_node();
+      n->set_op_type(last ? "Relu" : "F" + std::to_string(level + 1));
+      n->set_domain(last ? "" : "local");
+      n->add_input(call == 0 ? "p" : "q");
+      n->add_output(call == 0 ? "q" : "r");
+    }
+  }
+  auto* g = m.mutable_graph();
+  AddValue(g->mutable_input(), "a", TensorProto::FLOAT, {int64_t{3}});
+  AddValue(g->mutable_output(), "c", TensorProto::FLOAT, {int64_t{3}});
+  AddNode(g, "F0", {"a"}, {"c"}, "local");
+  const Status s = LoadError(Write(m));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("nodes with its functions inlined"), std::string::npos) << s.ToString();
+}
+
+// A graph far deeper than any call stack could recurse through (a chain of 20,000 nodes) loads and
+// runs: import, shape inference, passes and the executor walk graphs without recursion.
+TEST_F(OnnxErrorsTest, DeepGraphsLoadAndRun) {
+  constexpr int kDepth = 20000;
+  ModelProto m = MakeModel();
+  auto* g = m.mutable_graph();
+  AddValue(g->mutable_input(), "x", TensorProto::FLOAT, {int64_t{2}});
+  AddValue(g->mutable_output(), "y", TensorProto::FLOAT, {int64_t{2}});
+  for (int i = 0; i < kDepth; ++i) {
+    AddNode(g, i % 2 == 0 ? "Neg" : "Relu", {i == 0 ? "x" : "v" + std::to_string(i - 1)},
+            {i + 1 == kDepth ? "y" : "v" + std::to_string(i)});
+  }
+  KILN_ASSERT_OK_AND_ASSIGN(auto model, Model::Load(Write(m)));
+  KILN_ASSERT_OK_AND_ASSIGN(auto out, model->Run({{"x", Tensor::FromVector<float>({2}, {-1, 2})}}));
+  // Neg then Relu, 10,000 times: relu(-x), then relu(-relu(-x)) = 0 from the second pair on.
+  EXPECT_TRUE(testing::TensorsNear(out.at("y"), Tensor::FromVector<float>({2}, {0, 0}), 0, 0));
+}
+
 }  // namespace
 }  // namespace kiln

@@ -131,6 +131,33 @@ TEST_F(SavedModelErrorsTest, UnsupportedOpsAreAllListedBeforeRunning) {
   EXPECT_ERROR_MENTIONS(s, "node '");
 }
 
+// A function that calls itself is refused at the importer's nesting bound, not followed until the
+// stack runs out: the function the signature wrapper calls is made to return a call of itself.
+TEST_F(SavedModelErrorsTest, RecursiveFunctionsAreRefusedAtTheirNestingBound) {
+  KILN_ASSERT_OK_AND_ASSIGN(auto saved, savedmodel::ReadSavedModel(Dir()));
+  auto* library = saved.mutable_meta_graphs(0)->mutable_graph_def()->mutable_library();
+  const tfproto::NodeDef* call = nullptr;
+  for (const auto& fn : library->function()) {
+    for (const auto& node : fn.node_def()) {
+      if (node.op() == "StatefulPartitionedCall" && node.attr().count("f")) call = &node;
+    }
+  }
+  ASSERT_NE(call, nullptr) << "no function of dense_blog calls another";
+  const tfproto::NodeDef call_copy = *call;
+  const std::string callee = call_copy.attr().at("f").func().name();
+  for (auto& fn : *library->mutable_function()) {
+    if (fn.signature().name() != callee) continue;
+    tfproto::NodeDef* again = fn.add_node_def();
+    *again = call_copy;
+    again->set_name("again");
+    again->clear_input();
+    for (const auto& arg : fn.signature().input_arg()) again->add_input(arg.name());
+    for (auto& ret : *fn.mutable_ret()) ret.second = "again:output:0";
+  }
+  Overwrite(File("saved_model.pb"), saved.SerializeAsString());
+  EXPECT_ERROR_MENTIONS(LoadError(), "nest deeper than");
+}
+
 class SavedModelInputErrorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
