@@ -27,7 +27,8 @@ void FillRandom(Tensor& t, std::mt19937_64& rng, double lo, double hi) {
     } else if constexpr (std::is_same_v<T, bool>) {
       p[i] = v > (lo + hi) / 2;
     } else if constexpr (std::is_integral_v<T>) {
-      p[i] = static_cast<T>(std::floor(v));
+      // Through int64: a negative value wraps into an unsigned type instead of overflowing the cast.
+      p[i] = static_cast<T>(static_cast<int64_t>(std::floor(v)));
     } else {
       p[i] = static_cast<T>(v);
     }
