@@ -43,7 +43,7 @@ void RunOnce(const engine::Engine& engine, const ir::Graph& graph) {
     const Shape& shape = engine.profiles()[0].inputs[i].min;
     int64_t elements = 1;
     for (int64_t d : shape) {
-      if (d < 0 || (elements *= d) > kMaxElements) return;
+      if (d < 0 || d > kMaxElements || (elements *= d) > kMaxElements) return;
     }
     const DType dtype = graph.node(v.node).outputs[v.index].dtype;
     if (dtype == DType::kInvalid) return;

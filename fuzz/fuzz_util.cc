@@ -84,8 +84,7 @@ void RunOnSmallInputs(const Model& model) {
     int64_t elements = 1;
     for (int64_t d : spec.shape.dims) {
       shape.push_back(d < 0 ? 1 : d);
-      elements *= shape.back();
-      if (elements > kMaxElements) return;
+      if (shape.back() > kMaxElements || (elements *= shape.back()) > kMaxElements) return;
     }
     feed.emplace(spec.name, Tensor(spec.dtype, shape));
   }

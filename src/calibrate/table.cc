@@ -76,7 +76,7 @@ StatusOr<CalibrationTable> ReadCalibrationTable(const std::string& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number past a double's range
     return InvalidArgument(where + " is not valid JSON: " + e.what());
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {

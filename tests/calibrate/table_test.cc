@@ -90,6 +90,7 @@ TEST(CalibrationTableTest, MalformedFilesNameTheFileAndEntry) {
       {"string_amax", head + R"({"a:0":{"amax":"1.5"}}})", "tensor 'a:0'"},
       {"negative", head + R"({"ok:0":{"amax":1},"neg:0":{"amax":-0.5}}})", "tensor 'neg:0': amax must be finite"},
       {"too_big", head + R"({"big:0":{"amax":1e39}}})", "tensor 'big:0'"},
+      {"past_double", head + R"({"huge:0":{"amax":1.9e409460067749}}})", "not valid JSON"},  // found by fuzzing
       {"smoothing_array", head + R"({"a:0":{"amax":1,"smoothing":[0.5]}}})", "tensor 'a:0': \"smoothing\" must be"},
       {"smoothing_alpha", head + R"({"a:0":{"amax":1,"smoothing":{"alpha":1.5,"channel_amax":[1]}}}})",
        "tensor 'a:0': smoothing alpha must be in (0, 1]"},
