@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_numbers.h"
 #include "io/npy.h"
 
 namespace kiln::convert {
@@ -56,23 +57,23 @@ StatusOr<ConversionRecord> ReadConversionRecord(const std::string& path) {
     if (const std::string device = p.value("engine_device", ""); !device.empty()) {
       KILN_ASSIGN_OR_RETURN(r.params.engine_device, ParseDevice(device));
     }
-    r.params.max_workspace_size_bytes = p.at("max_workspace_size_bytes").get<int64_t>();
-    r.params.minimum_segment_size = p.at("minimum_segment_size").get<int>();
-    r.params.maximum_cached_engines = p.at("maximum_cached_engines").get<int>();
+    r.params.max_workspace_size_bytes = io::JsonInteger<int64_t>(p.at("max_workspace_size_bytes"));
+    r.params.minimum_segment_size = io::JsonInteger<int>(p.at("minimum_segment_size"));
+    r.params.maximum_cached_engines = io::JsonInteger<int>(p.at("maximum_cached_engines"));
     r.params.use_calibration = p.at("use_calibration").get<bool>();
     KILN_ASSIGN_OR_RETURN(r.params.calibrator, ParseCalibrator(p.at("calibrator").get<std::string>()));
     if (p.contains("smoothing_alpha") && !p.at("smoothing_alpha").is_null()) {
-      r.params.smoothing_alpha = p.at("smoothing_alpha").get<float>();
+      r.params.smoothing_alpha = io::JsonFloat(p.at("smoothing_alpha"));
     }
     r.params.allow_build_at_runtime = p.at("allow_build_at_runtime").get<bool>();
     r.params.use_dynamic_shape = p.at("use_dynamic_shape").get<bool>();
     KILN_ASSIGN_OR_RETURN(r.params.profile_strategy, ParseProfileStrategy(p.at("profile_strategy").get<std::string>()));
     r.params.denylist = p.at("denylist").get<std::vector<std::string>>();
-    r.params.maximum_segments = p.at("maximum_segments").get<int>();
+    r.params.maximum_segments = io::JsonInteger<int>(p.at("maximum_segments"));
     r.params.allow_native_fallback = p.at("allow_native_fallback").get<bool>();
     KILN_ASSIGN_OR_RETURN(r.params.keep_precision,
                           ParsePrecisionPins(p.value("keep_precision", std::vector<std::string>{})));
-    r.total_ops = j.at("total_ops").get<int>();
+    r.total_ops = io::JsonInteger<int>(j.at("total_ops"));
     for (const auto& n : j.at("native_nodes")) {
       r.native_nodes.push_back(
           {n.at("name").get<std::string>(), n.at("op").get<std::string>(), n.at("reason").get<std::string>()});

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontends/savedmodel/crc32c.h"
+#include "io/json_numbers.h"
 
 namespace kiln::engine {
 namespace {
@@ -36,7 +37,7 @@ StatusOr<ShapeProfile> ProfileFromJson(const nlohmann::json& j) {
     if (!r.is_object() || !r.contains("min") || !r.contains("opt") || !r.contains("max")) {
       return DataLoss("a shape profile entry lacks min/opt/max");
     }
-    InputRange range{r["min"].get<Shape>(), r["opt"].get<Shape>(), r["max"].get<Shape>()};
+    InputRange range{io::JsonIntegers(r["min"]), io::JsonIntegers(r["opt"]), io::JsonIntegers(r["max"])};
     if (range.min.size() != range.max.size() || range.opt.size() != range.min.size()) {
       return DataLoss("a shape profile's min, opt and max differ in rank");
     }

@@ -1,6 +1,7 @@
 // Bad input to the converter: parameters, calibration data, converted models, engine files.
 #include "convert/convert_test_util.h"
 #include "engine/engine_file.h"
+#include "frontends/savedmodel/crc32c.h"
 
 namespace kiln {
 namespace {
@@ -138,6 +139,35 @@ TEST(EngineFileFormat, RoundTripAndEveryDamageIsReported) {
   std::string huge = bytes;
   huge[19] = 0x7f;  // header length far past the end
   EXPECT_NE(error(huge).find("truncated"), std::string::npos);
+}
+
+// An engine file whose header is well framed and checksummed but holds numbers of the wrong kind
+// (a profile dim of 1e84, found by engine_file_fuzz: converting it to int64 was undefined) is an
+// error that says what is wrong.
+TEST(EngineFileFormat, HeaderNumbersOfTheWrongKindAreReported) {
+  const engine::DeviceInfo dev{"cpu", "x86_64 CPU", "", {}};
+  const std::string good = engine::WriteEngineFile(
+      engine::MakeEngineHeader(dev, Precision::kFP32, "KilnEngineOp_0", {engine::ShapeProfile::Exact({{8, 28}})}),
+      "payload");
+  const uint64_t header_len = static_cast<unsigned char>(good[12]) | static_cast<unsigned char>(good[13]) << 8;
+  const std::string header = good.substr(20, header_len);
+  ASSERT_NE(header.find("[8,28]"), std::string::npos) << header;
+  auto reframed = [&](const std::string& h) {
+    std::string file = good.substr(0, 12);
+    for (int i = 0; i < 8; ++i) file.push_back(static_cast<char>((h.size() >> (8 * i)) & 0xff));
+    file += h + good.substr(20 + header_len, good.size() - 24 - header_len);
+    const uint32_t crc = savedmodel::Crc32c(file);
+    for (int i = 0; i < 4; ++i) file.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+    return file;
+  };
+  KILN_ASSERT_OK(engine::ParseEngineFile(reframed(header)).status());
+  for (const std::string& dims : {"[1e84,28]", "[8.5,28]", "[\"8\",28]", "[18446744073709551615,28]"}) {
+    std::string bad = header;
+    bad.replace(bad.find("[8,28]"), 6, dims);
+    auto r = engine::ParseEngineFile(reframed(bad));
+    ASSERT_FALSE(r.ok()) << dims;
+    EXPECT_NE(r.status().message().find("engine file header is malformed"), std::string::npos) << r.status().ToString();
+  }
 }
 
 }  // namespace
