@@ -3,6 +3,7 @@
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)kiln::convert::ReadConversionRecord(kiln::fuzz::WriteScratchFile("record.json", kiln::fuzz::AsView(data, size)));
+  (void)kiln::convert::ReadConversionRecord(
+      kiln::fuzz::WriteScratchFile("record.json", kiln::fuzz::AsView(data, size)));
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "fuzz_util.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,8 +8,6 @@
 #include <fstream>
 #include <map>
 #include <system_error>
-
-#include <google/protobuf/stubs/logging.h>
 
 namespace kiln::fuzz {
 namespace fs = std::filesystem;
@@ -45,8 +44,8 @@ struct Scratch {
   std::string dir;
   Scratch() {
     const char* tmp = std::getenv("TMPDIR");
-    dir = (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / ("kiln-fuzz-" + std::to_string(getpid())))
-              .string();
+    dir =
+        (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / ("kiln-fuzz-" + std::to_string(getpid()))).string();
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
@@ -66,7 +65,8 @@ const std::string& ScratchDir() {
 std::string WriteScratchFile(const std::string& name, std::string_view bytes) {
   const fs::path path = fs::path(ScratchDir()) / name;
   fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path.string();
 }
 

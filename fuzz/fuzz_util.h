@@ -35,8 +35,6 @@ void ClearScratchDir();
 void RunOnSmallInputs(const Model& model);
 
 // The bytes and size libFuzzer hands a target, as a string_view.
-inline std::string_view AsView(const uint8_t* data, size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
+inline std::string_view AsView(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 
 }  // namespace kiln::fuzz

@@ -61,14 +61,22 @@ template <typename T>
 T EdgeInteger(T value, std::minstd_rand& rng) {
   using L = std::numeric_limits<T>;
   switch (rng() % 8) {
-    case 0: return Pick<T>(rng, {0, 1, 2, 3, 4, 7, 8, 16, 64, 255, 256});
-    case 1: return Pick<T>(rng, {L::max(), L::min(), static_cast<T>(L::max() / 2), static_cast<T>(-1)});
-    case 2: return static_cast<T>(value + 1);
-    case 3: return static_cast<T>(value - 1);
-    case 4: return static_cast<T>(value * 2);
-    case 5: return static_cast<T>(-value);
-    case 6: return static_cast<T>(static_cast<uint64_t>(1) << (rng() % (8 * sizeof(T))));
-    default: return static_cast<T>(rng());
+    case 0:
+      return Pick<T>(rng, {0, 1, 2, 3, 4, 7, 8, 16, 64, 255, 256});
+    case 1:
+      return Pick<T>(rng, {L::max(), L::min(), static_cast<T>(L::max() / 2), static_cast<T>(-1)});
+    case 2:
+      return static_cast<T>(value + 1);
+    case 3:
+      return static_cast<T>(value - 1);
+    case 4:
+      return static_cast<T>(value * 2);
+    case 5:
+      return static_cast<T>(-value);
+    case 6:
+      return static_cast<T>(static_cast<uint64_t>(1) << (rng() % (8 * sizeof(T))));
+    default:
+      return static_cast<T>(rng());
   }
 }
 
@@ -76,10 +84,14 @@ template <typename T>
 T EdgeFloat(T value, std::minstd_rand& rng) {
   using L = std::numeric_limits<T>;
   switch (rng() % 4) {
-    case 0: return Pick<T>(rng, {0, -0.0, 1, -1, 0.5, 1e-30, 1e30, L::max(), L::lowest(), L::min()});
-    case 1: return Pick<T>(rng, {L::quiet_NaN(), L::infinity(), -L::infinity(), L::denorm_min()});
-    case 2: return value * Pick<T>(rng, {-1, 2, 0.5, 1000});
-    default: return static_cast<T>(static_cast<int32_t>(rng())) / 65536;
+    case 0:
+      return Pick<T>(rng, {0, -0.0, 1, -1, 0.5, 1e-30, 1e30, L::max(), L::lowest(), L::min()});
+    case 1:
+      return Pick<T>(rng, {L::quiet_NaN(), L::infinity(), -L::infinity(), L::denorm_min()});
+    case 2:
+      return value * Pick<T>(rng, {-1, 2, 0.5, 1000});
+    default:
+      return static_cast<T>(static_cast<int32_t>(rng())) / 65536;
   }
 }
 
@@ -89,12 +101,15 @@ std::string EditString(std::string value, const std::vector<std::string>& string
     case 1:
       if (!strings.empty()) return strings[rng() % strings.size()];
       return value;
-    case 2: return value.substr(0, value.empty() ? 0 : rng() % value.size());
+    case 2:
+      return value.substr(0, value.empty() ? 0 : rng() % value.size());
     case 3:
       if (!value.empty()) value[rng() % value.size()] = static_cast<char>(rng());
       return value;
-    case 4: return value + (strings.empty() ? std::string(1, static_cast<char>(rng())) : strings[rng() % strings.size()]);
-    default: return Pick<std::string>(rng, {"", ":0", ":1", "^", "0", "-1", std::string(1, '\0'), value + value});
+    case 4:
+      return value + (strings.empty() ? std::string(1, static_cast<char>(rng())) : strings[rng() % strings.size()]);
+    default:
+      return Pick<std::string>(rng, {"", ":0", ":1", "^", "0", "-1", std::string(1, '\0'), value + value});
   }
 }
 
@@ -105,12 +120,12 @@ void EditScalar(const Site& s, const std::vector<std::string>& strings, std::min
   const bool rep = s.index >= 0;
   const int i = s.index;
   switch (s.field->cpp_type()) {
-#define KILN_EDIT(CPPTYPE, Name, edit)                                                                  \
-  case FieldDescriptor::CPPTYPE: {                                                                      \
-    auto v = rep ? r->GetRepeated##Name(m, s.field, i) : r->Get##Name(m, s.field);                     \
-    v = edit(v, rng);                                                                                   \
-    rep ? r->SetRepeated##Name(&m, s.field, i, v) : r->Set##Name(&m, s.field, v);                      \
-    return;                                                                                             \
+#define KILN_EDIT(CPPTYPE, Name, edit)                                             \
+  case FieldDescriptor::CPPTYPE: {                                                 \
+    auto v = rep ? r->GetRepeated##Name(m, s.field, i) : r->Get##Name(m, s.field); \
+    v = edit(v, rng);                                                              \
+    rep ? r->SetRepeated##Name(&m, s.field, i, v) : r->Set##Name(&m, s.field, v);  \
+    return;                                                                        \
   }
     KILN_EDIT(CPPTYPE_INT32, Int32, EdgeInteger)
     KILN_EDIT(CPPTYPE_INT64, Int64, EdgeInteger)
@@ -125,7 +140,8 @@ void EditScalar(const Site& s, const std::vector<std::string>& strings, std::min
       return;
     case FieldDescriptor::CPPTYPE_ENUM: {
       const auto* e = s.field->enum_type();
-      const int v = rng() % 4 == 0 ? static_cast<int>(rng() % 64) : e->value(static_cast<int>(rng() % e->value_count()))->number();
+      const int v = rng() % 4 == 0 ? static_cast<int>(rng() % 64)
+                                   : e->value(static_cast<int>(rng() % e->value_count()))->number();
       if (e->FindValueByNumber(v) == nullptr && !r->SupportsUnknownEnumValues()) return;
       rep ? r->SetRepeatedEnumValue(&m, s.field, i, v) : r->SetEnumValue(&m, s.field, v);
       return;
@@ -136,7 +152,8 @@ void EditScalar(const Site& s, const std::vector<std::string>& strings, std::min
       rep ? r->SetRepeatedString(&m, s.field, i, v) : r->SetString(&m, s.field, v);
       return;
     }
-    case FieldDescriptor::CPPTYPE_MESSAGE: return;
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return;
   }
 }
 
@@ -156,8 +173,10 @@ void EditRepeated(const Site& s, std::minstd_rand& rng) {
         copy->CopyFrom(r->GetRepeatedMessage(m, s.field, s.index));
       } else {
         switch (s.field->cpp_type()) {
-#define KILN_DUP(CPPTYPE, Name) \
-  case FieldDescriptor::CPPTYPE: r->Add##Name(&m, s.field, r->GetRepeated##Name(m, s.field, s.index)); return;
+#define KILN_DUP(CPPTYPE, Name)                                           \
+  case FieldDescriptor::CPPTYPE:                                          \
+    r->Add##Name(&m, s.field, r->GetRepeated##Name(m, s.field, s.index)); \
+    return;
           KILN_DUP(CPPTYPE_INT32, Int32)
           KILN_DUP(CPPTYPE_INT64, Int64)
           KILN_DUP(CPPTYPE_UINT32, UInt32)
@@ -168,7 +187,8 @@ void EditRepeated(const Site& s, std::minstd_rand& rng) {
           KILN_DUP(CPPTYPE_STRING, String)
           KILN_DUP(CPPTYPE_ENUM, EnumValue)
 #undef KILN_DUP
-          default: return;
+          default:
+            return;
         }
       }
       return;
@@ -182,16 +202,36 @@ void EditRepeated(const Site& s, std::minstd_rand& rng) {
 void AddZero(Message& m, const FieldDescriptor* field) {
   const Reflection* r = m.GetReflection();
   switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: r->AddInt32(&m, field, 0); return;
-    case FieldDescriptor::CPPTYPE_INT64: r->AddInt64(&m, field, 0); return;
-    case FieldDescriptor::CPPTYPE_UINT32: r->AddUInt32(&m, field, 0); return;
-    case FieldDescriptor::CPPTYPE_UINT64: r->AddUInt64(&m, field, 0); return;
-    case FieldDescriptor::CPPTYPE_FLOAT: r->AddFloat(&m, field, 0); return;
-    case FieldDescriptor::CPPTYPE_DOUBLE: r->AddDouble(&m, field, 0); return;
-    case FieldDescriptor::CPPTYPE_BOOL: r->AddBool(&m, field, false); return;
-    case FieldDescriptor::CPPTYPE_STRING: r->AddString(&m, field, ""); return;
-    case FieldDescriptor::CPPTYPE_ENUM: r->AddEnumValue(&m, field, field->enum_type()->value(0)->number()); return;
-    case FieldDescriptor::CPPTYPE_MESSAGE: r->AddMessage(&m, field); return;
+    case FieldDescriptor::CPPTYPE_INT32:
+      r->AddInt32(&m, field, 0);
+      return;
+    case FieldDescriptor::CPPTYPE_INT64:
+      r->AddInt64(&m, field, 0);
+      return;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      r->AddUInt32(&m, field, 0);
+      return;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      r->AddUInt64(&m, field, 0);
+      return;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      r->AddFloat(&m, field, 0);
+      return;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      r->AddDouble(&m, field, 0);
+      return;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      r->AddBool(&m, field, false);
+      return;
+    case FieldDescriptor::CPPTYPE_STRING:
+      r->AddString(&m, field, "");
+      return;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      r->AddEnumValue(&m, field, field->enum_type()->value(0)->number());
+      return;
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      r->AddMessage(&m, field);
+      return;
   }
 }
 
@@ -224,7 +264,8 @@ bool MutateMessage(Message& message, std::minstd_rand& rng) {
     if (sites.empty()) return e > 0;
     const Site& s = sites[rng() % sites.size()];
     const int choice = static_cast<int>(rng() % 8);
-    const bool whole_field = s.index < 0 && (s.field->is_repeated() || s.field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE);
+    const bool whole_field =
+        s.index < 0 && (s.field->is_repeated() || s.field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE);
     if (s.index >= 0 && choice < 2) {
       EditRepeated(s, rng);
     } else if (choice == 2 || whole_field) {

@@ -3,12 +3,12 @@
 // file): plain byte flips mostly make messages that fail to parse, so half the mutations parse the
 // message, change one thing in it through protobuf reflection, and serialize it again.
 
+#include <google/protobuf/message.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string>
-
-#include <google/protobuf/message.h>
 
 #include "fuzz_util.h"
 

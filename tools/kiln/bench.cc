@@ -208,7 +208,8 @@ nlohmann::json ReportSoak(int64_t batch, const std::string& mode, const std::vec
   const SoakPoint& last = points.back();
   const int64_t grown = last.resident_bytes - first.resident_bytes;
   const int64_t device_grown = last.device_bytes - first.device_bytes;
-  const double per_run = static_cast<double>(grown) / static_cast<double>(std::max<int64_t>(1, last.runs - first.runs));
+  const double per_run =
+      static_cast<double>(grown) / static_cast<double>(std::max<int64_t>(1, last.runs - first.runs));
   fmt::print("resident memory from run {} to run {}: {:+.2f} MiB ({:+.1f} bytes a run){}\n", first.runs, last.runs,
              mib(grown), per_run,
              last.device_bytes < 0 ? "" : fmt::format("; device memory in use {:+.2f} MiB", mib(device_grown)));

@@ -89,7 +89,8 @@ class Importer {
   Status CheckOps(const google::protobuf::RepeatedPtrField<NodeProto>& nodes, const Opsets& opsets, int depth) {
     std::map<const FunctionProto*, int64_t> sizes;
     if (InlinedNodes(nodes, depth, sizes) > kMaxNodes) {
-      return InvalidArgument("the model has more than " + std::to_string(kMaxNodes) + " nodes with its functions inlined");
+      return InvalidArgument("the model has more than " + std::to_string(kMaxNodes) +
+                             " nodes with its functions inlined");
     }
     std::map<std::string, std::vector<std::string>> unsupported;
     std::set<const FunctionProto*> checked;

@@ -5,6 +5,7 @@
 #include "ir/ops/array_shape_util.h"
 #include "kernels/cpu/array_util.h"
 #include "kernels/cpu/kernel_util.h"
+#include "kiln/limits.h"
 #include "runtime/kernel.h"
 
 namespace kiln::kernels::cpu {
@@ -35,6 +36,17 @@ StatusOr<Tensor> PadTensor(KernelContext& ctx, PadMode mode, const Tensor* fill)
   if (!ir::CheckedNumElements(out_shape).ok()) {
     return InvalidArgument("paddings " + ShapeToString(pads) + " of " + ShapeToString(in.shape()) +
                            " give too large an output");
+  }
+  // The index maps below are as long as the output's dims: an empty output needs none, and one past
+  // the tensor limit is refused before they are built.
+  const int64_t out_elements = NumElements(out_shape);
+  if (out_elements == 0) return Tensor(in.dtype(), out_shape);
+  const uint64_t element = in.dtype() == DType::kString ? sizeof(std::string) : DTypeSize(in.dtype());
+  if (static_cast<uint64_t>(out_elements) > MaxTensorBytes() / element) {
+    return ResourceExhausted("paddings " + ShapeToString(pads) + " of " + ShapeToString(in.shape()) +
+                             " give an output of " + std::to_string(out_elements) +
+                             " elements, past the tensor limit of " + std::to_string(MaxTensorBytes()) +
+                             " bytes (KILN_MAX_TENSOR_BYTES)");
   }
   std::vector<std::vector<int64_t>> maps(in.rank());
   bool any = false;

@@ -138,6 +138,9 @@ Status LRN(ConvertContext& ctx) {
   KILN_ASSIGN_OR_RETURN(int rank, KnownRank(ctx, x, "input"));
   if (rank < 3) return InvalidArgument("input must have rank >= 3");
   if (size <= 0) return InvalidArgument("size must be positive");
+  // The window is summed as one slice per position: a size past any real model's is refused.
+  constexpr int64_t kMaxSize = 4096;
+  if (size > kMaxSize) return InvalidArgument("size " + std::to_string(size) + " is past kiln's bound of 4096");
   const int64_t before = (size - 1) / 2, after = size - 1 - before;
   std::vector<int64_t> paddings(2 * static_cast<size_t>(rank), 0);
   paddings[2] = before;
