@@ -5,7 +5,6 @@
 #include "engine/cpu/cpu_backend.h"
 #include "engine/engine_file.h"
 #include "engine/segment_compiler.h"
-#include "frontends/savedmodel/crc32c.h"
 #include "fuzz_util.h"
 #include "proto/graph.pb.h"
 #include "proto_mutator.h"
@@ -13,23 +12,6 @@
 using namespace kiln;
 
 namespace {
-
-template <typename T>
-void PutLE(std::string& out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
-}
-
-// An engine file holding `header` and `payload` with every framing check passing.
-std::string Frame(const std::string& header, const std::string& payload) {
-  std::string file("KILNENG\0", 8);
-  PutLE<uint32_t>(file, engine::kEngineFormatVersion);
-  PutLE<uint64_t>(file, header.size());
-  file += header;
-  PutLE<uint64_t>(file, payload.size());
-  file += payload;
-  PutLE<uint32_t>(file, savedmodel::Crc32c(file));
-  return file;
-}
 
 void RunOnce(const engine::Engine& engine, const ir::Graph& graph) {
   constexpr int64_t kMaxElements = 1 << 16;
@@ -56,7 +38,8 @@ void RunOnce(const engine::Engine& engine, const ir::Graph& graph) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> parts = fuzz::SplitSections(fuzz::AsView(data, size));
-  const std::string bytes = parts.size() == 2 ? Frame(parts[0], parts[1]) : std::string(fuzz::AsView(data, size));
+  const std::string bytes =
+      parts.size() == 2 ? engine::FrameEngineFile(parts[0], parts[1]) : std::string(fuzz::AsView(data, size));
   auto file = engine::ParseEngineFile(bytes);
   if (!file.ok() || !engine::Incompatibility(file->header, engine::CpuBackend().device()).empty()) return 0;
   auto built = engine::CpuBackend().Deserialize(file->header.profiles, file->payload);

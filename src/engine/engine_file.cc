@@ -74,11 +74,14 @@ std::string WriteEngineFile(const EngineHeader& header, std::string_view payload
       {"profiles", profiles},
       {"notes", header.notes},
   };
-  const std::string json = j.dump();
+  return FrameEngineFile(j.dump(), payload);
+}
+
+std::string FrameEngineFile(std::string_view header_json, std::string_view payload) {
   std::string out(kMagic, sizeof(kMagic));
-  PutLE<uint32_t>(out, header.format_version);
-  PutLE<uint64_t>(out, json.size());
-  out += json;
+  PutLE<uint32_t>(out, kEngineFormatVersion);
+  PutLE<uint64_t>(out, header_json.size());
+  out.append(header_json.data(), header_json.size());
   PutLE<uint64_t>(out, payload.size());
   out.append(payload.data(), payload.size());
   PutLE<uint32_t>(out, savedmodel::Crc32c(out));

@@ -36,6 +36,9 @@ EngineHeader MakeEngineHeader(const DeviceInfo& device, Precision precision, con
                               const std::vector<ShapeProfile>& profiles, std::vector<std::string> notes = {});
 
 std::string WriteEngineFile(const EngineHeader& header, std::string_view payload);
+// The file around a header already in JSON and a payload: magic, version, lengths and checksum
+// (what WriteEngineFile writes; tests and the fuzzer frame headers of their own with it).
+std::string FrameEngineFile(std::string_view header_json, std::string_view payload);
 
 struct EngineFile {
   EngineHeader header;
