@@ -192,7 +192,8 @@ StatusOr<Tensor> TensorFromProto(const tfproto::TensorProto& proto) {
   const auto elem = static_cast<int64_t>(DTypeSize(dtype));
   if (n < 0 || static_cast<uint64_t>(n) > MaxTensorBytes() / static_cast<uint64_t>(elem)) {
     return ResourceExhausted("TensorProto " + std::string(DTypeName(dtype)) + ShapeToString(shape) + " needs " +
-                             (n < 0 ? std::string("more than 2^63") : std::to_string(n * elem)) +
+                             (n < 0 || n > std::numeric_limits<int64_t>::max() / elem ? std::string("more than 2^63")
+                                                                                     : std::to_string(n * elem)) +
                              " bytes, more than the limit of " + std::to_string(MaxTensorBytes()) +
                              " (KILN_MAX_TENSOR_BYTES)");
   }

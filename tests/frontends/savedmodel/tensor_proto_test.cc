@@ -249,6 +249,10 @@ TEST(TensorProtoTest, SizeMismatchesAreRejected) {
   tfproto::TensorProto overflowing = MakeProto(tfproto::DT_FLOAT, {int64_t{1} << 40, int64_t{1} << 40});
   overflowing.add_float_val(1.0f);
   EXPECT_FALSE(TensorFromProto(overflowing).ok());
+  // Elements that fit int64 but whose bytes do not (found by engine_file_fuzz: the message overflowed).
+  tfproto::TensorProto past_int64_bytes = MakeProto(tfproto::DT_FLOAT, {int64_t{1} << 62});
+  past_int64_bytes.add_float_val(1.0f);
+  EXPECT_NE(TensorFromProto(past_int64_bytes).status().message().find("needs more than 2^63 bytes"), std::string::npos);
   tfproto::TensorProto huge_strings = MakeProto(tfproto::DT_STRING, {int64_t{1} << 40});
   huge_strings.add_string_val("abc");
   EXPECT_EQ(TensorFromProto(huge_strings).status().code(), StatusCode::kResourceExhausted);
