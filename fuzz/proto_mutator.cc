@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace kiln::fuzz {
@@ -57,22 +58,26 @@ T Pick(std::minstd_rand& rng, std::initializer_list<T> values) {
   return *(values.begin() + rng() % values.size());
 }
 
+// Arithmetic on edge values wraps around, as the bits of a field would: it is done in the unsigned
+// type of the same width (signed overflow would be undefined, and the sanitizers stop on it).
 template <typename T>
 T EdgeInteger(T value, std::minstd_rand& rng) {
   using L = std::numeric_limits<T>;
+  using U = std::make_unsigned_t<T>;
+  const U bits = static_cast<U>(value);
   switch (rng() % 8) {
     case 0:
       return Pick<T>(rng, {0, 1, 2, 3, 4, 7, 8, 16, 64, 255, 256});
     case 1:
       return Pick<T>(rng, {L::max(), L::min(), static_cast<T>(L::max() / 2), static_cast<T>(-1)});
     case 2:
-      return static_cast<T>(value + 1);
+      return static_cast<T>(static_cast<U>(bits + 1u));
     case 3:
-      return static_cast<T>(value - 1);
+      return static_cast<T>(static_cast<U>(bits - 1u));
     case 4:
-      return static_cast<T>(value * 2);
+      return static_cast<T>(static_cast<U>(bits * 2u));
     case 5:
-      return static_cast<T>(-value);
+      return static_cast<T>(static_cast<U>(U{0} - bits));
     case 6:
       return static_cast<T>(static_cast<uint64_t>(1) << (rng() % (8 * sizeof(T))));
     default:
@@ -95,7 +100,10 @@ T EdgeFloat(T value, std::minstd_rand& rng) {
   }
 }
 
+// A new value for a string: another string of the message, or this one cut, changed or extended by
+// printable characters (a string field that is not valid UTF-8 would fail to parse as a whole).
 std::string EditString(std::string value, const std::vector<std::string>& strings, std::minstd_rand& rng) {
+  const auto printable = [&rng] { return static_cast<char>(' ' + rng() % 95); };
   switch (rng() % 6) {
     case 0:
     case 1:
@@ -104,10 +112,10 @@ std::string EditString(std::string value, const std::vector<std::string>& string
     case 2:
       return value.substr(0, value.empty() ? 0 : rng() % value.size());
     case 3:
-      if (!value.empty()) value[rng() % value.size()] = static_cast<char>(rng());
+      if (!value.empty()) value[rng() % value.size()] = printable();
       return value;
     case 4:
-      return value + (strings.empty() ? std::string(1, static_cast<char>(rng())) : strings[rng() % strings.size()]);
+      return value + (strings.empty() ? std::string(1, printable()) : strings[rng() % strings.size()]);
     default:
       return Pick<std::string>(rng, {"", ":0", ":1", "^", "0", "-1", std::string(1, '\0'), value + value});
   }

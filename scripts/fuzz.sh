@@ -52,11 +52,17 @@ run_target() {
   local runs rate
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  local held
+  local held verdict="no crash"
   held=$(find "$corpus" -type f | wc -l)
+  if ((rc != 0)); then
+    # The first report in the log says what went wrong (a stack trace follows it); then the input.
+    verdict="CRASH: $(grep -m1 -E 'ERROR: |runtime error: |deadly signal' "$log" || echo "exit $rc");\
+ $(grep -m1 -o 'Test unit written to .*' "$log" || echo "no input written")"
+  fi
   printf '%s %-24s %6s s %12s executions %8s/s corpus %6s  %s\n' "$(date -u +%FT%TZ)" "$t" "$seconds" \
-    "${runs:-?}" "${rate:-?}" "$held" "$( ((rc == 0)) && echo "no crash" || echo "CRASH: $(tail -n 30 "$log" | grep -m1 -E 'ERROR|error|Test unit written' || echo "exit $rc")")" |
-    tee -a "$work/summary.txt"
+    "${runs:-?}" "${rate:-?}" "$held" "$verdict" | tee -a "$work/summary.txt"
+  # The report itself too, for a CI log that is all one gets.
+  ((rc == 0)) || grep -m1 -A 40 -E 'ERROR: |runtime error: |deadly signal' "$log" | sed "s/^/$t: /" >&2
   return "$rc"
 }
 
