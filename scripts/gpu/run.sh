@@ -4,6 +4,9 @@
 # node tests on the GPU) and, with --bench, bench/gpu/native_vs_pytorch.sh and
 # bench/gpu/engines_vs_pytorch.sh beside PyTorch.
 # Usage: scripts/gpu/run.sh BUNDLE.tar.xz OUT_DIR [--bench PYTORCH_PEERS.py]
+# With COMPUTE_SANITIZER=memcheck (or racecheck, initcheck, synccheck) every test program runs under
+# that compute-sanitizer tool, and any report it makes fails the run; CHECKS="gpu_tests ops_on_cuda"
+# runs only the checks named (gpu_tests, ops_on_cuda, fixtures_on_cuda, onnx_conformance_cuda).
 set -uo pipefail
 bundle=$(realpath "$1")
 out=$(realpath -m "$2")
@@ -16,14 +19,22 @@ for lib in /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn/lib \
            /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib; do
   [ -d "$lib" ] && export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
 done
-export LD_LIBRARY_PATH="$k/bin:${LD_LIBRARY_PATH:-}" PATH="$k/bin:$PATH"
+export LD_LIBRARY_PATH="$k/bin:${LD_LIBRARY_PATH:-}" PATH="$k/bin:$PATH:/usr/local/cuda/bin"
 export KILN_FIXTURE_DIR="$k/fixtures" KILN_SOURCE_DIR=$(pwd)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 status=0
+tool=()
+if [ -n "${COMPUTE_SANITIZER:-}" ]; then
+  # API errors are left out: tests that provoke them (running out of device memory) expect them.
+  tool=(compute-sanitizer --tool "$COMPUTE_SANITIZER" --error-exitcode 99 --report-api-errors no)
+  echo "$(compute-sanitizer --version | tail -1); every test program runs under ${tool[*]}"
+fi
 check() {  # check NAME COMMAND...: runs it, its output to OUT/NAME.txt, and prints the verdict lines
   local name=$1; shift
-  "$@" > "$out/$name.txt" 2>&1 || status=1
-  echo "== $name"; grep -E "FAILED|PASSED|differs|never compared|onnx node tests" "$out/$name.txt" | head -40
+  [[ -z "${CHECKS:-}" || " $CHECKS " == *" $name "* ]] || return 0
+  "${tool[@]}" "$@" > "$out/$name.txt" 2>&1 || status=1
+  echo "== $name"; grep -E "FAILED|PASSED|differs|never compared|onnx node tests|ERROR SUMMARY" "$out/$name.txt" |
+    head -40
 }
 check gpu_tests kiln_gpu_tests --gtest_brief=1
 filter=$(grep -ohE "^TEST(_F|_P)?\((\w+)," tests/kernels/*_test.cc tests/passes/*_test.cc \

@@ -288,7 +288,8 @@ class GraphReplaysImpl final : public runtime::GraphReplays {
     // Recorded again before the next try; a run that outgrew its arena gets twice the room.
     set.recorded_runs = kRecordedRunsBeforeCapture - 1;
     if (why.code() == StatusCode::kResourceExhausted) set.arena_bytes *= 2;
-    if (++set.failed_captures < kCaptureAttempts) return;
+    // Unimplemented: the run does what no capture can hold (reads values on the host midway).
+    if (++set.failed_captures < kCaptureAttempts && why.code() != StatusCode::kUnimplemented) return;
     set.capturable = false;
     LogWarning("runs on " + device_.ToString() + " at input shapes " + key +
                " are not captured as a CUDA graph and run op by op: " + why.ToString());

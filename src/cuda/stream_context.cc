@@ -156,6 +156,13 @@ StatusOr<Tensor> StreamContext::ToDevice(const Tensor& host) {
 }
 
 StatusOr<std::vector<Tensor>> StreamContext::ToHost(const std::vector<Tensor>& tensors) {
+  // A run captured as a CUDA graph cannot wait for the device; asking would end the capture with an
+  // error that leaves its mark on the thread's CUDA state.
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  KILN_CUDA_RETURN_IF_ERROR(cudaStreamIsCapturing(stream_, &capturing));
+  if (capturing != cudaStreamCaptureStatusNone) {
+    return Unimplemented("the run reads a device value on the host before it ends, which a CUDA graph cannot capture");
+  }
   std::vector<Tensor> out;
   out.reserve(tensors.size());
   for (const Tensor& t : tensors) {
