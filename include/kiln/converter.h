@@ -112,6 +112,10 @@ struct ConversionSummary {
 
 struct SaveOptions {
   bool save_engines = true;  // false: engines are built on the target by `kiln build` or at first use
+  // Constants of at least this many bytes (numeric ones) are saved in variables/, the tensor bundle
+  // TensorFlow keeps weights in, and read through variables; smaller ones stay in saved_model.pb.
+  // So a model's weights are not bound by protobuf's 2 GB limit on saved_model.pb.
+  size_t min_variable_bytes = 1024;
 };
 
 class Converter {

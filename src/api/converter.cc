@@ -16,6 +16,7 @@
 #include "convert/segments.h"
 #include "convert/smoothing.h"
 #include "frontends/savedmodel/graph_def_io.h"
+#include "frontends/savedmodel/tensor_bundle_writer.h"
 #include "io/npy.h"
 #include "io/staged_dir.h"
 #include "ir/op_registry.h"
@@ -361,11 +362,6 @@ Status Converter::Save(const std::string& dir, const SaveOptions& options) {
   if (!impl_->converted) return FailedPrecondition("Save() needs Convert() first");
   KILN_RETURN_IF_ERROR(CheckNotInside(dir, impl_->source));
   const Model::Impl& model = *impl_->converted;
-  std::vector<tfproto::FunctionDef> library;
-  for (const auto& op : model.engine_ops) {
-    KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(op->native_graph(), op->spec().function));
-    library.push_back(std::move(fn));
-  }
   // Everything is written beside `dir` and renamed into place once complete.
   auto staged = io::StagedDirectory::Create(dir);
   if (!staged.ok()) {
@@ -373,9 +369,30 @@ Status Converter::Save(const std::string& dir, const SaveOptions& options) {
     return s.InFile(dir);
   }
   const std::string& out = staged->path();
-  KILN_RETURN_IF_ERROR(savedmodel::WriteSavedModel(out, model.graph, model.signature, impl_->load.tags,
-                                                   impl_->load.signature_key, library));
   std::error_code ec;
+  fs::create_directories(fs::path(out) / "variables", ec);
+  if (ec) return InvalidArgument("cannot create directory: " + ec.message()).InFile(out + "/variables");
+  // The weights, of the graph and of the segments' native functions, go to variables/: the graph's
+  // under their node names, a function's under "<function>:<node>" (':' is in no node name).
+  savedmodel::TensorBundleWriter bundle((fs::path(out) / "variables" / "variables").string());
+  std::string key_prefix;
+  savedmodel::VariableStore variables;
+  variables.min_bytes = options.min_variable_bytes;
+  variables.store = [&](const std::string& node, const Tensor& value) -> StatusOr<std::string> {
+    const std::string key = key_prefix + node;
+    KILN_RETURN_IF_ERROR(bundle.Add(key, value));
+    return key;
+  };
+  std::vector<tfproto::FunctionDef> library;
+  for (const auto& op : model.engine_ops) {
+    key_prefix = op->spec().function + ":";
+    KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(op->native_graph(), op->spec().function, &variables));
+    library.push_back(std::move(fn));
+  }
+  key_prefix.clear();
+  KILN_RETURN_IF_ERROR(savedmodel::WriteSavedModel(out, model.graph, model.signature, impl_->load.tags,
+                                                   impl_->load.signature_key, library, &variables));
+  KILN_RETURN_IF_ERROR(bundle.Finish());
   fs::create_directories(convert::KilnAssetsDir(out), ec);
   if (ec) return InvalidArgument("cannot create directory: " + ec.message()).InFile(convert::KilnAssetsDir(out));
   if (options.save_engines) KILN_RETURN_IF_ERROR(WriteEngines(model, out));

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "calibrate/table.h"
 #include "convert/segments.h"
 #include "frontends/savedmodel/graph_def_io.h"
+#include "frontends/savedmodel/tensor_bundle.h"
 #include "io/npy.h"
 #include "passes/precision.h"
 
@@ -52,6 +54,26 @@ calibrate::CalibrationTable SegmentRanges(const engine::EngineOpSpec& spec, cons
 
 namespace {
 
+// The converted model's variables (variables/variables), opened when a segment function first
+// reads one.
+class ModelVariables {
+ public:
+  explicit ModelVariables(const std::string& model_dir)
+      : prefix_((fs::path(model_dir) / "variables" / "variables").string()) {}
+
+  StatusOr<Tensor> Read(const std::string& key) {
+    if (!bundle_) {
+      KILN_ASSIGN_OR_RETURN(savedmodel::TensorBundle bundle, savedmodel::TensorBundle::Open(prefix_));
+      bundle_.emplace(std::move(bundle));
+    }
+    return bundle_->Read(key);
+  }
+
+ private:
+  std::string prefix_;
+  std::optional<savedmodel::TensorBundle> bundle_;
+};
+
 // The engine files saved for `segment`, in the order they were written (most recently used first).
 std::vector<std::string> EngineFilesOf(const std::string& model_dir, const std::string& segment) {
   std::vector<std::pair<int, std::string>> found;
@@ -82,6 +104,10 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
   }
   std::vector<std::unique_ptr<engine::EngineOp>> ops;
   std::vector<const ir::Graph*> segments;
+  ModelVariables variables(model_dir);
+  const savedmodel::CheckpointReader checkpoint = [&](const std::string& key, DType, const Shape&) {
+    return variables.Read(key);
+  };
   for (int i = 0; i < graph.num_nodes(); ++i) {
     const ir::Node& node = graph.node(i);
     if (node.op != "KilnEngineOp") continue;
@@ -95,7 +121,7 @@ StatusOr<std::vector<std::unique_ptr<engine::EngineOp>>> AttachEngineOps(
       return NotFound("the native segment function '" + spec->function + "' is not in the model's library")
           .AtNode(node.name, node.op);
     }
-    auto native = savedmodel::GraphFromFunctionDef(fn->second);
+    auto native = savedmodel::GraphFromFunctionDef(fn->second, &checkpoint);
     if (!native.ok()) {
       Status s = native.status();
       return s.Prepend("native segment function '" + spec->function + "'").AtNode(node.name, node.op);

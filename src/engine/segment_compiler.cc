@@ -1,6 +1,9 @@
 #include "engine/segment_compiler.h"
 
+#include <climits>
+#include <cstring>
 #include <map>
+#include <optional>
 
 #include "frontends/savedmodel/graph_def_io.h"
 #include "ir/shape_fns.h"
@@ -167,23 +170,108 @@ namespace {
 // The function attrs that carry an engine's settings: tactics as "key<TAB>value" strings, and TF32.
 constexpr char kTacticsAttr[] = "_kiln_tactics";
 constexpr char kTf32Attr[] = "_kiln_allow_tf32";
+
+// A payload whose weights follow its graph, so that an engine's weights are not bound by protobuf's
+// 2 GB: this magic, the graph's size (8 bytes, little-endian), the graph (a FunctionDef whose
+// constants of kPayloadWeightBytes or more are variables keyed "<offset>+<bytes>" into the
+// weights), then the weights. A payload that is a FunctionDef alone has its constants inline.
+constexpr std::string_view kWeightsMagic = "KILNWTS1";
+constexpr size_t kPayloadWeightBytes = 1024;
+
+// "<offset>+<bytes>" -> {offset, bytes}; nullopt for anything else.
+std::optional<std::pair<uint64_t, uint64_t>> ParseWeightKey(const std::string& key) {
+  const size_t plus = key.find('+');
+  auto number = [](std::string_view digits) -> std::optional<uint64_t> {
+    if (digits.empty() || digits.size() > 19) return std::nullopt;
+    uint64_t v = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return v;
+  };
+  if (plus == std::string::npos) return std::nullopt;
+  auto offset = number(std::string_view(key).substr(0, plus));
+  auto bytes = number(std::string_view(key).substr(plus + 1));
+  if (!offset || !bytes) return std::nullopt;
+  return std::make_pair(*offset, *bytes);
+}
+
+// The weight `key` of `weights` as a tensor of `dtype` and `shape`, checked against both.
+StatusOr<Tensor> ReadWeight(std::string_view weights, const std::string& key, DType dtype, const Shape& shape) {
+  const auto range = ParseWeightKey(key);
+  if (!range || range->first > weights.size() || range->second > weights.size() - range->first) {
+    return DataLoss("weight '" + key + "' does not lie within the payload's " + std::to_string(weights.size()) +
+                    " bytes of weights");
+  }
+  const uint64_t element = DTypeSize(dtype);
+  uint64_t bytes = element;
+  bool overflow = false;
+  for (int64_t d : shape) overflow |= d < 0 || __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes);
+  if (dtype == DType::kString || element == 0 || overflow || bytes != range->second) {
+    return DataLoss("weight '" + key + "' is not the " + std::to_string(range->second) + " bytes of " +
+                    std::string(DTypeName(dtype)) + ShapeToString(shape));
+  }
+  Tensor t(dtype, shape);
+  if (bytes > 0) std::memcpy(t.raw_data(), weights.data() + range->first, bytes);
+  if (dtype == DType::kBool) {
+    auto* b = static_cast<uint8_t*>(t.raw_data());
+    for (uint64_t i = 0; i < bytes; ++i) b[i] = b[i] != 0;
+  }
+  return t;
+}
 }  // namespace
 
 StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view backend,
                                      const EngineSettings& settings) {
-  KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(graph, "kiln_" + std::string(backend) + "_engine"));
+  std::string weights;
+  savedmodel::VariableStore store;
+  store.min_bytes = kPayloadWeightBytes;
+  store.store = [&](const std::string&, const Tensor& value) -> StatusOr<std::string> {
+    const std::string key = std::to_string(weights.size()) + "+" + std::to_string(value.byte_size());
+    weights.append(static_cast<const char*>(value.raw_data()), value.byte_size());
+    return key;
+  };
+  KILN_ASSIGN_OR_RETURN(auto fn,
+                        savedmodel::GraphToFunctionDef(graph, "kiln_" + std::string(backend) + "_engine", &store));
   if (!settings.tactics.empty()) {
     auto* list = (*fn.mutable_attr())[kTacticsAttr].mutable_list();
     for (const auto& [key, value] : settings.tactics) list->add_s(key + "\t" + value);
   }
   if (settings.allow_tf32) (*fn.mutable_attr())[kTf32Attr].set_b(true);
-  return fn.SerializeAsString();
+  if (fn.ByteSizeLong() > static_cast<size_t>(INT_MAX)) {
+    return ResourceExhausted("the " + std::string(backend) + " engine's graph takes " +
+                             std::to_string(fn.ByteSizeLong()) + " bytes without its weights, past protobuf's 2 GB");
+  }
+  std::string graph_bytes = fn.SerializeAsString();
+  if (weights.empty()) return graph_bytes;
+  std::string payload(kWeightsMagic);
+  for (int i = 0; i < 8; ++i) payload.push_back(static_cast<char>((graph_bytes.size() >> (8 * i)) & 0xff));
+  payload += graph_bytes;
+  payload += weights;
+  return payload;
 }
 
 StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend, EngineSettings* settings) {
+  const std::string what = "the " + std::string(backend) + " engine payload";
+  std::string_view graph_bytes = payload, weights;
+  if (payload.substr(0, kWeightsMagic.size()) == kWeightsMagic) {
+    const size_t header = kWeightsMagic.size() + 8;
+    if (payload.size() < header) return DataLoss(what + " ends inside its header");
+    uint64_t size = 0;
+    for (int i = 0; i < 8; ++i) {
+      size |= static_cast<uint64_t>(static_cast<uint8_t>(payload[kWeightsMagic.size() + i])) << (8 * i);
+    }
+    if (size > payload.size() - header) {
+      return DataLoss(what + " says its graph takes " + std::to_string(size) + " bytes, past its end");
+    }
+    graph_bytes = payload.substr(header, size);
+    weights = payload.substr(header + size);
+  }
   tfproto::FunctionDef fn;
-  if (!fn.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return DataLoss("the " + std::string(backend) + " engine payload is not a serialized graph");
+  if (graph_bytes.size() > static_cast<size_t>(INT_MAX) ||
+      !fn.ParseFromArray(graph_bytes.data(), static_cast<int>(graph_bytes.size()))) {
+    return DataLoss(what + " is not a serialized graph");
   }
   if (auto it = fn.attr().find(kTacticsAttr); it != fn.attr().end() && settings != nullptr) {
     for (const std::string& entry : it->second.list().s()) {
@@ -199,7 +287,10 @@ StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view 
   }
   fn.mutable_attr()->erase(kTacticsAttr);
   fn.mutable_attr()->erase(kTf32Attr);
-  return savedmodel::GraphFromFunctionDef(fn);
+  const savedmodel::CheckpointReader read_weight = [weights](const std::string& key, DType dtype, const Shape& shape) {
+    return ReadWeight(weights, key, dtype, shape);
+  };
+  return savedmodel::GraphFromFunctionDef(fn, &read_weight);
 }
 
 Status GraphEngine::CreateExecutor(runtime::ExecutorOptions options) {

@@ -307,3 +307,43 @@ TEST(ConverterWorkflow, Int8SmoothingTravelsWithTheModel) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Weights past SaveOptions::min_variable_bytes are saved in variables/ and read back through
+// variables, in the segments' native functions and in the graph's native ops alike; the answers are
+// the native model's, bit for bit, wherever the weights were kept.
+TEST(ConverterWorkflow, WeightsInVariablesGiveTheSameAnswers) {
+  namespace fs = std::filesystem;
+  KILN_ASSERT_OK_AND_ASSIGN(auto native, Model::Load(MnistModel()));
+  const Tensor images = testing::Rows(Mnist().images, 0, 32);
+  KILN_ASSERT_OK_AND_ASSIGN(Tensor expected, testing::RunSingle(*native, "input_1", images));
+  testing::TempDir tmp("variables");
+  for (int min_segment : {3, 1000}) {  // one engine segment; none, every op native
+    for (size_t min_bytes : {size_t{0}, size_t{1024}, SIZE_MAX}) {
+      SCOPED_TRACE("minimum_segment_size " + std::to_string(min_segment) + ", min_variable_bytes " +
+                   std::to_string(min_bytes));
+      ConversionParams params;
+      params.minimum_segment_size = min_segment;
+      KILN_ASSERT_OK_AND_ASSIGN(auto converter, Converter::Create(MnistModel(), params));
+      KILN_ASSERT_OK(converter->Convert());
+      const std::string dir = tmp.path("m" + std::to_string(min_segment) + "_" + std::to_string(min_bytes != 0));
+      fs::remove_all(dir);
+      SaveOptions save;
+      save.min_variable_bytes = min_bytes;
+      KILN_ASSERT_OK(converter->Save(dir, save));
+      EXPECT_EQ(fs::exists(dir + "/variables/variables.index"), min_bytes != SIZE_MAX);
+      for (bool use_engines : {true, false}) {
+        LoadOptions load;
+        load.use_engines = use_engines;
+        KILN_ASSERT_OK_AND_ASSIGN(auto converted, Model::Load(dir, load));
+        KILN_ASSERT_OK_AND_ASSIGN(Tensor got, testing::RunSingle(*converted, "input_1", images));
+        EXPECT_TRUE(testing::TensorsNear(got, expected, min_segment == 3 && use_engines ? 1e-5 : 0, 0));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln

@@ -107,6 +107,66 @@ Status WriteNodeDef(const ir::Graph& graph, const ir::Node& node,
   return OkStatus();
 }
 
+// The value of Const `node` when `variables` takes it (numeric, on the host, of at least
+// min_bytes); nullptr when the Const stays inline.
+const Tensor* VariableValue(const ir::Node& node, const VariableStore* variables) {
+  if (variables == nullptr || node.op != "Const") return nullptr;
+  const ir::AttrValue* v = node.attrs.Find("value");
+  const Tensor* t = v != nullptr ? std::get_if<Tensor>(v) : nullptr;
+  if (t == nullptr || t->dtype() == DType::kString || !t->on_host() || t->byte_size() < variables->min_bytes) {
+    return nullptr;
+  }
+  return t;
+}
+
+// Names for the variable handles of a graph's Consts: "<name>/variable", made unique among the
+// graph's node names and each other.
+class HandleNames {
+ public:
+  explicit HandleNames(const ir::Graph& graph) {
+    for (int i = 0; i < graph.num_nodes(); ++i) taken_.insert(graph.node(i).name);
+  }
+  std::string For(const std::string& name) {
+    std::string handle = name + "/variable";
+    for (int i = 1; taken_.count(handle); ++i) handle = name + "/variable_" + std::to_string(i);
+    taken_.insert(handle);
+    return handle;
+  }
+
+ private:
+  std::set<std::string> taken_;
+};
+
+// Writes Const `node` as a variable (VariableStore): `handle` a VarHandleOp named `handle_name`
+// whose shared_name is the key the store gives, `read` a ReadVariableOp of it (spelt
+// `handle_input`) named as the Const.
+Status WriteVariable(const ir::Node& node, const Tensor& value, const VariableStore& variables,
+                     const std::string& handle_name, const std::string& handle_input, tfproto::NodeDef* handle,
+                     tfproto::NodeDef* read) {
+  if (!IsLegalNodeName(node.name)) {
+    return InvalidArgument("'" + node.name + "' is not a legal TensorFlow node name (run LegalizeNodeNames first)")
+        .AtNode(node.name, node.op);
+  }
+  auto key = variables.store(node.name, value);
+  if (!key.ok()) {
+    Status s = key.status();
+    return s.Prepend("storing the value as a variable").AtNode(node.name, node.op);
+  }
+  KILN_ASSIGN_OR_RETURN(tfproto::DataType dtype, DTypeProto(value.dtype()));
+  handle->set_name(handle_name);
+  handle->set_op("VarHandleOp");
+  auto& attrs = *handle->mutable_attr();
+  attrs["dtype"].set_type(dtype);
+  ShapeToProto(value.shape(), attrs["shape"].mutable_shape());
+  attrs["shared_name"].set_s(*key);
+  attrs["container"].set_s("");
+  read->set_name(node.name);
+  read->set_op("ReadVariableOp");
+  read->add_input(handle_input);
+  (*read->mutable_attr())["dtype"].set_type(dtype);
+  return OkStatus();
+}
+
 std::string FlatTensorName(const ir::Graph& graph, ir::ValueRef v) {
   return graph.node(v.node).name + ":" + std::to_string(v.index);
 }
@@ -230,15 +290,25 @@ Status LegalizeNodeNames(ir::Graph& graph) {
   return OkStatus();
 }
 
-StatusOr<tfproto::GraphDef> GraphToGraphDef(const ir::Graph& graph) {
+StatusOr<tfproto::GraphDef> GraphToGraphDef(const ir::Graph& graph, const VariableStore* variables) {
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   tfproto::GraphDef def;
   auto input_name = [&](ir::ValueRef v) { return GraphTensorName(graph, v); };
-  for (int id : order) KILN_RETURN_IF_ERROR(WriteNodeDef(graph, graph.node(id), input_name, def.add_node()));
+  HandleNames handles(graph);
+  for (int id : order) {
+    const ir::Node& node = graph.node(id);
+    if (const Tensor* value = VariableValue(node, variables); value != nullptr) {
+      const std::string handle = handles.For(node.name);
+      KILN_RETURN_IF_ERROR(WriteVariable(node, *value, *variables, handle, handle, def.add_node(), def.add_node()));
+      continue;
+    }
+    KILN_RETURN_IF_ERROR(WriteNodeDef(graph, node, input_name, def.add_node()));
+  }
   return def;
 }
 
-StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const std::string& function_name) {
+StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const std::string& function_name,
+                                                  const VariableStore* variables) {
   if (function_name.empty()) return InvalidArgument("a function needs a name");
   tfproto::FunctionDef fn;
   tfproto::OpDef* sig = fn.mutable_signature();
@@ -277,10 +347,17 @@ StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const 
     return arg != arg_of_node.end() ? arg->second : FlatTensorName(graph, v);
   };
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
+  HandleNames handles(graph);
   for (int id : order) {
     const ir::Node& n = graph.node(id);
     if (arg_of_node.count(id)) continue;
     if (n.op == "Placeholder") return InvalidArgument("Placeholder is not a graph input").AtNode(n.name, n.op);
+    if (const Tensor* value = VariableValue(n, variables); value != nullptr) {
+      const std::string handle = handles.For(n.name);
+      KILN_RETURN_IF_ERROR(
+          WriteVariable(n, *value, *variables, handle, handle + ":0", fn.add_node_def(), fn.add_node_def()));
+      continue;
+    }
     KILN_RETURN_IF_ERROR(WriteNodeDef(graph, n, input_name, fn.add_node_def()));
   }
 
@@ -301,7 +378,7 @@ StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const 
 
 Status WriteSavedModel(const std::string& dir, const ir::Graph& graph, const SignatureInfo& signature,
                        const std::vector<std::string>& tags, const std::string& signature_key,
-                       const std::vector<tfproto::FunctionDef>& library) {
+                       const std::vector<tfproto::FunctionDef>& library, const VariableStore* variables) {
   if (signature_key.empty()) return InvalidArgument("the signature key is empty");
   KILN_RETURN_IF_ERROR(CheckEndpoints(graph.inputs(), signature.inputs, "input"));
   KILN_RETURN_IF_ERROR(CheckEndpoints(graph.outputs(), signature.outputs, "output"));
@@ -310,7 +387,7 @@ Status WriteSavedModel(const std::string& dir, const ir::Graph& graph, const Sig
   model.set_saved_model_schema_version(1);
   tfproto::MetaGraphDef* meta = model.add_meta_graphs();
   for (const auto& tag : tags) meta->mutable_meta_info_def()->add_tags(tag);
-  KILN_ASSIGN_OR_RETURN(*meta->mutable_graph_def(), GraphToGraphDef(graph));
+  KILN_ASSIGN_OR_RETURN(*meta->mutable_graph_def(), GraphToGraphDef(graph, variables));
   for (const auto& fn : library) *meta->mutable_graph_def()->mutable_library()->add_function() = fn;
 
   tfproto::SignatureDef& sig = (*meta->mutable_signature_def())[signature_key];
@@ -334,10 +411,10 @@ Status WriteSavedModel(const std::string& dir, const ir::Graph& graph, const Sig
   }
   std::string bytes;
   if (!model.SerializeToString(&bytes)) return Internal("cannot serialize the SavedModel");
-  const fs::path variables = fs::path(dir) / "variables";
+  const fs::path variables_dir = fs::path(dir) / "variables";
   std::error_code ec;
-  fs::create_directories(variables, ec);
-  if (ec) return FailedPrecondition("cannot create directory '" + variables.string() + "': " + ec.message());
+  fs::create_directories(variables_dir, ec);
+  if (ec) return FailedPrecondition("cannot create directory '" + variables_dir.string() + "': " + ec.message());
   const std::string path = (fs::path(dir) / "saved_model.pb").string();
   Status written = io::WriteFile(path, bytes);
   if (!written.ok()) return written.InFile(path);

@@ -73,10 +73,12 @@ struct Arg {
 // The nodes of a GraphDef or function body, checked and resolved before the IR is built.
 struct Body {
   bool function = false;  // function bodies may read args and "node:out_arg:i"
+  const CheckpointReader* checkpoint = nullptr;  // values of variables
   std::vector<Arg> args;
   std::map<std::string, int> arg_index;
   std::vector<const tfproto::NodeDef*> defs;
   std::map<std::string, int> def_index;
+  std::vector<std::string> ops;  // the IR op of each def: a variable read is a Const, a handle none ("")
   std::vector<ir::AttrMap> attrs;
   std::vector<int> num_outputs;
   std::vector<std::vector<Source>> inputs;
@@ -91,6 +93,7 @@ struct Body {
     auto it = def_index.find(ref.node);
     if (it == def_index.end()) return NotFound("'" + s + "' names no node of the graph");
     const int p = it->second;
+    if (ops[p].empty()) return Unimplemented("'" + s + "' is a variable handle, which only ReadVariableOp may read");
     int flat = ref.index;
     if (!ref.out_arg.empty()) {
       const ir::OpDef* def = ir::OpRegistry::Global().Find(defs[p]->op());
@@ -104,6 +107,50 @@ struct Body {
   }
 };
 
+// The value of ReadVariableOp `read` (VariableStore's form): its input must be a VarHandleOp of the
+// body, and the checkpoint's value under the handle's shared_name must have the dtype and shape
+// both declare.
+StatusOr<Tensor> ReadVariable(const tfproto::NodeDef& read, const Body& body) {
+  auto fail = [&](const std::string& what) { return InvalidArgument(what).AtNode(read.name(), read.op()); };
+  if (read.input_size() != 1) return fail("a variable read takes one input, the variable's handle");
+  auto ref = ParseInputRef(read.input(0), body.function);
+  auto handle_at = ref.ok() && !ref->control ? body.def_index.find(ref->node) : body.def_index.end();
+  if (handle_at == body.def_index.end() || body.defs[handle_at->second]->op() != "VarHandleOp" || ref->index != 0) {
+    return fail("input '" + read.input(0) + "' is not a VarHandleOp of the graph");
+  }
+  const tfproto::NodeDef& handle = *body.defs[handle_at->second];
+  const auto& attrs = handle.attr();
+  const auto key = attrs.find("shared_name");
+  const auto dtype = attrs.find("dtype");
+  const auto shape = attrs.find("shape");
+  if (key == attrs.end() || key->second.s().empty() || dtype == attrs.end() || shape == attrs.end()) {
+    return fail("variable handle '" + handle.name() + "' lacks its shared_name, dtype or shape");
+  }
+  if (const auto read_dtype = read.attr().find("dtype");
+      read_dtype == read.attr().end() || read_dtype->second.type() != dtype->second.type()) {
+    return fail("the read's dtype is not the dtype of variable '" + handle.name() + "'");
+  }
+  if (body.checkpoint == nullptr) {
+    return fail("reads variable '" + key->second.s() + "', but the graph was read without its checkpoint");
+  }
+  auto want_dtype = DTypeFromProto(dtype->second.type());
+  auto want_shape = ConcreteShapeFromProto(shape->second.shape());
+  if (!want_dtype.ok() || !want_shape.ok()) {
+    return fail("variable handle '" + handle.name() + "' declares no usable dtype and shape");
+  }
+  auto value = (*body.checkpoint)(key->second.s(), *want_dtype, *want_shape);
+  if (!value.ok()) {
+    Status s = value.status();
+    return s.Prepend("variable '" + key->second.s() + "'").AtNode(read.name(), read.op());
+  }
+  if (value->dtype() != *want_dtype || value->shape() != *want_shape) {
+    return fail("variable '" + key->second.s() + "' holds " + std::string(DTypeName(value->dtype())) +
+                ShapeToString(value->shape()) + " in the checkpoint, not the " + std::string(DTypeName(*want_dtype)) +
+                ShapeToString(*want_shape) + " its handle declares");
+  }
+  return value;
+}
+
 Status ReadNodes(const google::protobuf::RepeatedPtrField<tfproto::NodeDef>& nodes, Body& body) {
   for (const auto& n : nodes) {
     if (!IsLegalNodeName(n.name())) {
@@ -115,6 +162,22 @@ Status ReadNodes(const google::protobuf::RepeatedPtrField<tfproto::NodeDef>& nod
     body.defs.push_back(&n);
   }
   for (const tfproto::NodeDef* n : body.defs) {
+    if (n->op() == "VarHandleOp") {  // only read, by the ReadVariableOps that become Consts
+      body.ops.emplace_back();
+      body.attrs.emplace_back();
+      body.num_outputs.push_back(1);
+      continue;
+    }
+    if (n->op() == "ReadVariableOp") {
+      KILN_ASSIGN_OR_RETURN(Tensor value, ReadVariable(*n, body));
+      ir::AttrMap attrs;
+      attrs.Set("dtype", value.dtype());
+      attrs.Set("value", std::move(value));
+      body.ops.push_back("Const");
+      body.attrs.push_back(std::move(attrs));
+      body.num_outputs.push_back(1);
+      continue;
+    }
     const ir::OpDef* def = ir::OpRegistry::Global().Find(n->op());
     if (def == nullptr) return Unimplemented("op " + n->op() + " is not registered").AtNode(n->name(), n->op());
     ir::Node node;
@@ -130,11 +193,16 @@ Status ReadNodes(const google::protobuf::RepeatedPtrField<tfproto::NodeDef>& nod
     if (*count < 0 || *count > kMaxNodeOutputs) {
       return InvalidArgument("the attributes give " + std::to_string(*count) + " outputs").AtNode(n->name(), n->op());
     }
+    body.ops.push_back(n->op());
     body.attrs.push_back(std::move(node.attrs));
     body.num_outputs.push_back(*count);
   }
   for (const tfproto::NodeDef* n : body.defs) {
     std::vector<Source> sources;
+    if (n->op() == "ReadVariableOp") {  // a Const now: its handle was checked by ReadVariable
+      body.inputs.push_back(std::move(sources));
+      continue;
+    }
     for (const auto& input : n->input()) {
       auto ref = ParseInputRef(input, body.function);
       if (!ref.ok()) {
@@ -216,12 +284,13 @@ StatusOr<std::vector<int>> BuildGraph(const Body& body, const std::vector<std::s
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, TopologicalOrder(body));
   std::vector<int> ids(body.defs.size(), -1);
   for (int i : order) {
+    if (body.ops[i].empty()) continue;  // a variable handle
     std::vector<ir::ValueRef> inputs;
     for (const Source& s : body.inputs[i]) {
       inputs.push_back(s.arg >= 0 ? ir::ValueRef{arg_ids[s.arg], 0} : ir::ValueRef{ids[s.node], s.index});
     }
     const tfproto::NodeDef& def = *body.defs[i];
-    ir::Node* n = graph.AddNode(def.name(), def.op(), std::move(inputs), body.attrs[i], body.num_outputs[i]);
+    ir::Node* n = graph.AddNode(def.name(), body.ops[i], std::move(inputs), body.attrs[i], body.num_outputs[i]);
     if (n->name != def.name()) return Internal("node name '" + def.name() + "' is taken").AtNode(def.name(), def.op());
     ids[i] = n->id;
   }
@@ -235,8 +304,10 @@ ir::ValueRef ToValue(const Source& s, const std::vector<int>& ids, const ir::Gra
 }  // namespace
 
 StatusOr<ir::Graph> GraphFromGraphDef(const tfproto::GraphDef& def, const std::vector<std::string>& input_nodes,
-                                      const std::vector<std::string>& output_tensors) {
+                                      const std::vector<std::string>& output_tensors,
+                                      const CheckpointReader* checkpoint) {
   Body body;
+  body.checkpoint = checkpoint;
   KILN_RETURN_IF_ERROR(ReadNodes(def.node(), body));
   std::set<std::string> inputs;
   for (const auto& name : input_nodes) {
@@ -267,11 +338,12 @@ StatusOr<ir::Graph> GraphFromGraphDef(const tfproto::GraphDef& def, const std::v
   return graph;
 }
 
-StatusOr<ir::Graph> GraphFromFunctionDef(const tfproto::FunctionDef& fn) {
+StatusOr<ir::Graph> GraphFromFunctionDef(const tfproto::FunctionDef& fn, const CheckpointReader* checkpoint) {
   const tfproto::OpDef& sig = fn.signature();
   const std::string where = "function '" + sig.name() + "'";
   Body body;
   body.function = true;
+  body.checkpoint = checkpoint;
   for (int i = 0; i < sig.input_arg_size(); ++i) {
     const auto& arg = sig.input_arg(i);
     const std::string what = where + " input '" + arg.name() + "'";

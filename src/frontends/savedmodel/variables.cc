@@ -37,6 +37,25 @@ std::map<int, int> PairObjectGraphs(const tfproto::SavedObjectGraph& saved, cons
   return pairs;
 }
 
+// A checkpoint without an object graph (a model kiln converted; a TensorFlow 1 graph of resource
+// variables): each top-level handle's value is saved under its shared_name.
+StatusOr<std::map<std::string, std::string>> MapHandlesBySharedName(const tfproto::GraphDef& graph,
+                                                                    const TensorBundle& bundle) {
+  std::map<std::string, std::string> keys;
+  for (const auto& n : graph.node()) {
+    if (n.op() != "VarHandleOp") continue;
+    const auto shared = n.attr().find("shared_name");
+    const std::string key = shared != n.attr().end() && !shared->second.s().empty() ? shared->second.s() : n.name();
+    if (!bundle.Has(key)) {
+      return NotFound("variable '" + n.name() + "' has no value in the checkpoint '" + bundle.IndexPath() +
+                      "' (no key '" + key + "', and no object graph to bind it otherwise)")
+          .AtNode(n.name(), n.op());
+    }
+    keys[n.name()] = key;
+  }
+  return keys;
+}
+
 }  // namespace
 
 StatusOr<std::map<std::string, std::string>> MapVariableHandlesToCheckpointKeys(const tfproto::MetaGraphDef& meta,
@@ -50,10 +69,7 @@ StatusOr<std::map<std::string, std::string>> MapVariableHandlesToCheckpointKeys(
     has_handles |= n.op() == "VarHandleOp";
   }
   if (!has_handles) return keys;
-  if (!bundle.Has(kObjectGraphKey)) {
-    return DataLoss("the checkpoint has no object graph ('" + std::string(kObjectGraphKey) +
-                    "'), so its variables cannot be bound");
-  }
+  if (!bundle.Has(kObjectGraphKey)) return MapHandlesBySharedName(graph, bundle);
   KILN_ASSIGN_OR_RETURN(Tensor og, bundle.Read(kObjectGraphKey));
   tfproto::TrackableObjectGraph ckpt;
   if (og.dtype() != DType::kString || og.num_elements() != 1 || !ckpt.ParseFromString(og.strings()[0])) {

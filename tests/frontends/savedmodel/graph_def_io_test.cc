@@ -2,6 +2,7 @@
 // FunctionDefs through kiln's readers, whole SavedModels through Model::Load (with the fixture
 // models' answers) and through TensorFlow's saved_model_cli.
 #include "frontends/savedmodel/graph_def_io.h"
+#include "frontends/savedmodel/tensor_bundle_writer.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,6 +258,7 @@ const std::vector<std::string> kRoundTripFixtures = {
 
 class SavedModelRoundTripTest : public ::testing::TestWithParam<std::string> {
  protected:
+  void ExpectReloadedModelMatches(bool as_variables);
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("kiln_graphdef_rt_" + std::to_string(::getpid()) + "_" + GetParam());
     fs::remove_all(dir_);
@@ -265,15 +267,36 @@ class SavedModelRoundTripTest : public ::testing::TestWithParam<std::string> {
   fs::path dir_;
 };
 
-// Optimized IR written as a SavedModel loads in kiln and answers exactly as the original.
+// Optimized IR written as a SavedModel loads in kiln and answers exactly as the original, with its
+// constants inline and with every numeric one in variables/ (a bundle kiln writes and binds by
+// shared_name, with no object graph).
 TEST_P(SavedModelRoundTripTest, ReloadedModelMatchesTheOriginal) {
+  for (bool as_variables : {false, true}) {
+    SCOPED_TRACE(as_variables ? "constants in variables/" : "constants inline");
+    ExpectReloadedModelMatches(as_variables);
+    fs::remove_all(dir_);
+  }
+}
+
+void SavedModelRoundTripTest::ExpectReloadedModelMatches(bool as_variables) {
   const std::string fixture = testing::FixturePath(GetParam());
   ASSERT_TRUE(fs::exists(fixture + "/meta.json"))
       << "fixture missing: run scripts/make_fixtures.py (" << fixture << ")";
   KILN_ASSERT_OK_AND_ASSIGN(FixtureIr ir, LoadFixtureIr(GetParam()));
   KILN_ASSERT_OK(passes::OptimizeForInference(ir.graph));
   KILN_ASSERT_OK(LegalizeNodeNames(ir.graph));
-  KILN_ASSERT_OK(WriteSavedModel(dir_.string(), ir.graph, ir.signature, {"serve"}, "serving_default", {}));
+  fs::create_directories(dir_ / "variables");
+  TensorBundleWriter bundle((dir_ / "variables" / "variables").string());
+  VariableStore store;
+  store.min_bytes = 0;
+  store.store = [&](const std::string& node, const Tensor& value) -> StatusOr<std::string> {
+    KILN_RETURN_IF_ERROR(bundle.Add(node, value));
+    return node;
+  };
+  KILN_ASSERT_OK(WriteSavedModel(dir_.string(), ir.graph, ir.signature, {"serve"}, "serving_default", {},
+                                 as_variables ? &store : nullptr));
+  KILN_ASSERT_OK(bundle.Finish());
+  EXPECT_EQ(bundle.size() > 0, as_variables);
 
   KILN_ASSERT_OK_AND_ASSIGN(auto original, Model::Load(ir.path, ir.options));
   KILN_ASSERT_OK_AND_ASSIGN(auto reloaded, Model::Load(dir_.string()));
@@ -316,7 +339,29 @@ StatusOr<std::vector<Tensor>> RunOnFixtureInputs(const ir::Graph& graph, const s
 
 class FunctionRoundTripTest : public ::testing::TestWithParam<std::string> {};
 
-// GraphToFunctionDef and GraphFromFunctionDef (and the GraphDef pair) keep ops, input shapes and answers.
+// A VariableStore that keeps every constant in memory, and the reader of what it kept.
+struct MemoryCheckpoint {
+  std::map<std::string, Tensor> values;
+  VariableStore Store(size_t min_bytes) {
+    VariableStore s;
+    s.min_bytes = min_bytes;
+    s.store = [this](const std::string& node, const Tensor& value) -> StatusOr<std::string> {
+      values["kept/" + node] = value;
+      return "kept/" + node;
+    };
+    return s;
+  }
+  CheckpointReader Reader() const {
+    return [this](const std::string& key, DType, const Shape&) -> StatusOr<Tensor> {
+      auto it = values.find(key);
+      if (it == values.end()) return NotFound("no value under '" + key + "'");
+      return it->second;
+    };
+  }
+};
+
+// GraphToFunctionDef and GraphFromFunctionDef (and the GraphDef pair) keep ops, input shapes and
+// answers, with the constants inline and with every numeric one written as a variable.
 TEST_P(FunctionRoundTripTest, KeepsOpsShapesAndAnswers) {
   KILN_ASSERT_OK_AND_ASSIGN(FixtureIr ir, LoadFixtureIr(GetParam()));
   KILN_ASSERT_OK(passes::OptimizeForInference(ir.graph));
@@ -335,6 +380,28 @@ TEST_P(FunctionRoundTripTest, KeepsOpsShapesAndAnswers) {
   }
   KILN_ASSERT_OK_AND_ASSIGN(tfproto::GraphDef def, GraphToGraphDef(ir.graph));
   KILN_ASSERT_OK_AND_ASSIGN(ir::Graph from_def, GraphFromGraphDef(def, input_nodes, output_tensors));
+
+  MemoryCheckpoint checkpoint;
+  const VariableStore store = checkpoint.Store(0);
+  const CheckpointReader reader = checkpoint.Reader();
+  KILN_ASSERT_OK_AND_ASSIGN(tfproto::FunctionDef fn_vars, GraphToFunctionDef(ir.graph, "kiln_segment_0", &store));
+  const size_t kept = checkpoint.values.size();
+  KILN_ASSERT_OK_AND_ASSIGN(tfproto::GraphDef def_vars, GraphToGraphDef(ir.graph, &store));
+  EXPECT_EQ(checkpoint.values.size(), kept);  // the same constants, under the same keys
+  int reads = 0;
+  for (const auto& n : def_vars.node()) reads += n.op() == "ReadVariableOp";
+  EXPECT_EQ(reads, static_cast<int>(kept));
+  KILN_ASSERT_OK_AND_ASSIGN(ir::Graph from_fn_vars, GraphFromFunctionDef(fn_vars, &reader));
+  KILN_ASSERT_OK_AND_ASSIGN(ir::Graph from_def_vars, GraphFromGraphDef(def_vars, input_nodes, output_tensors, &reader));
+  for (size_t i = 0; i < from_def_vars.inputs().size(); ++i) {
+    from_def_vars.inputs()[i].name = ir.graph.inputs()[i].name;
+  }
+  for (const ir::Graph* back : {&from_fn_vars, &from_def_vars}) {
+    EXPECT_EQ(back->OpCounts(), ir.graph.OpCounts());
+    KILN_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, RunOnFixtureInputs(*back, GetParam()));
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(testing::TensorsNear(got[i], want[i], 0, 0)) << "output " << i;
+  }
 
   for (const ir::Graph* back : {&from_fn, &from_def}) {
     EXPECT_EQ(back->OpCounts(), ir.graph.OpCounts());
@@ -418,6 +485,45 @@ tfproto::GraphDef ReluGraphDef() {
   AddNodeDef(def, "r", "Relu", {"x"});
   AddNodeDef(def, "x", "Placeholder", {});
   return def;
+}
+
+// A variable read needs the checkpoint, a value of the declared dtype and shape, and a handle that
+// nothing but ReadVariableOp reads; each failure names the node.
+TEST(GraphFromFunctionDefTest, VariableReadsThatCannotBeMetAreErrors) {
+  MemoryCheckpoint checkpoint;
+  const VariableStore store = checkpoint.Store(0);
+  KILN_ASSERT_OK_AND_ASSIGN(tfproto::FunctionDef fn, GraphToFunctionDef(SmallGraph(), "f", &store));
+  ASSERT_EQ(checkpoint.values.count("kept/c"), 1u);
+  const CheckpointReader reader = checkpoint.Reader();
+  KILN_ASSERT_OK_AND_ASSIGN(ir::Graph back, GraphFromFunctionDef(fn, &reader));
+  EXPECT_EQ(back.OpCounts(), SmallGraph().OpCounts());
+
+  auto expect_error = [](const StatusOr<ir::Graph>& got, const std::string& want) {
+    ASSERT_FALSE(got.ok()) << "no error; wanted '" << want << "'";
+    EXPECT_NE(got.status().ToString().find(want), std::string::npos) << got.status().ToString();
+  };
+  expect_error(GraphFromFunctionDef(fn), "reads variable 'kept/c', but the graph was read without its checkpoint");
+  expect_error(GraphFromFunctionDef(fn), "node 'c'");
+
+  MemoryCheckpoint wrong = checkpoint;
+  wrong.values["kept/c"] = Tensor::FromVector<float>({2}, {1.f, 2.f});
+  const CheckpointReader wrong_reader = wrong.Reader();
+  expect_error(GraphFromFunctionDef(fn, &wrong_reader), "holds float32[2] in the checkpoint, not the float32[4]");
+
+  MemoryCheckpoint none;
+  const CheckpointReader none_reader = none.Reader();
+  expect_error(GraphFromFunctionDef(fn, &none_reader), "variable 'kept/c': no value under 'kept/c'");
+
+  tfproto::FunctionDef direct = fn;  // "add" reads the handle itself
+  for (auto& n : *direct.mutable_node_def()) {
+    if (n.name() == "add") *n.mutable_input(1) = "c/variable:0";
+  }
+  expect_error(GraphFromFunctionDef(direct, &reader), "is a variable handle, which only ReadVariableOp may read");
+  tfproto::FunctionDef unhandled = fn;  // the read's input is no handle
+  for (auto& n : *unhandled.mutable_node_def()) {
+    if (n.op() == "ReadVariableOp") *n.mutable_input(0) = "input_x";
+  }
+  expect_error(GraphFromFunctionDef(unhandled, &reader), "is not a VarHandleOp of the graph");
 }
 
 TEST(GraphFromGraphDefTest, ReadsNodesInAnyOrder) {

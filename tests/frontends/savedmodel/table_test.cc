@@ -146,8 +146,8 @@ TEST(BundleTableTest, EveryTruncationAndFlipOfARealIndexIsHandled) {
 
 TEST(BundleTableTest, Varints) {
   std::string bytes;
-  testing::PutVarint64(&bytes, 300);
-  testing::PutVarint64(&bytes, ~uint64_t{0});
+  PutVarint64(&bytes, 300);
+  PutVarint64(&bytes, ~uint64_t{0});
   std::string_view in = bytes;
   uint64_t v = 0;
   ASSERT_TRUE(GetVarint64(&in, &v));
