@@ -1,7 +1,8 @@
 // An engine file as a converted model's engine op loads it: parsed and verified, its CPU payload
 // deserialized into an engine, and the engine run once on small inputs of its first profile.
-// Input: either a whole engine file, or its header JSON | payload, which the target frames with a
-// valid magic, lengths and checksum so that mutations reach the header and payload parsers.
+// Input: either a whole engine file, or its header JSON | payload, or header JSON | payload graph |
+// payload weights (a payload whose weights follow its graph), which the target frames with valid
+// magics, lengths and checksum so that mutations reach the header, graph and weight readers.
 #include "engine/cpu/cpu_backend.h"
 #include "engine/engine_file.h"
 #include "engine/segment_compiler.h"
@@ -38,8 +39,14 @@ void RunOnce(const engine::Engine& engine, const ir::Graph& graph) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> parts = fuzz::SplitSections(fuzz::AsView(data, size));
-  const std::string bytes =
-      parts.size() == 2 ? engine::FrameEngineFile(parts[0], parts[1]) : std::string(fuzz::AsView(data, size));
+  std::string bytes;
+  if (parts.size() == 2) {
+    bytes = engine::FrameEngineFile(parts[0], parts[1]);
+  } else if (parts.size() == 3) {
+    bytes = engine::FrameEngineFile(parts[0], engine::JoinPayload(parts[1], parts[2]));
+  } else {
+    bytes = std::string(fuzz::AsView(data, size));
+  }
   auto file = engine::ParseEngineFile(bytes);
   if (!file.ok() || !engine::Incompatibility(file->header, engine::CpuBackend().device()).empty()) return 0;
   auto built = engine::CpuBackend().Deserialize(file->header.profiles, file->payload);

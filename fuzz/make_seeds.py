@@ -113,7 +113,13 @@ def converted(fixtures: pathlib.Path, kiln: str, out: pathlib.Path):
             for engine in sorted((assets / "engines").glob("*.engine")):
                 data = engine.read_bytes()
                 write(out, "engine_file_fuzz", f"{fixture}_{engine.stem}_file", data)
-                write(out, "engine_file_fuzz", f"{fixture}_{engine.stem}", joined(*engine_parts(data)))
+                header, payload = engine_parts(data)
+                if payload.startswith(b"KILNWTS1"):  # header | graph | weights: the graph mutates as a message
+                    graph_len = struct.unpack_from("<Q", payload, 8)[0]
+                    write(out, "engine_file_fuzz", f"{fixture}_{engine.stem}",
+                          joined(header, payload[16:16 + graph_len], payload[16 + graph_len:]))
+                else:
+                    write(out, "engine_file_fuzz", f"{fixture}_{engine.stem}", joined(header, payload))
             for name, target in (("calibration.json", "calibration_table_fuzz"),
                                  ("conversion.json", "conversion_record_fuzz")):
                 if (assets / name).exists():

@@ -245,9 +245,13 @@ StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view ba
   }
   std::string graph_bytes = fn.SerializeAsString();
   if (weights.empty()) return graph_bytes;
+  return JoinPayload(graph_bytes, weights);
+}
+
+std::string JoinPayload(std::string_view graph, std::string_view weights) {
   std::string payload(kWeightsMagic);
-  for (int i = 0; i < 8; ++i) payload.push_back(static_cast<char>((graph_bytes.size() >> (8 * i)) & 0xff));
-  payload += graph_bytes;
+  for (int i = 0; i < 8; ++i) payload.push_back(static_cast<char>((graph.size() >> (8 * i)) & 0xff));
+  payload += graph;
   payload += weights;
   return payload;
 }

@@ -65,6 +65,9 @@ StatusOr<std::string> SerializeGraph(const ir::Graph& graph, std::string_view ba
                                      const EngineSettings& settings = {});
 StatusOr<ir::Graph> DeserializeGraph(std::string_view payload, std::string_view backend,
                                      EngineSettings* settings = nullptr);
+// A payload of a serialized graph whose weights of 1 KiB or more are `weights` (what SerializeGraph
+// writes for a graph with such weights): a magic number, the graph's size, the graph, the weights.
+std::string JoinPayload(std::string_view graph, std::string_view weights);
 
 // An engine whose body is a compiled graph, run by an executor with its memory plan: what both
 // backends' engines are; each says how a run reaches its executor.
