@@ -1,6 +1,8 @@
 // Saving a converted model is all or nothing: written beside the target and renamed into place, so
 // a failed or killed save leaves the target as it was, and kiln never writes into the model it reads.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,6 +110,44 @@ TEST_F(AtomicSaveTest, AKilledConvertLeavesACompleteModel) {
     waitpid(pid, &status, 0);
     auto loaded = Model::Load(Tmp("m"));
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    auto out = testing::RunSingle(**loaded, "input_1", Tensor(DType::kFloat32, {2, 28, 28, 1}));
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+  }
+}
+
+// `kiln convert` onto an earlier model with the disk filling up (RLIMIT_FSIZE: each file it writes
+// may hold only so many bytes, and writes past that fail as on a full disk), at limits that stop it
+// at its first large weight, midway through the weights and at their last bytes: it fails saying
+// what it could not write, and the earlier model is there, complete, with nothing left beside it.
+TEST_F(AtomicSaveTest, AFullDiskLeavesTheEarlierModel) {
+  KILN_ASSERT_OK(ConvertTo(model_, Tmp("m")));
+  for (rlim_t limit : {rlim_t{4} << 10, rlim_t{1} << 20, rlim_t{6} << 20}) {
+    SCOPED_TRACE("files of at most " + std::to_string(limit) + " bytes");
+    const std::string log = Tmp("convert.log");
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails (EFBIG) instead of ending the process
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0 || dup2(fd, 2) < 0) _exit(126);
+      const struct rlimit r = {limit, limit};
+      if (setrlimit(RLIMIT_FSIZE, &r) != 0) _exit(126);
+      execl(KILN_BINARY, KILN_BINARY, "convert", "--input", model_.c_str(), "--output", Tmp("m").c_str(),
+            "--backend", "cpu", "--precision", "fp16", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::ifstream in(log);
+    const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_TRUE(WIFEXITED(status)) << err;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << err;
+    EXPECT_NE(err.find("error writing"), std::string::npos) << err;
+    EXPECT_TRUE(Leftovers().empty());
+    auto loaded = Model::Load(Tmp("m"));
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    KILN_ASSERT_OK_AND_ASSIGN(ConversionSummary summary, SummarizeConvertedModel(Tmp("m")));
+    EXPECT_EQ(summary.precision, "fp32");  // the earlier model's, not the failed save's fp16
     auto out = testing::RunSingle(**loaded, "input_1", Tensor(DType::kFloat32, {2, 28, 28, 1}));
     EXPECT_TRUE(out.ok()) << out.status().ToString();
   }
