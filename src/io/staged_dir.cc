@@ -1,8 +1,12 @@
 #include "io/staged_dir.h"
 
 #include <stdlib.h>
+#include <sys/types.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -11,15 +15,32 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A new directory beside `target` named ".<name>.kiln-<what>-XXXXXX".
+// The process's umask, read where reading it changes nothing (/proc/self/status; umask(2) would set
+// it for every thread a moment); 022 where that is not there.
+mode_t CurrentUmask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8));
+  }
+  return 022;
+}
+
+// A new directory beside `target` named ".<name>.kiln-<what>-XXXXXX", with the permissions mkdir
+// would give it (mkdtemp makes it private to its owner, and the model it becomes is for others to
+// load too).
 StatusOr<std::string> MakeSibling(const fs::path& target, const std::string& what) {
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string pattern = (parent / ("." + target.filename().string() + ".kiln-" + what + "-XXXXXX")).string();
+  std::string name = ".";
+  name.append(target.filename().string()).append(".kiln-").append(what).append("-XXXXXX");
+  const std::string pattern = (parent / name).string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (mkdtemp(buffer.data()) == nullptr) {
     return FailedPrecondition("cannot create a directory beside '" + target.string() + "' to write into");
   }
+  std::error_code ec;
+  fs::permissions(buffer.data(), static_cast<fs::perms>(0777 & ~CurrentUmask()), ec);
   return std::string(buffer.data());
 }
 

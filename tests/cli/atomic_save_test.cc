@@ -63,6 +63,9 @@ TEST_F(AtomicSaveTest, ASaveReplacesTheWholeModelAndLeavesNothingBeside) {
   EXPECT_TRUE(fs::exists(Tmp("m/saved_model.pb")));
   EXPECT_TRUE(Leftovers().empty());
   KILN_ASSERT_OK(Model::Load(Tmp("m")).status());
+  // The model directory has the permissions of any new directory, not a private staging one's.
+  fs::create_directory(Tmp("plain"));
+  EXPECT_EQ(fs::status(Tmp("m")).permissions(), fs::status(Tmp("plain")).permissions());
 }
 
 TEST_F(AtomicSaveTest, ADirectoryThatIsNotAModelIsNotReplaced) {
