@@ -1,5 +1,5 @@
 // A model past protobuf's 2 GB converts, saves, loads and runs: an ONNX file whose 2.25 GiB of
-// weights lie in external data, made for the test by scripts/fixtures/large_onnx.py (onnx and
+// weights lie in external data, made for the test by scripts/make_large_onnx.py (onnx and
 // onnxruntime) in a temporary directory. The converted model keeps its weights in variables/ and its
 // engine's after the engine's graph; saved_model.pb holds the graph alone. It needs about 12 GiB of
 // memory and 8 GiB of disk, and skips, saying so, where those are not there.
@@ -49,7 +49,7 @@ TEST(LargeModelTest, WeightsPastTwoGigabytesRoundTrip) {
     GTEST_SKIP() << "python3 with onnx and onnxruntime is not installed (scripts/setup.sh installs them)";
   }
   const std::string source = tmp.path("source");
-  const std::string make = "python3 " + testing::SourcePath("scripts/fixtures/large_onnx.py") + " " + source;
+  const std::string make = "python3 " + testing::SourcePath("scripts/make_large_onnx.py") + " " + source;
   ASSERT_EQ(std::system(make.c_str()), 0) << make;
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors inputs, io::ReadNpz(source + "/inputs.npz"));
   KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors outputs, io::ReadNpz(source + "/outputs.npz"));
