@@ -67,11 +67,18 @@ Status Flatten(ConvertContext& ctx) {
   return OkStatus();
 }
 
+// TensorFlow's limit on a tensor's dims; more axes than this is a damaged model, not a shape to build.
+constexpr int64_t kMaxRank = 254;
+
 // How many axes input 1 holds when its values are known only at run time.
 StatusOr<int64_t> RuntimeAxesCount(const ConvertContext& ctx) {
   const PartialShape& axes_shape = ctx.shape(ctx.input(1));
   if (!axes_shape.rank_known || axes_shape.rank() != 1 || axes_shape.dims[0] < 0) {
     return ctx.Unsupported("axes (input 1) computed at run time, of unknown length");
+  }
+  if (axes_shape.dims[0] > kMaxRank) {
+    return InvalidArgument("axes (input 1) holds " + std::to_string(axes_shape.dims[0]) +
+                           " values; a tensor has at most " + std::to_string(kMaxRank) + " dims");
   }
   return axes_shape.dims[0];
 }
