@@ -120,13 +120,15 @@ const Tensor* VariableValue(const ir::Node& node, const VariableStore* variables
 }
 
 // Names for the variable handles of a graph's Consts: "<name>/variable", made unique among the
-// graph's node names and each other.
+// graph's node names and each other. The names are gathered at the first handle, so a graph
+// written without variables pays nothing.
 class HandleNames {
  public:
-  explicit HandleNames(const ir::Graph& graph) {
-    for (int i = 0; i < graph.num_nodes(); ++i) taken_.insert(graph.node(i).name);
-  }
+  explicit HandleNames(const ir::Graph& graph) : graph_(graph) {}
   std::string For(const std::string& name) {
+    if (taken_.empty()) {
+      for (int i = 0; i < graph_.num_nodes(); ++i) taken_.insert(graph_.node(i).name);
+    }
     std::string handle = name + "/variable";
     for (int i = 1; taken_.count(handle); ++i) handle = name + "/variable_" + std::to_string(i);
     taken_.insert(handle);
@@ -134,6 +136,7 @@ class HandleNames {
   }
 
  private:
+  const ir::Graph& graph_;
   std::set<std::string> taken_;
 };
 
