@@ -34,6 +34,10 @@ void ClearScratchDir();
 // target reaches the kernels a user's run would. Errors are expected and ignored; crashes are not.
 void RunOnSmallInputs(const Model& model);
 
+// Loops in fuzzed models stop after this many iterations (an error), so that a loop whose
+// condition never ends is not reported as a hang.
+inline constexpr int64_t kMaxLoopIterations = 1000;
+
 // The bytes and size libFuzzer hands a target, as a string_view.
 inline std::string_view AsView(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 

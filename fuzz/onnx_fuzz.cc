@@ -15,7 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::WriteScratchFile(i == 1 ? "weights.bin" : "weights" + std::to_string(i - 1) + ".bin", files[i]);
   }
   if (!InspectOnnxModel(path).ok()) return 0;
-  if (auto model = Model::Load(path); model.ok()) fuzz::RunOnSmallInputs(**model);
+  LoadOptions options;
+  options.max_loop_iterations = fuzz::kMaxLoopIterations;
+  if (auto model = Model::Load(path, options); model.ok()) fuzz::RunOnSmallInputs(**model);
   return 0;
 }
 

@@ -19,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto meta_graphs = InspectSavedModel(dir);
   if (!meta_graphs.ok()) return 0;
   LoadOptions options;
+  options.max_loop_iterations = fuzz::kMaxLoopIterations;
   for (const MetaGraphInfo& meta : *meta_graphs) {
     for (const SignatureInfo& signature : meta.signatures) {
       options.tags = meta.tags;

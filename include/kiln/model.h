@@ -69,6 +69,9 @@ struct LoadOptions {
   // For a converted model: false runs every segment's original ops instead of its engines, which is
   // what the model computed before conversion (in float32).
   bool use_engines = true;
+  // A loop in the model (ONNX Loop or Scan) that runs this many iterations without finishing is
+  // stopped with an error naming it, instead of running on.
+  int64_t max_loop_iterations = 10'000'000;
 };
 
 struct RunOptions {

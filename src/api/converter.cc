@@ -383,7 +383,8 @@ Status Converter::Save(const std::string& dir, const SaveOptions& options) {
     KILN_RETURN_IF_ERROR(bundle.Add(key, value));
     return key;
   };
-  std::vector<tfproto::FunctionDef> library;
+  // Control-flow bodies (kept native) keep their constants inline.
+  KILN_ASSIGN_OR_RETURN(std::vector<tfproto::FunctionDef> library, savedmodel::FunctionLibraryToProto(model.graph));
   for (const auto& op : model.engine_ops) {
     key_prefix = op->spec().function + ":";
     KILN_ASSIGN_OR_RETURN(auto fn, savedmodel::GraphToFunctionDef(op->native_graph(), op->spec().function, &variables));

@@ -107,6 +107,7 @@ Status Model::Impl::Prepare(const LoadOptions& options) {
   runtime::ExecutorOptions exec;
   exec.device = options.device;
   exec.allow_tf32 = options.allow_tf32;
+  exec.max_loop_iterations = options.max_loop_iterations;
   exec.node_kernels_on_device = !options.device.is_cpu();  // engine ops take and return device tensors
   for (const auto& op : engine_ops) {
     for (int i = 0; i < graph.num_nodes(); ++i) {

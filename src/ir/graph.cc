@@ -100,6 +100,23 @@ void Graph::RemoveDeadNodes() {
   for (auto& e : inputs_) e.value.node = new_id[e.value.node];
 }
 
+const Graph* Graph::function(const std::string& name) const {
+  auto it = functions_.find(name);
+  return it == functions_.end() ? nullptr : it->second.get();
+}
+
+Graph* Graph::mutable_function(const std::string& name) {
+  auto it = functions_.find(name);
+  return it == functions_.end() ? nullptr : it->second.get();
+}
+
+std::string Graph::AddFunction(const std::string& base, Graph body) {
+  std::string name = base;
+  for (int i = 1; functions_.count(name); ++i) name = base + "_" + std::to_string(i);
+  functions_[name] = std::make_unique<Graph>(std::move(body));
+  return name;
+}
+
 std::string Graph::UniqueName(const std::string& base) {
   if (!name_to_id_.count(base)) return base;
   for (int i = 1;; ++i) {

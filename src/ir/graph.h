@@ -77,11 +77,22 @@ class Graph {
   // Op type -> count, for summaries.
   std::map<std::string, int> OpCounts() const;
 
+  // The graphs this graph's control-flow nodes run (If's branches, Loop's body), by the names
+  // their FuncRef attributes give. Each is a graph of its own: its inputs are the values the
+  // node passes in, and it reads nothing of the graph that calls it. A body's own control-flow
+  // nodes find their bodies in the body's library.
+  const std::map<std::string, std::unique_ptr<Graph>>& functions() const { return functions_; }
+  const Graph* function(const std::string& name) const;
+  Graph* mutable_function(const std::string& name);
+  // Adds `body` under a name not yet in the library, built from `base`, and returns the name.
+  std::string AddFunction(const std::string& base, Graph body);
+
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<std::string, int> name_to_id_;
   std::vector<GraphEndpoint> inputs_;
   std::vector<GraphEndpoint> outputs_;
+  std::map<std::string, std::unique_ptr<Graph>> functions_;
 };
 
 }  // namespace kiln::ir

@@ -5,8 +5,8 @@
 namespace kiln::ir {
 
 InferenceContext::InferenceContext(const Node& node, std::vector<OutputInfo> inputs,
-                                   std::vector<const Tensor*> input_values)
-    : node_(node), inputs_(std::move(inputs)), input_values_(std::move(input_values)) {
+                                   std::vector<const Tensor*> input_values, const Graph* graph)
+    : graph_(graph), node_(node), inputs_(std::move(inputs)), input_values_(std::move(input_values)) {
   outputs_.resize(node.outputs.size());
 }
 
@@ -16,6 +16,13 @@ Status InferenceContext::ExpectInputs(int min, int max) const {
     return InvalidArgument("expects " + want + " inputs, got " + std::to_string(num_inputs()));
   }
   return OkStatus();
+}
+
+StatusOr<const Graph*> InferenceContext::Function(const std::string& attr) const {
+  KILN_ASSIGN_OR_RETURN(FuncRef f, node_.attrs.Get<FuncRef>(attr));
+  const Graph* body = graph_ == nullptr ? nullptr : graph_->function(f.name);
+  if (body == nullptr) return NotFound("the function '" + f.name + "' (attribute '" + attr + "') is not in the graph");
+  return body;
 }
 
 namespace {
@@ -113,7 +120,7 @@ Status InferNodeShapes(Graph& graph, Node& node) {
     values.push_back(value);
   }
   if (!def->shape_fn) return OkStatus();
-  InferenceContext ctx(node, std::move(inputs), std::move(values));
+  InferenceContext ctx(node, std::move(inputs), std::move(values), &graph);
   Status s = def->shape_fn(ctx);
   if (!s.ok()) return s.AtNode(node.name, node.op);
   node.outputs = ctx.outputs();
@@ -121,6 +128,11 @@ Status InferNodeShapes(Graph& graph, Node& node) {
 }
 
 Status InferShapes(Graph& graph) {
+  // Bodies first: a control-flow node's shape function reads its bodies' outputs.
+  for (const auto& [name, body] : graph.functions()) {
+    Status s = InferShapes(*graph.mutable_function(name));
+    if (!s.ok()) return s.Prepend("in function '" + name + "'");
+  }
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.TopologicalOrder());
   for (int id : order) KILN_RETURN_IF_ERROR(InferNodeShapes(graph, graph.node(id)));
   return OkStatus();

@@ -17,7 +17,8 @@ namespace kiln::ir {
 // output dtypes/shapes out.
 class InferenceContext {
  public:
-  InferenceContext(const Node& node, std::vector<OutputInfo> inputs, std::vector<const Tensor*> input_values);
+  InferenceContext(const Node& node, std::vector<OutputInfo> inputs, std::vector<const Tensor*> input_values,
+                   const Graph* graph = nullptr);
 
   const Node& node() const { return node_; }
   const AttrMap& attrs() const { return node_.attrs; }
@@ -37,8 +38,12 @@ class InferenceContext {
   }
   // Fails unless the op has between min and max inputs.
   Status ExpectInputs(int min, int max) const;
+  // The function the node's FuncRef attribute `attr` names, in the library of the node's graph;
+  // an error when the attribute or the function is missing.
+  StatusOr<const Graph*> Function(const std::string& attr) const;
 
  private:
+  const Graph* graph_;
   const Node& node_;
   std::vector<OutputInfo> inputs_;
   std::vector<const Tensor*> input_values_;

@@ -92,6 +92,10 @@ Status FoldConstants(ir::Graph& graph) {
 }
 
 Status OptimizeForInference(ir::Graph& graph) {
+  for (const auto& [name, body] : graph.functions()) {
+    Status s = OptimizeForInference(*graph.mutable_function(name));
+    if (!s.ok()) return s.Prepend("in function '" + name + "'");
+  }
   KILN_RETURN_IF_ERROR(RemoveIdentities(graph));
   KILN_RETURN_IF_ERROR(ir::InferShapes(graph));
   KILN_RETURN_IF_ERROR(FoldConstants(graph));

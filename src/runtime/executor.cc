@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "runtime/control_flow.h"
+
 namespace kiln::runtime {
 
 bool IsSourceOp(const std::string& op) { return op == "Const" || op == "Placeholder"; }
@@ -33,7 +35,10 @@ Status CheckKernels(const ir::Graph& graph, const std::function<DeviceType(int)>
   std::set<DeviceType> devices;
   for (int i = 0; i < graph.num_nodes(); ++i) {
     const ir::Node& n = graph.node(i);
-    if (IsSourceOp(n.op) || exempt.count(i) || KernelRegistry::Global().Find(n.op, on(i)) != nullptr) continue;
+    if (IsSourceOp(n.op) || IsControlFlowOp(n.op) || exempt.count(i) ||
+        KernelRegistry::Global().Find(n.op, on(i)) != nullptr) {
+      continue;
+    }
     missing.push_back("node '" + n.name + "' (" + n.op + ")");
     ops.insert(n.op);
     devices.insert(on(i));
@@ -50,7 +55,12 @@ Status CheckKernels(const ir::Graph& graph, const std::function<DeviceType(int)>
 }  // namespace
 
 Status CheckKernelsAvailable(const ir::Graph& graph, DeviceType device, const std::map<int, KernelFn>& exempt) {
-  return CheckKernels(graph, [device](int) { return device; }, exempt);
+  KILN_RETURN_IF_ERROR(CheckKernels(graph, [device](int) { return device; }, exempt));
+  for (const auto& [name, body] : graph.functions()) {
+    Status s = CheckKernelsAvailable(*body, device);
+    if (!s.ok()) return s.Prepend("in function '" + name + "'");
+  }
+  return OkStatus();
 }
 
 StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, ExecutorOptions options) {
@@ -61,6 +71,19 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Exe
   ex->allow_tf32_ = options.allow_tf32;
   std::map<int, std::string> host_nodes;
   std::set<int> device_nodes;
+  // Control-flow nodes run where the executor runs: their bodies' executors place their own nodes.
+  std::map<int, KernelFn> control_flow;
+  for (int id : order) {
+    const ir::Node& n = graph.node(id);
+    if (!IsControlFlowOp(n.op) || options.node_kernels.count(id)) continue;
+    KILN_ASSIGN_OR_RETURN(KernelFn kernel, MakeControlFlowKernel(graph, n, options));
+    if (device.is_cpu()) {
+      host_nodes[id] = "runs its bodies";
+    } else {
+      device_nodes.insert(id);
+    }
+    control_flow[id] = std::move(kernel);
+  }
   for (const auto& [id, _] : options.node_kernels) {
     if (options.node_kernels_on_device) {
       device_nodes.insert(id);
@@ -72,6 +95,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const ir::Graph& graph, Exe
   KILN_RETURN_IF_ERROR(
       CheckKernels(graph, [&](int i) { return ex->placement_.node_on[i]; }, options.node_kernels));
   ex->node_kernels_ = std::move(options.node_kernels);
+  ex->node_kernels_.merge(control_flow);
 
   // Memory plan: each value is released right after its last consumer runs (with its copy on the
   // other side of the host/device line, if one was made). Graph outputs and constants (owned by

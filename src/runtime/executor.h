@@ -43,11 +43,15 @@ struct ExecutorOptions {
   // there).
   std::map<int, KernelFn> node_kernels;
   bool node_kernels_on_device = false;
+  // A control-flow loop (Loop) that runs this many iterations without finishing is stopped with an
+  // error naming the node, instead of running on.
+  int64_t max_loop_iterations = 10'000'000;
 };
 
 class Executor {
  public:
-  // Places every node for a run on options.device (see placement.h), checks that each node has a
+  // Places every node for a run on options.device (see placement.h), makes executors for the
+  // bodies of its control-flow nodes (control_flow.h), checks that each node has a
   // kernel where it runs (listing all that do not, at once), plans when each intermediate value can
   // be released, and copies the constants that device kernels read to the device (arranged as the
   // kernel asks, for KernelOptions::prepared_inputs). The graph must outlive the executor and have

@@ -88,6 +88,20 @@ TEST_F(CliTest, BadInputsFailWithClearMessages) {
   EXPECT_NE(bad_sig.output.find("signature 'nope' not found"), std::string::npos) << bad_sig.output;
 }
 
+// A loop in the model stops at --max-loop-iterations with an error naming it (the fixture's
+// loop runs 7 iterations).
+TEST_F(CliTest, RunStopsALoopAtTheIterationLimit) {
+  const std::string dir = testing::FixturePath("onnx_loop");
+  const std::string args = "run --model " + dir + "/model.onnx --input_npz " + dir + "/inputs.npz";
+  Result enough = RunKiln(args + " --max-loop-iterations 7");
+  EXPECT_EQ(enough.exit_code, 0) << enough.output;
+  EXPECT_NE(enough.output.find("ys: float32 [7,3]"), std::string::npos) << enough.output;
+  Result stopped = RunKiln(args + " --max-loop-iterations 6");
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.output;
+  EXPECT_NE(stopped.output.find("the loop reached its limit of 6 iterations"), std::string::npos) << stopped.output;
+  EXPECT_NE(stopped.output.find("(Loop)"), std::string::npos) << stopped.output;
+}
+
 // An ONNX file goes through the same commands: show gives its opsets, symbolic dims and op
 // counts; run takes an .npz of inputs named as the graph's inputs.
 TEST_F(CliTest, ShowAndRunAcceptOnnxFiles) {

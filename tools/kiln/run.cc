@@ -16,6 +16,7 @@ struct RunOptions {
   std::string labels;
   std::string device = "cpu";
   bool allow_tf32 = false;
+  int64_t max_loop_iterations = LoadOptions{}.max_loop_iterations;
 };
 
 // Top-1 accuracy of `scores` ([N, classes]) against integer `labels` ([N]).
@@ -42,6 +43,7 @@ void RunRun(const RunOptions& o) {
   LoadOptions load{SplitComma(o.tag_set), o.signature_def};
   load.device = OrDie(ParseDevice(o.device));
   load.allow_tf32 = o.allow_tf32;
+  load.max_loop_iterations = o.max_loop_iterations;
   auto model = OrDie(Model::Load(o.dir, load));
   auto inputs = OrDie(ReadInputs(o.inputs, o.input_npz));
   auto outputs = OrDie(model->Run(inputs));
@@ -77,6 +79,10 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--labels", opts->labels, "integer labels (.npy): print the first output's top-1 accuracy");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--allow-tf32", opts->allow_tf32, "let FP32 matrix products and convolutions on the GPU use TF32");
+  cmd->add_option("--max-loop-iterations", opts->max_loop_iterations,
+                  "stop a loop in the model that has not finished after this many iterations, with an error")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->callback([opts] { RunRun(*opts); });
 }
 

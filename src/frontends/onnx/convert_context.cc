@@ -1,5 +1,7 @@
 #include "frontends/onnx/convert_context.h"
 
+#include <cctype>
+
 #include "frontends/onnx/onnx_tensor.h"
 #include "ir/op_registry.h"
 #include "passes/passes.h"
@@ -100,6 +102,17 @@ StatusOr<std::vector<float>> ConvertContext::Floats(const std::string& name) con
   return std::vector<float>(a->floats().begin(), a->floats().end());
 }
 
+StatusOr<std::vector<std::string>> ConvertContext::Strings(const std::string& name,
+                                                           std::optional<std::vector<std::string>> fallback) const {
+  const AttributeProto* a = FindAttr(name);
+  if (a == nullptr) {
+    if (fallback) return *fallback;
+    return Missing(name);
+  }
+  if (a->type() != AttributeProto::STRINGS) return WrongType(*a, "STRINGS");
+  return std::vector<std::string>(a->strings().begin(), a->strings().end());
+}
+
 StatusOr<Tensor> ConvertContext::TensorAttr(const std::string& name) const {
   const AttributeProto* a = FindAttr(name);
   if (a == nullptr) return Missing(name);
@@ -129,6 +142,43 @@ StatusOr<std::vector<ir::ValueRef>> ConvertContext::OpN(const std::string& op, s
 StatusOr<ir::ValueRef> ConvertContext::Op(const std::string& op, std::vector<ir::ValueRef> inputs, ir::AttrMap attrs) {
   KILN_ASSIGN_OR_RETURN(auto outs, OpN(op, std::move(inputs), std::move(attrs), 1));
   return outs[0];
+}
+
+StatusOr<const onnxproto::GraphProto*> ConvertContext::GraphAttr(const std::string& name) const {
+  const AttributeProto* a = FindAttr(name);
+  if (a == nullptr) return Missing(name);
+  if (a->type() != AttributeProto::GRAPH || !a->has_g()) return WrongType(*a, "GRAPH");
+  if (body_converter_ == nullptr) return Unsupported("graph attributes here");
+  return &a->g();
+}
+
+StatusOr<Body> ConvertContext::ConvertBody(const std::string& name, const std::vector<ir::OutputInfo>& inputs) const {
+  KILN_ASSIGN_OR_RETURN(const onnxproto::GraphProto* g, GraphAttr(name));
+  auto body = body_converter_->convert(*g, inputs);
+  if (!body.ok()) {
+    Status s = body.status();
+    return s.Prepend("in graph attribute '" + name + "'");
+  }
+  return body;
+}
+
+StatusOr<std::vector<ir::ValueRef>> ConvertContext::InlineBody(const std::string& name) const {
+  KILN_ASSIGN_OR_RETURN(const onnxproto::GraphProto* g, GraphAttr(name));
+  auto outputs = body_converter_->inline_nodes(*g);
+  if (!outputs.ok()) {
+    Status s = outputs.status();
+    return s.Prepend("in graph attribute '" + name + "'");
+  }
+  return outputs;
+}
+
+std::string ConvertContext::AddFunction(const std::string& role, ir::Graph body) {
+  // Function names stay within what a saved model's function library takes.
+  std::string name = base_name_ + "_" + role;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  return graph_.AddFunction(name, std::move(body));
 }
 
 ir::ValueRef ConvertContext::input(int i) const {

@@ -16,6 +16,23 @@
 
 namespace kiln::onnx {
 
+// A graph attribute (If's branches, Loop's and Scan's body) converted to an IR graph of its own.
+// Its inputs are the ONNX graph's inputs, then one Placeholder per value it reads from the graphs
+// around it; `captures` are those values in the graph being built, in the same order.
+struct Body {
+  ir::Graph graph;
+  std::vector<ir::ValueRef> captures;
+};
+
+// How the importer converts graph attributes: as a graph of its own whose formal inputs take the
+// given dtypes and shapes, or (a graph without inputs) inline, its nodes added to the graph being
+// built, giving its outputs.
+struct BodyConverter {
+  std::function<StatusOr<Body>(const onnxproto::GraphProto& graph, const std::vector<ir::OutputInfo>& inputs)>
+      convert;
+  std::function<StatusOr<std::vector<ir::ValueRef>>(const onnxproto::GraphProto& graph)> inline_nodes;
+};
+
 class ConvertContext {
  public:
   ConvertContext(ir::Graph& graph, const onnxproto::NodeProto& node, std::vector<ir::ValueRef> inputs, int64_t opset);
@@ -53,6 +70,8 @@ class ConvertContext {
   StatusOr<std::vector<int64_t>> Ints(const std::string& name,
                                       std::optional<std::vector<int64_t>> fallback = std::nullopt) const;
   StatusOr<std::vector<float>> Floats(const std::string& name) const;
+  StatusOr<std::vector<std::string>> Strings(const std::string& name,
+                                             std::optional<std::vector<std::string>> fallback = std::nullopt) const;
   StatusOr<Tensor> TensorAttr(const std::string& name) const;
 
   // Emits an IR node of `op` and returns its outputs; its name derives from the ONNX node's.
@@ -68,6 +87,18 @@ class ConvertContext {
   // An empty 1-D int64 tensor: how an absent optional input reaches ops that always take it.
   ir::ValueRef Empty() { return Const(Tensor(DType::kInt64, {0})); }
 
+  // Graph attribute `name` converted with formal inputs of the given dtypes and shapes (a dtype
+  // the body declares otherwise is an error); its formal inputs and outputs keep the body's names.
+  StatusOr<Body> ConvertBody(const std::string& name, const std::vector<ir::OutputInfo>& inputs) const;
+  // Graph attribute `name` (a graph without inputs, such as a branch whose condition is known)
+  // converted into the graph being built; returns its outputs.
+  StatusOr<std::vector<ir::ValueRef>> InlineBody(const std::string& name) const;
+  // Adds `body` to the function library of the graph being built, under a name made from the
+  // node's and `role`; returns the name.
+  std::string AddFunction(const std::string& role, ir::Graph body);
+  // How ConvertBody converts (the importer's, with the scope the node sees).
+  void set_body_converter(const BodyConverter* converter) { body_converter_ = converter; }
+
   // Binds ONNX output i to `v`.
   void SetOutput(int i, ir::ValueRef v);
   const std::vector<ir::ValueRef>& outputs() const { return outputs_; }
@@ -77,6 +108,7 @@ class ConvertContext {
 
  private:
   const onnxproto::AttributeProto* FindAttr(const std::string& name) const;
+  StatusOr<const onnxproto::GraphProto*> GraphAttr(const std::string& name) const;
 
   ir::Graph& graph_;
   const onnxproto::NodeProto& node_;
@@ -86,6 +118,7 @@ class ConvertContext {
   mutable int missing_input_ = -1;
   mutable ir::ValueRef stand_in_;
   std::string base_name_;
+  const BodyConverter* body_converter_ = nullptr;
 };
 
 using OpConverter = std::function<Status(ConvertContext&)>;

@@ -310,6 +310,33 @@ StatusOr<tfproto::GraphDef> GraphToGraphDef(const ir::Graph& graph, const Variab
   return def;
 }
 
+namespace {
+
+Status AddFunctions(const ir::Graph& graph, const std::string& prefix, std::vector<tfproto::FunctionDef>& library) {
+  for (const auto& [name, body] : graph.functions()) {
+    const std::string written = prefix + name;
+    KILN_ASSIGN_OR_RETURN(tfproto::FunctionDef fn, GraphToFunctionDef(*body, written));
+    for (auto& node : *fn.mutable_node_def()) {
+      for (auto& [attr, value] : *node.mutable_attr()) {
+        if (value.has_func() && body->function(value.func().name()) != nullptr) {
+          value.mutable_func()->set_name(written + "__" + value.func().name());
+        }
+      }
+    }
+    library.push_back(std::move(fn));
+    KILN_RETURN_IF_ERROR(AddFunctions(*body, written + "__", library));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::vector<tfproto::FunctionDef>> FunctionLibraryToProto(const ir::Graph& graph) {
+  std::vector<tfproto::FunctionDef> library;
+  KILN_RETURN_IF_ERROR(AddFunctions(graph, "", library));
+  return library;
+}
+
 StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const std::string& function_name,
                                                   const VariableStore* variables) {
   if (function_name.empty()) return InvalidArgument("a function needs a name");

@@ -62,6 +62,11 @@ StatusOr<ir::Graph> GraphFromGraphDef(const tfproto::GraphDef& def, const std::v
 StatusOr<tfproto::FunctionDef> GraphToFunctionDef(const ir::Graph& graph, const std::string& function_name,
                                                   const VariableStore* variables = nullptr);
 
+// The graph's function library (the bodies of its control-flow nodes) and, recursively, the
+// bodies' own, as FunctionDefs with their constants inline. A function of the graph keeps its
+// name; one of function F's library is written as "F__name", and F's nodes name it so.
+StatusOr<std::vector<tfproto::FunctionDef>> FunctionLibraryToProto(const ir::Graph& graph);
+
 // The inverse of GraphToFunctionDef: args become Placeholders (shape from arg_attr
 // "_output_shapes" when present), output args the graph outputs. Body inputs may read "arg",
 // "node", "node:i" or "node:out_arg:i". Strict as GraphFromGraphDef, and reads variables the same way.

@@ -16,6 +16,10 @@ constexpr int kMaxCallDepth = 64;
 constexpr int64_t kMaxNodes = int64_t{1} << 22;
 
 bool IsCallOp(const std::string& op) { return op == "StatefulPartitionedCall" || op == "PartitionedCall"; }
+// Ops whose function attributes are graphs they run (see src/ir/ops/control_flow_ops.cc), imported
+// as functions of the graph rather than inlined.
+bool IsControlFlowOp(const std::string& op) { return op == "If" || op == "Loop"; }
+constexpr int kTfResourceDType = 20;  // DT_RESOURCE
 
 // A value flowing through the TensorFlow graph: an IR value, or a handle to a variable.
 struct Binding {
@@ -82,6 +86,10 @@ class Importer {
   StatusOr<Binding> Resolve(Scope& scope, const std::string& input);
   StatusOr<std::vector<Binding>> InlineCall(Scope& caller, const tfproto::NodeDef& call, std::vector<Binding> args);
   StatusOr<ir::ValueRef> VariableValue(const std::string& handle, const std::string& name);
+  // Function `fname` of the library imported as a graph of its own into graph_'s function library
+  // (once per function); returns its name there.
+  StatusOr<std::string> ImportBody(const std::string& fname);
+  StatusOr<ir::Graph> ImportFunctionGraph(const tfproto::FunctionDef& fn);
   Status Fail(const Scope& scope, Status s, const tfproto::NodeDef& node) {
     if (!scope.function.empty() && s.node().empty()) s.Prepend("in function '" + scope.function + "'");
     return s.AtNode(scope.prefix + node.name(), node.op());
@@ -91,6 +99,7 @@ class Importer {
   const VariableReader& read_variable_;
   std::map<std::string, const tfproto::FunctionDef*> library_;
   std::map<std::string, ir::ValueRef> variable_values_;
+  std::map<std::string, std::string> bodies_;  // library function -> its name in graph_'s functions
   ir::Graph graph_;
   int depth_ = 0;
   int64_t imported_ = 0;
@@ -297,6 +306,16 @@ Status Importer::ImportNode(Scope& scope, const tfproto::NodeDef& node) {
   }
 
   KILN_ASSIGN_OR_RETURN(ir::AttrMap attrs, ConvertNodeAttrs(node));
+  if (IsControlFlowOp(op)) {
+    const std::map<std::string, ir::AttrValue> given = attrs.all();
+    for (const auto& [attr, value] : given) {
+      const auto* f = std::get_if<ir::FuncRef>(&value);
+      if (f == nullptr) continue;
+      auto body = ImportBody(f->name);
+      if (!body.ok()) return Fail(scope, body.status(), node);
+      attrs.Set(attr, ir::FuncRef{*body});
+    }
+  }
   std::vector<ir::ValueRef> values;
   for (const auto& b : inputs) values.push_back(b.value);
   const ir::OpDef* def = ir::OpRegistry::Global().Find(op);
@@ -353,6 +372,74 @@ StatusOr<std::vector<Binding>> Importer::InlineCall(Scope& caller, const tfproto
     results.push_back(std::move(b));
   }
   return results;
+}
+
+StatusOr<std::string> Importer::ImportBody(const std::string& fname) {
+  if (auto it = bodies_.find(fname); it != bodies_.end()) return it->second;
+  auto it = library_.find(fname);
+  if (it == library_.end()) return NotFound("function '" + fname + "' is not in the SavedModel's library");
+  if (depth_ >= kMaxCallDepth) {
+    return InvalidArgument("functions nest deeper than " + std::to_string(kMaxCallDepth));
+  }
+  Importer sub(meta_, read_variable_);
+  sub.depth_ = depth_ + 1;
+  sub.imported_ = imported_;
+  auto body = sub.ImportFunctionGraph(*it->second);
+  imported_ = sub.imported_;
+  if (!body.ok()) {
+    Status s = body.status();
+    return s.Prepend("in function '" + fname + "'");
+  }
+  const std::string name = graph_.AddFunction(fname, std::move(body).value());
+  bodies_[fname] = name;
+  return name;
+}
+
+StatusOr<ir::Graph> Importer::ImportFunctionGraph(const tfproto::FunctionDef& fn) {
+  Scope scope;
+  scope.function = fn.signature().name();
+  for (int i = 0; i < fn.signature().input_arg_size(); ++i) {
+    const auto& arg = fn.signature().input_arg(i);
+    if (arg.type() == kTfResourceDType) {
+      return Unimplemented("argument '" + arg.name() + "' is a resource (a variable passed into a body)");
+    }
+    auto dtype = DTypeFromProto(arg.type());
+    if (!dtype.ok()) {
+      Status s = dtype.status();
+      return s.Prepend("argument '" + arg.name() + "'");
+    }
+    PartialShape shape;
+    if (auto a = fn.arg_attr().find(static_cast<uint32_t>(i)); a != fn.arg_attr().end()) {
+      auto shapes = a->second.attr().find("_output_shapes");
+      if (shapes != a->second.attr().end() && shapes->second.list().shape_size() == 1) {
+        KILN_ASSIGN_OR_RETURN(shape, ShapeFromProto(shapes->second.list().shape(0)));
+      }
+    }
+    ir::AttrMap attrs;
+    attrs.Set("dtype", *dtype);
+    attrs.Set("shape", shape);
+    ir::Node* p = graph_.AddNode(graph_.UniqueName(arg.name()), "Placeholder", {}, std::move(attrs), 1);
+    p->outputs[0] = {*dtype, shape};
+    graph_.inputs().push_back({arg.name(), {p->id, 0}});
+    scope.args[arg.name()] = Binding{{p->id, 0}, ""};
+  }
+  for (const auto& n : fn.node_def()) scope.nodes[n.name()] = &n;
+  std::vector<std::string> rets, roots;
+  for (const auto& out : fn.signature().output_arg()) {
+    auto r = fn.ret().find(out.name());
+    if (r == fn.ret().end()) return InvalidArgument("output '" + out.name() + "' is not bound");
+    rets.push_back(r->second);
+    KILN_ASSIGN_OR_RETURN(InputName in, ParseInput(r->second));
+    if (!scope.args.count(in.node) || r->second.find(':') != std::string::npos) roots.push_back(in.node);
+  }
+  KILN_RETURN_IF_ERROR(ImportNodes(scope, roots));
+  for (int i = 0; i < static_cast<int>(rets.size()); ++i) {
+    KILN_ASSIGN_OR_RETURN(Binding b, Resolve(scope, rets[i]));
+    if (b.is_resource()) return Unimplemented("output '" + fn.signature().output_arg(i).name() + "' is a resource");
+    graph_.outputs().push_back({fn.signature().output_arg(i).name(), b.value});
+  }
+  graph_.RemoveDeadNodes();
+  return std::move(graph_);
 }
 
 }  // namespace

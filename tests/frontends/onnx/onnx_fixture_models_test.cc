@@ -13,12 +13,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The fixtures scripts/fixtures/onnx_torch.py and onnx_minilm.py build; a missing one is a failure,
-// not a skip.
+// The fixtures scripts/fixtures/onnx_torch.py, onnx_minilm.py and onnx_control_flow.py build; a
+// missing one is a failure, not a skip.
 const std::vector<std::string> kFixtures = {
     "onnx_resnet18",     "onnx_mobilenet_v2", "onnx_mobilenet_v3_small", "onnx_efficientnet_b0", "onnx_regnet_y_400mf",
     "onnx_bert_encoder", "onnx_gpt_decoder",  "onnx_small_cnn",          "onnx_external_data",   "onnx_qdq_cnn",
-    "onnx_ops_mix",      "onnx_minilm",
+    "onnx_ops_mix",      "onnx_minilm",       "onnx_cond",               "onnx_scan_rnn",        "onnx_loop",
+    "onnx_scan_axes",    "onnx_torch_rnn",
 };
 
 nlohmann::json ReadMeta(const std::string& dir) { return nlohmann::json::parse(std::ifstream(dir + "/meta.json")); }

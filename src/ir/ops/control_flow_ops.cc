@@ -1,0 +1,163 @@
+// Control flow: nodes that run graphs of their own (functions in the calling graph's library).
+//
+//   If(cond, args...)      runs then_branch(args...) when cond is true (nonzero), else
+//                          else_branch(args...); both branches give Tout.
+//   Loop(trips, cond, carried..., scanned..., invariant...)
+//                          runs body(i, cond, carried..., scanned[i]..., invariant...) ->
+//                          (cond, carried..., per-iteration...) for i = 0, 1, ... while i < trips
+//                          and cond holds (and i is below the length of every scanned input);
+//                          outputs the last carried values, then each per-iteration output
+//                          stacked along a new first axis (ONNX Loop and Scan semantics).
+#include "ir/op_registry.h"
+
+namespace kiln::ir {
+namespace {
+
+// What a value may be in both of two graphs (an If's branches, a loop's iterations): dims that
+// disagree become unknown, and so does the rank when it disagrees.
+PartialShape MergeShapes(const PartialShape& a, const PartialShape& b) {
+  if (!a.rank_known || !b.rank_known || a.rank() != b.rank()) return PartialShape::Unknown();
+  PartialShape out = a;
+  for (size_t d = 0; d < a.dims.size(); ++d) {
+    if (a.dims[d] != b.dims[d]) out.dims[d] = -1;
+  }
+  return out;
+}
+
+std::string Ordinal(const std::string& what, int i) { return what + " " + std::to_string(i); }
+
+// The graph inputs of `body` must take `dtypes` (one per input).
+Status CheckBodyInputs(const Graph& body, const std::string& attr, const std::vector<DType>& dtypes) {
+  if (body.inputs().size() != dtypes.size()) {
+    return InvalidArgument(attr + " takes " + std::to_string(body.inputs().size()) + " inputs; the node passes " +
+                           std::to_string(dtypes.size()));
+  }
+  for (size_t i = 0; i < dtypes.size(); ++i) {
+    const DType takes = body.output_info(body.inputs()[i].value).dtype;
+    if (takes != dtypes[i]) {
+      return InvalidArgument(attr + " input " + std::to_string(i) + " ('" + body.inputs()[i].name + "') is " +
+                             std::string(DTypeName(takes)) + " but the node passes " +
+                             std::string(DTypeName(dtypes[i])));
+    }
+  }
+  return OkStatus();
+}
+
+std::vector<DType> InputDTypes(const InferenceContext& ctx, int first) {
+  std::vector<DType> out;
+  for (int i = first; i < ctx.num_inputs(); ++i) out.push_back(ctx.input_dtype(i));
+  return out;
+}
+
+Status IfShape(InferenceContext& ctx) {
+  KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1 << 20));
+  KILN_ASSIGN_OR_RETURN(std::vector<DType> tout, ctx.Attr<std::vector<DType>>("Tout"));
+  KILN_ASSIGN_OR_RETURN(const Graph* then_branch, ctx.Function("then_branch"));
+  KILN_ASSIGN_OR_RETURN(const Graph* else_branch, ctx.Function("else_branch"));
+  if (ctx.input_shape(0).rank_known && NumElements(ctx.input_shape(0).dims) != 1 &&
+      ctx.input_shape(0).IsFullyDefined()) {
+    return InvalidArgument("the condition has shape " + ctx.input_shape(0).ToString() + "; it must hold one value");
+  }
+  const std::vector<DType> args = InputDTypes(ctx, 1);
+  KILN_RETURN_IF_ERROR(CheckBodyInputs(*then_branch, "then_branch", args));
+  KILN_RETURN_IF_ERROR(CheckBodyInputs(*else_branch, "else_branch", args));
+  for (const auto& [attr, branch] : {std::pair{"then_branch", then_branch}, std::pair{"else_branch", else_branch}}) {
+    if (branch->outputs().size() != tout.size()) {
+      return InvalidArgument(std::string(attr) + " gives " + std::to_string(branch->outputs().size()) +
+                             " outputs; the node has " + std::to_string(tout.size()));
+    }
+  }
+  for (size_t i = 0; i < tout.size(); ++i) {
+    const OutputInfo& a = then_branch->output_info(then_branch->outputs()[i].value);
+    const OutputInfo& b = else_branch->output_info(else_branch->outputs()[i].value);
+    if (a.dtype != tout[i] || b.dtype != tout[i]) {
+      return InvalidArgument(Ordinal("output", static_cast<int>(i)) + " is " + std::string(DTypeName(tout[i])) +
+                             " but then_branch gives " + std::string(DTypeName(a.dtype)) + " and else_branch " +
+                             std::string(DTypeName(b.dtype)));
+    }
+    ctx.set_output(static_cast<int>(i), tout[i], MergeShapes(a.shape, b.shape));
+  }
+  return OkStatus();
+}
+
+Status LoopShape(InferenceContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(int64_t num_carried, ctx.Attr<int64_t>("num_carried"));
+  KILN_ASSIGN_OR_RETURN(int64_t num_scanned, ctx.Attr<int64_t>("num_scan_inputs"));
+  KILN_ASSIGN_OR_RETURN(std::vector<DType> tout, ctx.Attr<std::vector<DType>>("Tout"));
+  KILN_ASSIGN_OR_RETURN(const Graph* body, ctx.Function("body"));
+  if (num_carried < 0 || num_scanned < 0 || 2 + num_carried + num_scanned > ctx.num_inputs() ||
+      num_carried > static_cast<int64_t>(tout.size())) {
+    return InvalidArgument("num_carried " + std::to_string(num_carried) + " and num_scan_inputs " +
+                           std::to_string(num_scanned) + " do not fit the node's " +
+                           std::to_string(ctx.num_inputs()) + " inputs and " + std::to_string(tout.size()) +
+                           " outputs");
+  }
+  if (ctx.input_dtype(0) != DType::kInt64 || ctx.input_dtype(1) != DType::kBool) {
+    return InvalidArgument("the trip count must be int64 and the condition bool; they are " +
+                           std::string(DTypeName(ctx.input_dtype(0))) + " and " +
+                           std::string(DTypeName(ctx.input_dtype(1))));
+  }
+  const int nc = static_cast<int>(num_carried), ns = static_cast<int>(num_scanned);
+  std::vector<DType> takes = {DType::kInt64, DType::kBool};
+  for (int i = 2; i < ctx.num_inputs(); ++i) takes.push_back(ctx.input_dtype(i));
+  KILN_RETURN_IF_ERROR(CheckBodyInputs(*body, "body", takes));
+  if (body->outputs().size() != 1 + tout.size()) {
+    return InvalidArgument("body gives " + std::to_string(body->outputs().size()) + " outputs; the node has " +
+                           std::to_string(tout.size()) + " plus the condition");
+  }
+  auto gives = [&](int i) -> const OutputInfo& { return body->output_info(body->outputs()[i].value); };
+  if (gives(0).dtype != DType::kBool) {
+    return InvalidArgument("body output 0, the condition, is " + std::string(DTypeName(gives(0).dtype)) +
+                           "; it must be bool");
+  }
+  for (int i = 0; i < static_cast<int>(tout.size()); ++i) {
+    const OutputInfo& out = gives(1 + i);
+    if (out.dtype != tout[i]) {
+      return InvalidArgument("body output " + std::to_string(1 + i) + " is " + std::string(DTypeName(out.dtype)) +
+                             " but the node's output " + std::to_string(i) + " is " + std::string(DTypeName(tout[i])));
+    }
+    if (i < nc) {
+      if (out.dtype != ctx.input_dtype(2 + i)) {
+        return InvalidArgument("loop-carried value " + std::to_string(i) + " enters as " +
+                               std::string(DTypeName(ctx.input_dtype(2 + i))) + " but the body gives " +
+                               std::string(DTypeName(out.dtype)));
+      }
+      ctx.set_output(i, out.dtype, MergeShapes(ctx.input_shape(2 + i), out.shape));
+      continue;
+    }
+    PartialShape stacked = PartialShape::Unknown();
+    if (out.shape.rank_known) {
+      stacked = PartialShape::Known({-1});
+      stacked.dims.insert(stacked.dims.end(), out.shape.dims.begin(), out.shape.dims.end());
+    }
+    ctx.set_output(i, out.dtype, stacked);
+  }
+  for (int i = 0; i < ns; ++i) {
+    const PartialShape& s = ctx.input_shape(2 + nc + i);
+    if (s.rank_known && s.rank() == 0) {
+      return InvalidArgument("scanned input " + std::to_string(i) + " is a scalar; it needs an axis to scan");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+KILN_REGISTER_OP(OpDefBuilder("If")
+                     .Attr("Tcond", DType::kBool)
+                     .Attr("Tin", std::vector<DType>{})
+                     .Attr("Tout")
+                     .Attr("then_branch")
+                     .Attr("else_branch")
+                     .Attr("output_shapes", std::vector<PartialShape>{})
+                     .OutputTypeList("output", "Tout")
+                     .Shape(IfShape));
+KILN_REGISTER_OP(OpDefBuilder("Loop")
+                     .Attr("body")
+                     .Attr("num_carried")
+                     .Attr("num_scan_inputs", int64_t{0})
+                     .Attr("Tout")
+                     .OutputTypeList("output", "Tout")
+                     .Shape(LoopShape));
+
+}  // namespace kiln::ir
