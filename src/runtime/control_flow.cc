@@ -238,15 +238,68 @@ Status MakeLoopKernel(const ir::Graph& graph, const ir::Node& node, const Execut
   return OkStatus();
 }
 
+Status RunWhile(const Executor& cond, const Executor& body, const ir::Graph& body_graph, int64_t max_iterations,
+                KernelContext& ctx) {
+  DeviceContext* device = ctx.device_context();
+  std::vector<Tensor> vars;
+  for (int i = 0; i < ctx.num_inputs(); ++i) vars.push_back(ctx.input(i));
+  for (int64_t i = 0;; ++i) {
+    auto go = RunBody(cond, vars, device);
+    if (!go.ok()) {
+      Status s = go.status();
+      return s.Prepend("in cond at iteration " + std::to_string(i));
+    }
+    KILN_ASSIGN_OR_RETURN(int64_t holds, ScalarValue((*go)[0], device, "cond's output"));
+    if (holds == 0) break;
+    if (i >= max_iterations) {
+      return ResourceExhausted("the loop reached its limit of " + std::to_string(max_iterations) +
+                               " iterations without finishing (raise the limit with the max_loop_iterations "
+                               "option if the model needs more)");
+    }
+    for (size_t k = 0; k < vars.size(); ++k) {
+      const ir::OutputInfo& takes = body_graph.output_info(body_graph.inputs()[k].value);
+      if (!takes.shape.Accepts(vars[k].shape())) {
+        return InvalidArgument("loop variable " + std::to_string(k) + " is " + Describe(vars[k]) + " at iteration " +
+                               std::to_string(i) + " but the body takes " + takes.shape.ToString());
+      }
+    }
+    auto next = RunBody(body, vars, device);
+    if (!next.ok()) {
+      Status s = next.status();
+      return s.Prepend("in the body at iteration " + std::to_string(i));
+    }
+    vars = std::move(next).value();
+  }
+  for (int k = 0; k < ctx.num_outputs(); ++k) ctx.set_output(k, std::move(vars[k]));
+  return OkStatus();
+}
+
+Status MakeWhileKernel(const ir::Graph& graph, const ir::Node& node, const ExecutorOptions& options,
+                       KernelFn& kernel) {
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> cond, BodyExecutor(graph, node, "cond", options));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> body, BodyExecutor(graph, node, "body", options));
+  KILN_ASSIGN_OR_RETURN(ir::FuncRef f, node.attrs.Get<ir::FuncRef>("body"));
+  const ir::Graph* body_graph = graph.function(f.name);
+  const int64_t limit = options.max_loop_iterations;
+  kernel = [cond, body, body_graph, limit](KernelContext& ctx) {
+    return RunWhile(*cond, *body, *body_graph, limit, ctx);
+  };
+  return OkStatus();
+}
+
 }  // namespace
 
-bool IsControlFlowOp(const std::string& op) { return op == "If" || op == "Loop"; }
+bool IsControlFlowOp(const std::string& op) {
+  return op == "If" || op == "StatelessIf" || op == "Loop" || op == "While" || op == "StatelessWhile";
+}
 
 StatusOr<KernelFn> MakeControlFlowKernel(const ir::Graph& graph, const ir::Node& node,
                                          const ExecutorOptions& options) {
   KernelFn kernel;
-  if (node.op == "If") {
+  if (node.op == "If" || node.op == "StatelessIf") {
     KILN_RETURN_IF_ERROR(MakeIfKernel(graph, node, options, kernel));
+  } else if (node.op == "While" || node.op == "StatelessWhile") {
+    KILN_RETURN_IF_ERROR(MakeWhileKernel(graph, node, options, kernel));
   } else if (node.op == "Loop") {
     KILN_RETURN_IF_ERROR(MakeLoopKernel(graph, node, options, kernel));
   } else {

@@ -2,6 +2,8 @@
 // recurrent layers stay native (bodies with their nodes), the dense parts around them become
 // engines, and the saved model (bodies in the SavedModel's function library) loads and gives the
 // framework's answers.
+#include <filesystem>
+
 #include "convert/convert_test_util.h"
 
 namespace kiln {
@@ -11,12 +13,13 @@ class ControlFlowConversionTest : public ::testing::TestWithParam<std::string> {
  protected:
   void Check(Precision precision, double atol, double rtol) {
     const std::string dir = testing::FixturePath(GetParam());
+    const std::string source = std::filesystem::exists(dir + "/model.onnx") ? dir + "/model.onnx" : dir + "/saved_model";
     KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors inputs, io::ReadNpz(dir + "/inputs.npz"));
     KILN_ASSERT_OK_AND_ASSIGN(io::NamedTensors expected, io::ReadNpz(dir + "/outputs.npz"));
     testing::TempDir tmp("control_flow");
     ConversionParams params;
     params.precision_mode = precision;
-    KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(dir + "/model.onnx", params, tmp.path("m"), {},
+    KILN_ASSERT_OK_AND_ASSIGN(auto converted, testing::ConvertSaveLoad(source, params, tmp.path("m"), {},
                                                                        {}, true, testing::TestDevice()));
     KILN_ASSERT_OK_AND_ASSIGN(auto got, converted->Run(std::map<std::string, Tensor>(inputs.begin(), inputs.end())));
     for (const auto& [name, want] : expected) {
@@ -29,8 +32,9 @@ class ControlFlowConversionTest : public ::testing::TestWithParam<std::string> {
 TEST_P(ControlFlowConversionTest, Fp32GivesTheFrameworksAnswers) { Check(Precision::kFP32, 1e-5, 1e-5); }
 TEST_P(ControlFlowConversionTest, Fp16StaysClose) { Check(Precision::kFP16, 1e-2, 2e-2); }
 
-INSTANTIATE_TEST_SUITE_P(Onnx, ControlFlowConversionTest,
-                         ::testing::Values("onnx_cond", "onnx_scan_rnn", "onnx_loop", "onnx_scan_axes", "onnx_torch_rnn"),
+INSTANTIATE_TEST_SUITE_P(Models, ControlFlowConversionTest,
+                         ::testing::Values("onnx_cond", "onnx_scan_rnn", "onnx_loop", "onnx_scan_axes", "onnx_torch_rnn",
+                                           "tf_cond", "tf_while"),
                          [](const auto& info) { return info.param; });
 
 // The ops around the RNN's Scan become an engine; the Scan (a Loop) stays native, with a reason.

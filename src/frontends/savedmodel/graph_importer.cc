@@ -18,7 +18,9 @@ constexpr int64_t kMaxNodes = int64_t{1} << 22;
 bool IsCallOp(const std::string& op) { return op == "StatefulPartitionedCall" || op == "PartitionedCall"; }
 // Ops whose function attributes are graphs they run (see src/ir/ops/control_flow_ops.cc), imported
 // as functions of the graph rather than inlined.
-bool IsControlFlowOp(const std::string& op) { return op == "If" || op == "Loop"; }
+bool IsControlFlowOp(const std::string& op) {
+  return op == "If" || op == "StatelessIf" || op == "While" || op == "StatelessWhile" || op == "Loop";
+}
 constexpr int kTfResourceDType = 20;  // DT_RESOURCE
 
 // A value flowing through the TensorFlow graph: an IR value, or a handle to a variable.
@@ -86,10 +88,16 @@ class Importer {
   StatusOr<Binding> Resolve(Scope& scope, const std::string& input);
   StatusOr<std::vector<Binding>> InlineCall(Scope& caller, const tfproto::NodeDef& call, std::vector<Binding> args);
   StatusOr<ir::ValueRef> VariableValue(const std::string& handle, const std::string& name);
-  // Function `fname` of the library imported as a graph of its own into graph_'s function library
-  // (once per function); returns its name there.
-  StatusOr<std::string> ImportBody(const std::string& fname);
-  StatusOr<ir::Graph> ImportFunctionGraph(const tfproto::FunctionDef& fn);
+  // A control-flow node (see IsControlFlowOp): its functions become graphs of graph_'s library.
+  // Variables passed to it (resource inputs) are frozen inside those graphs, so that the node
+  // takes and gives tensors only; a While gives each variable back as it came.
+  Status ImportControlFlow(Scope& scope, const tfproto::NodeDef& node, const std::vector<Binding>& inputs,
+                           std::vector<Binding>& outputs);
+  // Function `fname` of the library imported as a graph of its own into graph_'s function library,
+  // its resource arguments bound to the variables in `frozen` (argument index -> variable), once
+  // per function and binding; returns its name there.
+  StatusOr<std::string> ImportBody(const std::string& fname, const std::map<int, std::string>& frozen);
+  StatusOr<ir::Graph> ImportFunctionGraph(const tfproto::FunctionDef& fn, const std::map<int, std::string>& frozen);
   Status Fail(const Scope& scope, Status s, const tfproto::NodeDef& node) {
     if (!scope.function.empty() && s.node().empty()) s.Prepend("in function '" + scope.function + "'");
     return s.AtNode(scope.prefix + node.name(), node.op());
@@ -274,6 +282,10 @@ Status Importer::ImportNode(Scope& scope, const tfproto::NodeDef& node) {
     outputs = std::move(result).value();
     return OkStatus();
   }
+  if (IsControlFlowOp(op)) {
+    Status s = ImportControlFlow(scope, node, inputs, outputs);
+    return s.ok() ? s : Fail(scope, s, node);
+  }
   const bool any_resource = std::any_of(inputs.begin(), inputs.end(), [](const Binding& b) { return b.is_resource(); });
   if (any_resource) {
     // Freezing the way TensorFlow does: reads become the variable's value, gathers GatherV2.
@@ -306,16 +318,6 @@ Status Importer::ImportNode(Scope& scope, const tfproto::NodeDef& node) {
   }
 
   KILN_ASSIGN_OR_RETURN(ir::AttrMap attrs, ConvertNodeAttrs(node));
-  if (IsControlFlowOp(op)) {
-    const std::map<std::string, ir::AttrValue> given = attrs.all();
-    for (const auto& [attr, value] : given) {
-      const auto* f = std::get_if<ir::FuncRef>(&value);
-      if (f == nullptr) continue;
-      auto body = ImportBody(f->name);
-      if (!body.ok()) return Fail(scope, body.status(), node);
-      attrs.Set(attr, ir::FuncRef{*body});
-    }
-  }
   std::vector<ir::ValueRef> values;
   for (const auto& b : inputs) values.push_back(b.value);
   const ir::OpDef* def = ir::OpRegistry::Global().Find(op);
@@ -374,8 +376,82 @@ StatusOr<std::vector<Binding>> Importer::InlineCall(Scope& caller, const tfproto
   return results;
 }
 
-StatusOr<std::string> Importer::ImportBody(const std::string& fname) {
-  if (auto it = bodies_.find(fname); it != bodies_.end()) return it->second;
+Status Importer::ImportControlFlow(Scope& scope, const tfproto::NodeDef& node, const std::vector<Binding>& inputs,
+                                   std::vector<Binding>& outputs) {
+  const std::string& op = node.op();
+  const bool is_while = op == "While" || op == "StatelessWhile";
+  // The inputs that reach the functions as arguments: all but an If's condition.
+  const size_t first_arg = op == "If" || op == "StatelessIf" ? 1 : 0;
+  std::map<int, std::string> frozen;
+  std::vector<ir::ValueRef> values;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].is_resource()) {
+      values.push_back(inputs[i].value);
+    } else if (i < first_arg || op == "Loop") {
+      return Unimplemented("input " + std::to_string(i) + " is a variable where a tensor is needed");
+    } else {
+      frozen[static_cast<int>(i - first_arg)] = inputs[i].variable;
+    }
+  }
+  ir::AttrMap attrs;
+  for (const auto& [name, value] : node.attr()) {
+    if (!name.empty() && name[0] == '_') continue;
+    if (value.has_func()) {
+      KILN_ASSIGN_OR_RETURN(std::string body, ImportBody(value.func().name(), frozen));
+      attrs.Set(name, ir::FuncRef{body});
+      continue;
+    }
+    // Lists of types and shapes, one per argument (or While output), lose the variables' entries.
+    const bool per_argument = name == "Tin" || name == "T" || (is_while && name == "output_shapes");
+    if (value.has_list() && per_argument && !frozen.empty()) {
+      std::vector<DType> types;
+      std::vector<PartialShape> shapes;
+      for (int i = 0; i < value.list().type_size(); ++i) {
+        if (frozen.count(i)) continue;
+        KILN_ASSIGN_OR_RETURN(DType d, DTypeFromProto(value.list().type(i)));
+        types.push_back(d);
+      }
+      for (int i = 0; i < value.list().shape_size(); ++i) {
+        if (frozen.count(i)) continue;
+        KILN_ASSIGN_OR_RETURN(PartialShape shape, ShapeFromProto(value.list().shape(i)));
+        shapes.push_back(std::move(shape));
+      }
+      if (value.list().shape_size() > 0) {
+        attrs.Set(name, std::move(shapes));
+      } else {
+        attrs.Set(name, std::move(types));
+      }
+      continue;
+    }
+    auto converted = ConvertAttr(value);
+    if (!converted.ok()) {
+      Status s = converted.status();
+      return s.Prepend("attribute '" + name + "'");
+    }
+    attrs.Set(name, std::move(converted).value());
+  }
+  ir::Node* n = graph_.AddNode(scope.prefix + node.name(), op, std::move(values), std::move(attrs), 0);
+  KILN_RETURN_IF_ERROR(ir::OpRegistry::Global().ApplyDefaults(*n));
+  KILN_ASSIGN_OR_RETURN(int num_outputs, ir::OpRegistry::Global().Find(op)->NumOutputs(n->attrs));
+  n->outputs.resize(static_cast<size_t>(num_outputs));
+  scope.ir_nodes[node.name()] = n;
+  // A While's outputs follow its loop variables; a variable comes back as it went in.
+  int next = 0;
+  const int total = is_while ? static_cast<int>(inputs.size()) : num_outputs;
+  for (int i = 0; i < total; ++i) {
+    if (is_while && frozen.count(i)) {
+      outputs.push_back(inputs[i]);
+    } else if (next < num_outputs) {
+      outputs.push_back(Binding{{n->id, next++}, ""});
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> Importer::ImportBody(const std::string& fname, const std::map<int, std::string>& frozen) {
+  std::string key = fname;
+  for (const auto& [arg, variable] : frozen) key += "|" + std::to_string(arg) + "=" + variable;
+  if (auto it = bodies_.find(key); it != bodies_.end()) return it->second;
   auto it = library_.find(fname);
   if (it == library_.end()) return NotFound("function '" + fname + "' is not in the SavedModel's library");
   if (depth_ >= kMaxCallDepth) {
@@ -384,24 +460,30 @@ StatusOr<std::string> Importer::ImportBody(const std::string& fname) {
   Importer sub(meta_, read_variable_);
   sub.depth_ = depth_ + 1;
   sub.imported_ = imported_;
-  auto body = sub.ImportFunctionGraph(*it->second);
+  auto body = sub.ImportFunctionGraph(*it->second, frozen);
   imported_ = sub.imported_;
   if (!body.ok()) {
     Status s = body.status();
     return s.Prepend("in function '" + fname + "'");
   }
   const std::string name = graph_.AddFunction(fname, std::move(body).value());
-  bodies_[fname] = name;
+  bodies_[key] = name;
   return name;
 }
 
-StatusOr<ir::Graph> Importer::ImportFunctionGraph(const tfproto::FunctionDef& fn) {
+StatusOr<ir::Graph> Importer::ImportFunctionGraph(const tfproto::FunctionDef& fn,
+                                                  const std::map<int, std::string>& frozen) {
   Scope scope;
   scope.function = fn.signature().name();
   for (int i = 0; i < fn.signature().input_arg_size(); ++i) {
     const auto& arg = fn.signature().input_arg(i);
     if (arg.type() == kTfResourceDType) {
-      return Unimplemented("argument '" + arg.name() + "' is a resource (a variable passed into a body)");
+      auto variable = frozen.find(i);
+      if (variable == frozen.end()) {
+        return Unimplemented("argument '" + arg.name() + "' is a resource that is not a variable of the model");
+      }
+      scope.args[arg.name()] = Binding{{}, variable->second};
+      continue;
     }
     auto dtype = DTypeFromProto(arg.type());
     if (!dtype.ok()) {
@@ -435,7 +517,15 @@ StatusOr<ir::Graph> Importer::ImportFunctionGraph(const tfproto::FunctionDef& fn
   KILN_RETURN_IF_ERROR(ImportNodes(scope, roots));
   for (int i = 0; i < static_cast<int>(rets.size()); ++i) {
     KILN_ASSIGN_OR_RETURN(Binding b, Resolve(scope, rets[i]));
-    if (b.is_resource()) return Unimplemented("output '" + fn.signature().output_arg(i).name() + "' is a resource");
+    // A variable given back (a While body passing a loop variable on) is not an output: the node
+    // gives the variable back itself.
+    if (b.is_resource()) {
+      if (!frozen.count(i) || frozen.at(i) != b.variable) {
+        return Unimplemented("output '" + fn.signature().output_arg(i).name() +
+                             "' is a variable other than the one its loop variable holds");
+      }
+      continue;
+    }
     graph_.outputs().push_back({fn.signature().output_arg(i).name(), b.value});
   }
   graph_.RemoveDeadNodes();

@@ -8,6 +8,9 @@
 //                          and cond holds (and i is below the length of every scanned input);
 //                          outputs the last carried values, then each per-iteration output
 //                          stacked along a new first axis (ONNX Loop and Scan semantics).
+//   While(vars...)         while cond(vars...) is true (nonzero), vars = body(vars...); outputs
+//                          the last vars (TensorFlow's While and StatelessWhile).
+// StatelessIf is If.
 #include "ir/op_registry.h"
 
 namespace kiln::ir {
@@ -141,17 +144,63 @@ Status LoopShape(InferenceContext& ctx) {
   return OkStatus();
 }
 
+Status WhileShape(InferenceContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(std::vector<DType> types, ctx.Attr<std::vector<DType>>("T"));
+  KILN_ASSIGN_OR_RETURN(const Graph* cond, ctx.Function("cond"));
+  KILN_ASSIGN_OR_RETURN(const Graph* body, ctx.Function("body"));
+  const std::vector<DType> vars = InputDTypes(ctx, 0);
+  if (vars != types) {
+    return InvalidArgument("the node passes " + std::to_string(vars.size()) + " loop variables of other dtypes than T");
+  }
+  KILN_RETURN_IF_ERROR(CheckBodyInputs(*cond, "cond", vars));
+  KILN_RETURN_IF_ERROR(CheckBodyInputs(*body, "body", vars));
+  if (cond->outputs().size() != 1) {
+    return InvalidArgument("cond gives " + std::to_string(cond->outputs().size()) + " outputs; it must give one");
+  }
+  if (body->outputs().size() != vars.size()) {
+    return InvalidArgument("body gives " + std::to_string(body->outputs().size()) + " outputs for " +
+                           std::to_string(vars.size()) + " loop variables");
+  }
+  for (size_t i = 0; i < vars.size(); ++i) {
+    const OutputInfo& out = body->output_info(body->outputs()[i].value);
+    if (out.dtype != vars[i]) {
+      return InvalidArgument("loop variable " + std::to_string(i) + " enters the body as " +
+                             std::string(DTypeName(vars[i])) + " and leaves it as " + std::string(DTypeName(out.dtype)));
+    }
+    ctx.set_output(static_cast<int>(i), vars[i], MergeShapes(ctx.input_shape(static_cast<int>(i)), out.shape));
+  }
+  return OkStatus();
+}
+
+OpDefBuilder IfOp(const char* name) {
+  return std::move(OpDefBuilder(name)
+                       .Attr("Tcond", DType::kBool)
+                       .Attr("Tin", std::vector<DType>{})
+                       .Attr("Tout")
+                       .Attr("then_branch")
+                       .Attr("else_branch")
+                       .Attr("output_shapes", std::vector<PartialShape>{})
+                       .OutputTypeList("output", "Tout")
+                       .Shape(IfShape));
+}
+
+OpDefBuilder WhileOp(const char* name) {
+  return std::move(OpDefBuilder(name)
+                       .Attr("T")
+                       .Attr("cond")
+                       .Attr("body")
+                       .Attr("output_shapes", std::vector<PartialShape>{})
+                       .Attr("parallel_iterations", int64_t{10})
+                       .OutputTypeList("output", "T")
+                       .Shape(WhileShape));
+}
+
 }  // namespace
 
-KILN_REGISTER_OP(OpDefBuilder("If")
-                     .Attr("Tcond", DType::kBool)
-                     .Attr("Tin", std::vector<DType>{})
-                     .Attr("Tout")
-                     .Attr("then_branch")
-                     .Attr("else_branch")
-                     .Attr("output_shapes", std::vector<PartialShape>{})
-                     .OutputTypeList("output", "Tout")
-                     .Shape(IfShape));
+KILN_REGISTER_OP(IfOp("If"));
+KILN_REGISTER_OP(IfOp("StatelessIf"));
+KILN_REGISTER_OP(WhileOp("While"));
+KILN_REGISTER_OP(WhileOp("StatelessWhile"));
 KILN_REGISTER_OP(OpDefBuilder("Loop")
                      .Attr("body")
                      .Attr("num_carried")

@@ -20,7 +20,7 @@ const std::vector<std::string> kFixtures = {
     "separable_cnn_tfkeras", "transformer_keras3",    "transformer_tfkeras",      "tfmodule_ops",
     "layers_activations_keras3", "layers_activations_tfkeras", "layers_conv_keras3", "layers_conv_tfkeras",
     "layers_merge_keras3",  "layers_merge_tfkeras",   "layers_pool_keras3",       "layers_pool_tfkeras",
-    "layers_shape_keras3",  "layers_shape_tfkeras",
+    "layers_shape_keras3",  "layers_shape_tfkeras",   "tf_cond",                  "tf_while",
 };
 
 class FixtureModelTest : public ::testing::TestWithParam<std::string> {};

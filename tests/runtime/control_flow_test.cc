@@ -1,0 +1,110 @@
+// While (TensorFlow's semantics) on IR graphs built here: it runs its cond and body until cond
+// fails, stops at the iteration limit with an error, and bodies that disagree with the node are
+// refused when shapes are inferred.
+#include "runtime/control_flow.h"
+
+#include "ir/op_registry.h"
+#include "util/test_util.h"
+
+namespace kiln {
+namespace {
+
+ir::ValueRef AddInput(ir::Graph& g, const std::string& name, DType dtype, PartialShape shape) {
+  ir::AttrMap a;
+  a.Set("dtype", dtype);
+  a.Set("shape", shape);
+  ir::Node* p = g.AddNode(name, "Placeholder", {}, a, 1);
+  g.inputs().push_back({name, {p->id, 0}});
+  return {p->id, 0};
+}
+
+ir::ValueRef AddOp(ir::Graph& g, const std::string& name, const std::string& op, std::vector<ir::ValueRef> inputs,
+                   ir::AttrMap attrs = {}) {
+  ir::Node* n = g.AddNode(name, op, std::move(inputs), std::move(attrs), 1);
+  EXPECT_TRUE(ir::OpRegistry::Global().ApplyDefaults(*n).ok());
+  return {n->id, 0};
+}
+
+ir::ValueRef AddConst(ir::Graph& g, const std::string& name, Tensor t) { return {g.AddConst(name, t)->id, 0}; }
+
+// while (i < limit) i = i + step, on a float scalar; `body_gives` is the dtype the body casts its
+// result to (float32 for a well-formed loop).
+ir::Graph CountingWhile(DType body_gives = DType::kFloat32) {
+  ir::Graph cond;
+  {
+    const ir::ValueRef i = AddInput(cond, "i", DType::kFloat32, PartialShape::Known({}));
+    const ir::ValueRef limit = AddInput(cond, "limit", DType::kFloat32, PartialShape::Known({}));
+    ir::AttrMap a;
+    a.Set("T", DType::kFloat32);
+    cond.outputs().push_back({"go", AddOp(cond, "less", "Less", {i, limit}, a)});
+  }
+  ir::Graph body;
+  {
+    const ir::ValueRef i = AddInput(body, "i", DType::kFloat32, PartialShape::Known({}));
+    const ir::ValueRef limit = AddInput(body, "limit", DType::kFloat32, PartialShape::Known({}));
+    ir::AttrMap a;
+    a.Set("T", DType::kFloat32);
+    ir::ValueRef next = AddOp(body, "next", "AddV2", {i, AddConst(body, "step", Tensor::Scalar<float>(1.0f))}, a);
+    if (body_gives != DType::kFloat32) {
+      ir::AttrMap c;
+      c.Set("SrcT", DType::kFloat32);
+      c.Set("DstT", body_gives);
+      next = AddOp(body, "cast", "Cast", {next}, c);
+    }
+    body.outputs().push_back({"i", next});
+    body.outputs().push_back({"limit", limit});
+  }
+  ir::Graph g;
+  const ir::ValueRef start = AddInput(g, "start", DType::kFloat32, PartialShape::Known({}));
+  const ir::ValueRef limit = AddInput(g, "limit", DType::kFloat32, PartialShape::Known({}));
+  ir::AttrMap a;
+  a.Set("T", std::vector<DType>{DType::kFloat32, DType::kFloat32});
+  a.Set("cond", ir::FuncRef{g.AddFunction("cond", std::move(cond))});
+  a.Set("body", ir::FuncRef{g.AddFunction("body", std::move(body))});
+  ir::Node* loop = g.AddNode("loop", "While", {start, limit}, a, 2);
+  EXPECT_TRUE(ir::OpRegistry::Global().ApplyDefaults(*loop).ok());
+  g.outputs().push_back({"end", {loop->id, 0}});
+  return g;
+}
+
+TEST(WhileTest, RunsUntilItsConditionFails) {
+  ir::Graph g = CountingWhile();
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto ex, runtime::Executor::Create(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto out, ex->Run({Tensor::Scalar<float>(0.5f), Tensor::Scalar<float>(4.0f)}));
+  EXPECT_EQ(out[0].data<float>()[0], 4.5f);
+  KILN_ASSERT_OK_AND_ASSIGN(auto none, ex->Run({Tensor::Scalar<float>(7.0f), Tensor::Scalar<float>(4.0f)}));
+  EXPECT_EQ(none[0].data<float>()[0], 7.0f);
+}
+
+TEST(WhileTest, StopsAtTheIterationLimit) {
+  ir::Graph g = CountingWhile();
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto ex, runtime::Executor::Create(g, {.max_loop_iterations = 10}));
+  KILN_ASSERT_OK(ex->Run({Tensor::Scalar<float>(0.0f), Tensor::Scalar<float>(10.0f)}).status());
+  auto run = ex->Run({Tensor::Scalar<float>(0.0f), Tensor::Scalar<float>(1e9f)});
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(run.status().ToString().find("limit of 10 iterations"), std::string::npos) << run.status().ToString();
+  EXPECT_NE(run.status().ToString().find("'loop' (While)"), std::string::npos) << run.status().ToString();
+}
+
+TEST(WhileTest, ABodyThatChangesADTypeIsRefused) {
+  ir::Graph g = CountingWhile(DType::kInt32);
+  Status s = ir::InferShapes(g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("loop variable 0 enters the body as float32 and leaves it as int32"), std::string::npos)
+      << s.ToString();
+}
+
+TEST(WhileTest, AMissingBodyIsAnError) {
+  ir::Graph g = CountingWhile();
+  g.node(g.outputs()[0].value.node).attrs.Set("body", ir::FuncRef{"no_such_body"});
+  Status s = ir::InferShapes(g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("the function 'no_such_body' (attribute 'body') is not in the graph"), std::string::npos)
+      << s.ToString();
+}
+
+}  // namespace
+}  // namespace kiln
