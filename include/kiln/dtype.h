@@ -26,13 +26,18 @@ enum class DType : uint8_t {
   // FP8 E4M3FN (OCP): storage for the activations and weights of FP8 engines; kernels compute
   // with it, nothing converts to or from it but quantization.
   kFloat8E4M3FN,
+  // A value that is not an array of numbers: a scalar holding a list of tensors (TensorFlow's
+  // TensorList, which RNN layers and TensorArrays make). It lives on the host.
+  kVariant,
 };
 
-// Bytes per element; 0 for kInvalid and kString (strings are not stored inline).
+// Bytes per element; 0 for kInvalid, kString and kVariant (not stored inline).
 size_t DTypeSize(DType dtype);
 // "float32", "float16", "int32", ... (numpy's names).
 std::string_view DTypeName(DType dtype);
 bool IsFloating(DType dtype);
+// Strings and variants: tensors with no bytes of their own, which stay on the host.
+inline bool IsHostOnly(DType dtype) { return dtype == DType::kString || dtype == DType::kVariant; }
 bool IsInteger(DType dtype);
 
 // IEEE binary16 stored as its bits; conversions round to nearest even.

@@ -61,6 +61,14 @@ class Buffer {
   Device device_;
 };
 
+// What a variant tensor holds (a TensorList of the runtime, say). Immutable once made: ops that
+// change one make a new one.
+class VariantValue {
+ public:
+  virtual ~VariantValue() = default;
+  virtual std::string DebugString() const = 0;
+};
+
 // A dense n-dimensional array on the host or on a device. Copies share the buffer.
 class Tensor {
  public:
@@ -83,6 +91,8 @@ class Tensor {
     return t;
   }
   static Tensor Strings(Shape shape, std::vector<std::string> values);
+  // A scalar of dtype kVariant holding `value`.
+  static Tensor Variant(std::shared_ptr<const VariantValue> value);
   template <typename T>
   static Tensor Scalar(T value) {
     return FromVector<T>({}, {value});
@@ -109,6 +119,8 @@ class Tensor {
   const T* data() const { return reinterpret_cast<const T*>(raw_data()); }
   std::vector<std::string>& strings() { return *strings_; }
   const std::vector<std::string>& strings() const { return *strings_; }
+  // A variant tensor's value; null for other tensors (and for a variant never given one).
+  const VariantValue* variant() const { return variant_.get(); }
 
   // Same buffer, new shape with the same element count.
   StatusOr<Tensor> Reshaped(Shape shape) const;
@@ -127,6 +139,7 @@ class Tensor {
   Shape shape_;
   std::shared_ptr<Buffer> buffer_;
   std::shared_ptr<std::vector<std::string>> strings_;
+  std::shared_ptr<const VariantValue> variant_;
 };
 
 // Copies `tensor` to `device`. With a stream, the copy is ordered on it and the call returns

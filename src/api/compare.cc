@@ -60,7 +60,7 @@ class Accumulator {
 };
 
 StatusOr<std::vector<float>> HostValues(const Tensor& t) {
-  if (t.dtype() == DType::kString) return std::vector<float>{};
+  if (IsHostOnly(t.dtype())) return std::vector<float>{};
   KILN_ASSIGN_OR_RETURN(Tensor host, CopyTensor(t, Device::CPU()));
   return host.ToFloatVector();
 }

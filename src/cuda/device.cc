@@ -51,8 +51,10 @@ Status ResetPeakDeviceMemory(Device device) {
 }
 
 StatusOr<Tensor> CopyTensor(const Tensor& tensor, Device device, CudaStream stream) {
-  if (tensor.device() == device || tensor.dtype() == DType::kString) {
-    if (tensor.dtype() == DType::kString && !device.is_cpu()) return InvalidArgument("string tensors stay on the host");
+  if (tensor.device() == device || IsHostOnly(tensor.dtype())) {
+    if (IsHostOnly(tensor.dtype()) && !device.is_cpu()) {
+      return InvalidArgument(std::string(DTypeName(tensor.dtype())) + " tensors stay on the host");
+    }
     return tensor;
   }
   const Device gpu = device.is_cpu() ? tensor.device() : device;

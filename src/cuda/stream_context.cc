@@ -128,7 +128,7 @@ Status StreamContext::UseRunMemory(std::shared_ptr<RunMemory> memory) {
 }
 
 StatusOr<Tensor> StreamContext::Allocate(DType dtype, const Shape& shape) {
-  if (dtype == DType::kString) return InvalidArgument("string tensors cannot live on a GPU");
+  if (IsHostOnly(dtype)) return InvalidArgument(std::string(DTypeName(dtype)) + " tensors cannot live on a GPU");
   KILN_ASSIGN_OR_RETURN(auto buffer, Memory(static_cast<size_t>(NumElements(shape)) * DTypeSize(dtype)));
   return Tensor::FromBuffer(dtype, shape, std::move(buffer));
 }

@@ -30,7 +30,7 @@ const std::map<std::string, std::string>& UnclaimedOps() {
   return *ops;
 }
 
-bool EngineDType(DType d) { return d != DType::kInvalid && d != DType::kString; }
+bool EngineDType(DType d) { return d != DType::kInvalid && !IsHostOnly(d); }
 
 // The shapes every profile admits, per input: known where all profiles agree.
 StatusOr<std::vector<PartialShape>> InputEnvelope(const std::vector<ShapeProfile>& profiles, size_t num_inputs) {

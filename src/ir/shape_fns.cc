@@ -2,6 +2,15 @@
 
 namespace kiln::ir {
 
+PartialShape MostSpecificCommonShape(const PartialShape& a, const PartialShape& b) {
+  if (!a.rank_known || !b.rank_known || a.rank() != b.rank()) return PartialShape::Unknown();
+  PartialShape out = a;
+  for (size_t d = 0; d < a.dims.size(); ++d) {
+    if (a.dims[d] != b.dims[d]) out.dims[d] = -1;
+  }
+  return out;
+}
+
 Status UnchangedShape(InferenceContext& ctx) {
   if (ctx.num_inputs() < 1) return InvalidArgument("expects at least 1 input");
   ctx.set_output(0, ctx.input_dtype(0), ctx.input_shape(0));

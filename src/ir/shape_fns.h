@@ -5,6 +5,11 @@
 
 namespace kiln::ir {
 
+// The most specific shape that both `a` and `b` fit (a value that is `a` one time and `b` another:
+// a loop's value across iterations, an If's output across branches): dims that disagree become
+// unknown, and so does the rank when it disagrees.
+PartialShape MostSpecificCommonShape(const PartialShape& a, const PartialShape& b);
+
 // Output 0 has input 0's dtype and shape.
 Status UnchangedShape(InferenceContext& ctx);
 // numpy/TensorFlow broadcasting of two partial shapes; an error names both shapes.

@@ -41,6 +41,10 @@ std::optional<Tensor> FoldShapeOp(const ir::Graph& graph, const ir::Node& n) {
 
 std::optional<std::vector<Tensor>> EvaluateConstantNode(const ir::Graph& graph, const ir::Node& n) {
   if (n.op == "Const" || n.op == "Placeholder" || n.outputs.empty()) return std::nullopt;
+  // Tensor lists are made at run time: a constant cannot hold one.
+  for (const ir::OutputInfo& out : n.outputs) {
+    if (out.dtype == DType::kVariant) return std::nullopt;
+  }
   if (auto shape_value = FoldShapeOp(graph, n)) {
     std::vector<Tensor> results;
     results.push_back(std::move(*shape_value));

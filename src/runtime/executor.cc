@@ -377,7 +377,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
                         " but shape inference says " + DescribeSpec(spec))
             .AtNode(node.name, node.op);
       }
-      if (out.dtype() != DType::kString && !IsAt(out, on)) {
+      if (!IsHostOnly(out.dtype()) && !IsAt(out, on)) {
         return Internal("kernel for " + std::string(DeviceTypeName(on)) + " left output " + std::to_string(i) +
                         " on " + out.device().ToString())
             .AtNode(node.name, node.op);
@@ -410,7 +410,7 @@ StatusOr<std::vector<Tensor>> Executor::Run(const std::vector<Tensor>& inputs, c
   if (device == nullptr) return outputs;
   if (options.outputs_on_device) {
     for (Tensor& t : outputs) {
-      if (t.on_host() && t.dtype() != DType::kString) {
+      if (t.on_host() && !IsHostOnly(t.dtype())) {
         KILN_ASSIGN_OR_RETURN(t, device->ToDevice(t));
       }
     }

@@ -21,7 +21,7 @@ Tensor& KernelContext::allocate_output(int i, DType dtype, Shape shape) {
 }
 
 StatusOr<Tensor*> KernelContext::AllocateOutput(int i, DType dtype, Shape shape) {
-  if (i == 0 && forward_input_ >= 0 && dtype != DType::kString) {
+  if (i == 0 && forward_input_ >= 0 && !IsHostOnly(dtype)) {
     const Tensor& in = input(forward_input_);
     const Device where = device_ == nullptr ? Device::CPU() : device_->device();
     if (in.buffer() != nullptr && in.device() == where && in.byte_size() == NumElements(shape) * DTypeSize(dtype)) {

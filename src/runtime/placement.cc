@@ -7,11 +7,11 @@
 namespace kiln::runtime {
 namespace {
 
-bool TouchesStrings(const ir::Graph& graph, const ir::Node& node) {
+bool TouchesHostOnlyValues(const ir::Graph& graph, const ir::Node& node) {
   for (const auto& in : node.inputs)
-    if (graph.output_info(in).dtype == DType::kString) return true;
+    if (IsHostOnly(graph.output_info(in).dtype)) return true;
   for (const auto& out : node.outputs)
-    if (out.dtype == DType::kString) return true;
+    if (IsHostOnly(out.dtype)) return true;
   return false;
 }
 
@@ -44,8 +44,8 @@ Placement PlaceNodes(const ir::Graph& graph, Device device, const std::map<int, 
       p.node_on[i] = device.type;
     } else if (auto it = host_nodes.find(i); it != host_nodes.end()) {
       p.host_reasons[i] = it->second;
-    } else if (TouchesStrings(graph, n)) {
-      p.host_reasons[i] = "string tensors stay on the host";
+    } else if (TouchesHostOnlyValues(graph, n)) {
+      p.host_reasons[i] = "string and variant (tensor list) values stay on the host";
     } else if (const KernelDef* def = KernelRegistry::Global().FindDef(n.op, device.type); def == nullptr) {
       const KernelDef* host = KernelRegistry::Global().FindDef(n.op, DeviceType::kCPU);
       p.host_reasons[i] = host != nullptr && host->options.reads_shapes_only

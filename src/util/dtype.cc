@@ -23,6 +23,7 @@ size_t DTypeSize(DType dtype) {
     case DType::kBool: return 1;
     case DType::kFloat8E4M3FN: return 1;
     case DType::kString: return 0;
+    case DType::kVariant: return 0;
     case DType::kInvalid: return 0;
   }
   return 0;
@@ -45,6 +46,7 @@ std::string_view DTypeName(DType dtype) {
     case DType::kBool: return "bool";
     case DType::kFloat8E4M3FN: return "float8_e4m3fn";
     case DType::kString: return "string";
+    case DType::kVariant: return "variant";
     case DType::kInvalid: return "invalid";
   }
   return "invalid";

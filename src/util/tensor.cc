@@ -160,6 +160,12 @@ Tensor Tensor::Strings(Shape shape, std::vector<std::string> values) {
   return t;
 }
 
+Tensor Tensor::Variant(std::shared_ptr<const VariantValue> value) {
+  Tensor t(DType::kVariant, {});
+  t.variant_ = std::move(value);
+  return t;
+}
+
 size_t Tensor::byte_size() const { return static_cast<size_t>(num_elements()) * DTypeSize(dtype_); }
 
 StatusOr<Tensor> Tensor::Reshaped(Shape shape) const {

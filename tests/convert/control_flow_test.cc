@@ -34,7 +34,8 @@ TEST_P(ControlFlowConversionTest, Fp16StaysClose) { Check(Precision::kFP16, 1e-2
 
 INSTANTIATE_TEST_SUITE_P(Models, ControlFlowConversionTest,
                          ::testing::Values("onnx_cond", "onnx_scan_rnn", "onnx_loop", "onnx_scan_axes", "onnx_torch_rnn",
-                                           "tf_cond", "tf_while"),
+                                           "tf_cond", "tf_while", "tf_tensor_arrays", "rnn_cells_keras3",
+                                           "rnn_cells_tfkeras", "rnn_stacked_keras3", "rnn_stacked_tfkeras"),
                          [](const auto& info) { return info.param; });
 
 // The ops around the RNN's Scan become an engine; the Scan (a Loop) stays native, with a reason.

@@ -61,6 +61,7 @@ std::string TfDTypeName(DType dtype) {
     case DType::kUInt64: return "DT_UINT64";
     case DType::kBool: return "DT_BOOL";
     case DType::kString: return "DT_STRING";
+    case DType::kVariant: return "DT_VARIANT";
     case DType::kInvalid: return "DT_INVALID";
   }
   return "DT_INVALID";

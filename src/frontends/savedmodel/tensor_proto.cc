@@ -108,6 +108,7 @@ StatusOr<DType> DTypeFromProto(int tf_dtype) {
     case tfproto::DT_UINT64: return DType::kUInt64;
     case tfproto::DT_BOOL: return DType::kBool;
     case tfproto::DT_STRING: return DType::kString;
+    case tfproto::DT_VARIANT: return DType::kVariant;
     case tfproto::DT_FLOAT8_E4M3FN: return DType::kFloat8E4M3FN;
     default: break;
   }
@@ -133,6 +134,7 @@ int DTypeToProto(DType dtype) {
     case DType::kUInt64: return tfproto::DT_UINT64;
     case DType::kBool: return tfproto::DT_BOOL;
     case DType::kString: return tfproto::DT_STRING;
+    case DType::kVariant: return tfproto::DT_VARIANT;
     case DType::kFloat8E4M3FN: return tfproto::DT_FLOAT8_E4M3FN;
     case DType::kInvalid: break;
   }

@@ -12,20 +12,10 @@
 //                          the last vars (TensorFlow's While and StatelessWhile).
 // StatelessIf is If.
 #include "ir/op_registry.h"
+#include "ir/shape_fns.h"
 
 namespace kiln::ir {
 namespace {
-
-// What a value may be in both of two graphs (an If's branches, a loop's iterations): dims that
-// disagree become unknown, and so does the rank when it disagrees.
-PartialShape MergeShapes(const PartialShape& a, const PartialShape& b) {
-  if (!a.rank_known || !b.rank_known || a.rank() != b.rank()) return PartialShape::Unknown();
-  PartialShape out = a;
-  for (size_t d = 0; d < a.dims.size(); ++d) {
-    if (a.dims[d] != b.dims[d]) out.dims[d] = -1;
-  }
-  return out;
-}
 
 std::string Ordinal(const std::string& what, int i) { return what + " " + std::to_string(i); }
 
@@ -78,7 +68,7 @@ Status IfShape(InferenceContext& ctx) {
                              " but then_branch gives " + std::string(DTypeName(a.dtype)) + " and else_branch " +
                              std::string(DTypeName(b.dtype)));
     }
-    ctx.set_output(static_cast<int>(i), tout[i], MergeShapes(a.shape, b.shape));
+    ctx.set_output(static_cast<int>(i), tout[i], MostSpecificCommonShape(a.shape, b.shape));
   }
   return OkStatus();
 }
@@ -125,7 +115,7 @@ Status LoopShape(InferenceContext& ctx) {
                                std::string(DTypeName(ctx.input_dtype(2 + i))) + " but the body gives " +
                                std::string(DTypeName(out.dtype)));
       }
-      ctx.set_output(i, out.dtype, MergeShapes(ctx.input_shape(2 + i), out.shape));
+      ctx.set_output(i, out.dtype, MostSpecificCommonShape(ctx.input_shape(2 + i), out.shape));
       continue;
     }
     PartialShape stacked = PartialShape::Unknown();
@@ -165,9 +155,11 @@ Status WhileShape(InferenceContext& ctx) {
     const OutputInfo& out = body->output_info(body->outputs()[i].value);
     if (out.dtype != vars[i]) {
       return InvalidArgument("loop variable " + std::to_string(i) + " enters the body as " +
-                             std::string(DTypeName(vars[i])) + " and leaves it as " + std::string(DTypeName(out.dtype)));
+                             std::string(DTypeName(vars[i])) + " and leaves it as " +
+                             std::string(DTypeName(out.dtype)));
     }
-    ctx.set_output(static_cast<int>(i), vars[i], MergeShapes(ctx.input_shape(static_cast<int>(i)), out.shape));
+    const PartialShape& entering = ctx.input_shape(static_cast<int>(i));
+    ctx.set_output(static_cast<int>(i), vars[i], MostSpecificCommonShape(entering, out.shape));
   }
   return OkStatus();
 }

@@ -21,6 +21,8 @@ const std::vector<std::string> kFixtures = {
     "layers_activations_keras3", "layers_activations_tfkeras", "layers_conv_keras3", "layers_conv_tfkeras",
     "layers_merge_keras3",  "layers_merge_tfkeras",   "layers_pool_keras3",       "layers_pool_tfkeras",
     "layers_shape_keras3",  "layers_shape_tfkeras",   "tf_cond",                  "tf_while",
+    "tf_tensor_arrays",     "rnn_cells_keras3",       "rnn_cells_tfkeras",        "rnn_stacked_keras3",
+    "rnn_stacked_tfkeras",
 };
 
 class FixtureModelTest : public ::testing::TestWithParam<std::string> {};

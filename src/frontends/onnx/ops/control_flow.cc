@@ -6,6 +6,7 @@
 
 #include "frontends/onnx/ops/common.h"
 #include "ir/op_registry.h"
+#include "ir/shape_fns.h"
 
 namespace kiln::onnx {
 namespace {
@@ -51,16 +52,6 @@ std::vector<DType> DTypes(const std::vector<ir::OutputInfo>& infos, size_t first
   return out;
 }
 
-// A shape both may have; see MergeShapes in control_flow_ops.cc.
-PartialShape Relax(const PartialShape& a, const PartialShape& b) {
-  if (!a.rank_known || !b.rank_known || a.rank() != b.rank()) return PartialShape::Unknown();
-  PartialShape out = a;
-  for (size_t d = 0; d < a.dims.size(); ++d) {
-    if (a.dims[d] != b.dims[d]) out.dims[d] = -1;
-  }
-  return out;
-}
-
 // A loop body converted with loop-carried inputs (from `first_carried`, `count` of them) whose
 // shapes hold in every iteration: it is converted with the initial shapes, and again with the
 // shapes relaxed wherever an iteration gives another, until they agree (the converters may have
@@ -86,7 +77,8 @@ StatusOr<Body> ConvertLoopBody(const ConvertContext& ctx, const std::string& att
                                std::string(DTypeName(in.dtype)) + " and leaves it as " +
                                std::string(DTypeName(out.dtype)));
       }
-      PartialShape relaxed = round < 3 ? Relax(in.shape, out.shape) : PartialShape::Unknown();
+      PartialShape relaxed =
+          round < 3 ? ir::MostSpecificCommonShape(in.shape, out.shape) : PartialShape::Unknown();
       if (!(relaxed == in.shape)) {
         in.shape = std::move(relaxed);
         stable = false;
@@ -173,7 +165,8 @@ Status LoopOp(ConvertContext& ctx) {
   const ir::ValueRef cond = ctx.has_input(1) ? ctx.input(1) : ctx.Const(Tensor::Scalar<bool>(true));
   if (ctx.dtype(trips) != DType::kInt64 || ctx.dtype(cond) != DType::kBool) {
     return InvalidArgument("the trip count M must be int64 and the condition bool; they are " +
-                           std::string(DTypeName(ctx.dtype(trips))) + " and " + std::string(DTypeName(ctx.dtype(cond))));
+                           std::string(DTypeName(ctx.dtype(trips))) + " and " +
+                           std::string(DTypeName(ctx.dtype(cond))));
   }
   std::vector<ir::ValueRef> carried;
   std::vector<ir::OutputInfo> body_inputs = {{DType::kInt64, PartialShape::Known({})},
@@ -183,7 +176,8 @@ Status LoopOp(ConvertContext& ctx) {
     body_inputs.push_back(InfoOf(ctx, ctx.input(i)));
   }
   KILN_ASSIGN_OR_RETURN(Body body, ConvertLoopBody(ctx, "body", body_inputs, 2, carried.size(), true));
-  KILN_ASSIGN_OR_RETURN(std::vector<ir::ValueRef> outs, EmitLoop(ctx, "body", std::move(body), trips, cond, carried, {}));
+  KILN_ASSIGN_OR_RETURN(std::vector<ir::ValueRef> outs,
+                        EmitLoop(ctx, "body", std::move(body), trips, cond, carried, {}));
   for (int i = 0; i < ctx.num_outputs() && i < static_cast<int>(outs.size()); ++i) ctx.SetOutput(i, outs[i]);
   return OkStatus();
 }
