@@ -238,32 +238,46 @@ Status MakeLoopKernel(const ir::Graph& graph, const ir::Node& node, const Execut
   return OkStatus();
 }
 
-Status RunWhile(const Executor& cond, const Executor& body, const ir::Graph& body_graph, int64_t max_iterations,
-                KernelContext& ctx) {
+// Loop variables that `body` (a loop's cond or body) cannot take at iteration `i` are an error
+// naming the variable and both shapes.
+Status CheckLoopVariables(const ir::Graph& body, const char* what, const std::vector<Tensor>& vars, int64_t i) {
+  for (size_t k = 0; k < vars.size(); ++k) {
+    const ir::OutputInfo& takes = body.output_info(body.inputs()[k].value);
+    if (!takes.shape.Accepts(vars[k].shape())) {
+      return InvalidArgument("loop variable " + std::to_string(k) + " is " + Describe(vars[k]) + " at iteration " +
+                             std::to_string(i) + " but the " + what + " takes " + takes.shape.ToString());
+    }
+  }
+  return OkStatus();
+}
+
+struct WhileBodies {
+  std::shared_ptr<Executor> cond, body;
+  const ir::Graph* cond_graph = nullptr;
+  const ir::Graph* body_graph = nullptr;
+  int64_t max_iterations = 0;
+};
+
+Status RunWhile(const WhileBodies& w, KernelContext& ctx) {
   DeviceContext* device = ctx.device_context();
   std::vector<Tensor> vars;
   for (int i = 0; i < ctx.num_inputs(); ++i) vars.push_back(ctx.input(i));
   for (int64_t i = 0;; ++i) {
-    auto go = RunBody(cond, vars, device);
+    KILN_RETURN_IF_ERROR(CheckLoopVariables(*w.cond_graph, "cond", vars, i));
+    auto go = RunBody(*w.cond, vars, device);
     if (!go.ok()) {
       Status s = go.status();
       return s.Prepend("in cond at iteration " + std::to_string(i));
     }
     KILN_ASSIGN_OR_RETURN(int64_t holds, ScalarValue((*go)[0], device, "cond's output"));
     if (holds == 0) break;
-    if (i >= max_iterations) {
-      return ResourceExhausted("the loop reached its limit of " + std::to_string(max_iterations) +
+    if (i >= w.max_iterations) {
+      return ResourceExhausted("the loop reached its limit of " + std::to_string(w.max_iterations) +
                                " iterations without finishing (raise the limit with the max_loop_iterations "
                                "option if the model needs more)");
     }
-    for (size_t k = 0; k < vars.size(); ++k) {
-      const ir::OutputInfo& takes = body_graph.output_info(body_graph.inputs()[k].value);
-      if (!takes.shape.Accepts(vars[k].shape())) {
-        return InvalidArgument("loop variable " + std::to_string(k) + " is " + Describe(vars[k]) + " at iteration " +
-                               std::to_string(i) + " but the body takes " + takes.shape.ToString());
-      }
-    }
-    auto next = RunBody(body, vars, device);
+    KILN_RETURN_IF_ERROR(CheckLoopVariables(*w.body_graph, "body", vars, i));
+    auto next = RunBody(*w.body, vars, device);
     if (!next.ok()) {
       Status s = next.status();
       return s.Prepend("in the body at iteration " + std::to_string(i));
@@ -276,14 +290,15 @@ Status RunWhile(const Executor& cond, const Executor& body, const ir::Graph& bod
 
 Status MakeWhileKernel(const ir::Graph& graph, const ir::Node& node, const ExecutorOptions& options,
                        KernelFn& kernel) {
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> cond, BodyExecutor(graph, node, "cond", options));
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> body, BodyExecutor(graph, node, "body", options));
-  KILN_ASSIGN_OR_RETURN(ir::FuncRef f, node.attrs.Get<ir::FuncRef>("body"));
-  const ir::Graph* body_graph = graph.function(f.name);
-  const int64_t limit = options.max_loop_iterations;
-  kernel = [cond, body, body_graph, limit](KernelContext& ctx) {
-    return RunWhile(*cond, *body, *body_graph, limit, ctx);
-  };
+  WhileBodies w;
+  KILN_ASSIGN_OR_RETURN(w.cond, BodyExecutor(graph, node, "cond", options));
+  KILN_ASSIGN_OR_RETURN(w.body, BodyExecutor(graph, node, "body", options));
+  KILN_ASSIGN_OR_RETURN(ir::FuncRef cond, node.attrs.Get<ir::FuncRef>("cond"));
+  KILN_ASSIGN_OR_RETURN(ir::FuncRef body, node.attrs.Get<ir::FuncRef>("body"));
+  w.cond_graph = graph.function(cond.name);
+  w.body_graph = graph.function(body.name);
+  w.max_iterations = options.max_loop_iterations;
+  kernel = [w](KernelContext& ctx) { return RunWhile(w, ctx); };
   return OkStatus();
 }
 

@@ -97,6 +97,50 @@ TEST(WhileTest, ABodyThatChangesADTypeIsRefused) {
       << s.ToString();
 }
 
+// A body whose output has another shape than its input takes: the loop variable is refused at the
+// iteration that passes it in, with both shapes.
+TEST(WhileTest, ABodyGivingAnotherShapeThanItTakesIsAnError) {
+  ir::Graph cond;
+  {
+    const ir::ValueRef v = AddInput(cond, "v", DType::kFloat32, PartialShape::Known({1}));
+    ir::AttrMap a;
+    a.Set("T", DType::kFloat32);
+    a.Set("Tidx", DType::kInt32);
+    const ir::ValueRef total = AddOp(cond, "total", "Sum", {v, AddConst(cond, "axis", Tensor::Scalar<int32_t>(0))}, a);
+    ir::AttrMap l;
+    l.Set("T", DType::kFloat32);
+    const ir::ValueRef ten = AddConst(cond, "ten", Tensor::Scalar(10.0f));
+    cond.outputs().push_back({"go", AddOp(cond, "less", "Less", {total, ten}, l)});
+  }
+  ir::Graph body;
+  {
+    const ir::ValueRef v = AddInput(body, "v", DType::kFloat32, PartialShape::Known({1}));
+    ir::AttrMap a;
+    a.Set("N", int64_t{2});
+    a.Set("T", DType::kFloat32);
+    a.Set("Tidx", DType::kInt32);
+    body.outputs().push_back(
+        {"v", AddOp(body, "twice", "ConcatV2", {v, v, AddConst(body, "axis", Tensor::Scalar<int32_t>(0))}, a)});
+  }
+  ir::Graph g;
+  const ir::ValueRef start = AddInput(g, "start", DType::kFloat32, PartialShape::Known({1}));
+  ir::AttrMap a;
+  a.Set("T", std::vector<DType>{DType::kFloat32});
+  a.Set("cond", ir::FuncRef{g.AddFunction("cond", std::move(cond))});
+  a.Set("body", ir::FuncRef{g.AddFunction("body", std::move(body))});
+  ir::Node* loop = g.AddNode("loop", "While", {start}, a, 1);
+  KILN_ASSERT_OK(ir::OpRegistry::Global().ApplyDefaults(*loop));
+  g.outputs().push_back({"end", {loop->id, 0}});
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  EXPECT_EQ(g.output_info(g.outputs()[0].value).shape, PartialShape::Known({-1}));
+  KILN_ASSERT_OK_AND_ASSIGN(auto ex, runtime::Executor::Create(g));
+  auto run = ex->Run({Tensor::FromVector<float>({1}, {1.0f})});
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.status().ToString().find("loop variable 0 is float32 [2] at iteration 1 but the cond takes [1]"),
+            std::string::npos)
+      << run.status().ToString();
+}
+
 TEST(WhileTest, AMissingBodyIsAnError) {
   ir::Graph g = CountingWhile();
   g.node(g.outputs()[0].value.node).attrs.Set("body", ir::FuncRef{"no_such_body"});
