@@ -58,6 +58,7 @@ Shape DropFirst(const Shape& s) { return Shape(s.begin() + 1, s.end()); }
 
 // The slices of `t` along its first axis, each without that axis.
 StatusOr<std::vector<Tensor>> Unstack(const Tensor& t, DeviceContext* device) {
+  if (t.dtype() == DType::kVariant) return Unimplemented("scanning over tensor lists");
   const int64_t n = t.dim(0);
   const Shape slice_shape = DropFirst(t.shape());
   std::vector<Tensor> out;
@@ -89,6 +90,7 @@ StatusOr<std::vector<Tensor>> Unstack(const Tensor& t, DeviceContext* device) {
 // tensor of `dtype` shaped [0] + `empty_shape` (unknown dims as 0).
 StatusOr<Tensor> Stack(const std::vector<Tensor>& parts, DType dtype, const ir::OutputInfo& element,
                        DeviceContext* device) {
+  if (dtype == DType::kVariant) return Unimplemented("stacking tensor lists across iterations");
   if (parts.empty()) {
     Shape shape = {0};
     if (element.shape.rank_known) {

@@ -26,6 +26,9 @@ std::optional<DeviceType> InputLocation(const ir::Graph& graph, const Placement&
   const KernelDef* def = KernelFor(n, placement);
   if (def != nullptr && def->options.reads_shapes_only) return std::nullopt;
   if (!placement.OnDevice(node)) return DeviceType::kCPU;
+  // Strings and tensor lists stay on the host, even as inputs of a node on the device (a loop
+  // that carries a list).
+  if (IsHostOnly(graph.output_info(n.inputs[index]).dtype)) return DeviceType::kCPU;
   if (def != nullptr && def->IsHostInput(index, static_cast<int>(n.inputs.size()))) return DeviceType::kCPU;
   return placement.node_on[node];
 }
