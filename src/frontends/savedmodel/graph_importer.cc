@@ -107,7 +107,9 @@ class Importer {
   const VariableReader& read_variable_;
   std::map<std::string, const tfproto::FunctionDef*> library_;
   std::map<std::string, ir::ValueRef> variable_values_;
-  std::map<std::string, std::string> bodies_;  // library function -> its name in graph_'s functions
+  // "function|arg=variable|..." (a library function with its frozen arguments) -> its name in
+  // graph_'s functions.
+  std::map<std::string, std::string> bodies_;
   ir::Graph graph_;
   int depth_ = 0;
   int64_t imported_ = 0;
