@@ -20,7 +20,8 @@ struct FuncRef {
 
 using AttrValue = std::variant<std::monostate, int64_t, float, bool, std::string, DType, PartialShape, Tensor,
                                FuncRef, std::vector<int64_t>, std::vector<float>, std::vector<bool>,
-                               std::vector<std::string>, std::vector<DType>, std::vector<PartialShape>>;
+                               std::vector<std::string>, std::vector<DType>, std::vector<PartialShape>,
+                               std::vector<FuncRef>>;
 
 // "int", "list(int)", ... for error messages.
 std::string AttrTypeName(const AttrValue& value);
@@ -41,7 +42,8 @@ class AttrMap {
     // An empty list parses as whichever list type the caller wants.
     if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<float>> ||
                   std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<DType>> ||
-                  std::is_same_v<T, std::vector<PartialShape>> || std::is_same_v<T, std::vector<bool>>) {
+                  std::is_same_v<T, std::vector<PartialShape>> || std::is_same_v<T, std::vector<bool>> ||
+                  std::is_same_v<T, std::vector<FuncRef>>) {
       if (IsEmptyList(*v)) return T{};
     }
     return InvalidArgument("attribute '" + name + "' has type " + AttrTypeName(*v) + ", expected another type");

@@ -25,6 +25,17 @@ StatusOr<const Graph*> InferenceContext::Function(const std::string& attr) const
   return body;
 }
 
+StatusOr<std::vector<const Graph*>> InferenceContext::Functions(const std::string& attr) const {
+  KILN_ASSIGN_OR_RETURN(std::vector<FuncRef> refs, node_.attrs.Get<std::vector<FuncRef>>(attr));
+  std::vector<const Graph*> out;
+  for (const FuncRef& f : refs) {
+    const Graph* body = graph_ == nullptr ? nullptr : graph_->function(f.name);
+    if (body == nullptr) return NotFound("the function '" + f.name + "' (attribute '" + attr + "') is not in the graph");
+    out.push_back(body);
+  }
+  return out;
+}
+
 namespace {
 StatusOr<int> OutputArgLength(const OutputArgDef& arg, const AttrMap& attrs) {
   if (!arg.number_attr.empty()) {

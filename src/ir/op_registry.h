@@ -41,6 +41,8 @@ class InferenceContext {
   // The function the node's FuncRef attribute `attr` names, in the library of the node's graph;
   // an error when the attribute or the function is missing.
   StatusOr<const Graph*> Function(const std::string& attr) const;
+  // The functions a list(func) attribute names, likewise.
+  StatusOr<std::vector<const Graph*>> Functions(const std::string& attr) const;
 
  private:
   const Graph* graph_;

@@ -134,18 +134,41 @@ StatusOr<Tensor> Stack(const std::vector<Tensor>& parts, DType dtype, const ir::
 
 std::string Describe(const Tensor& t) { return std::string(DTypeName(t.dtype())) + " " + ShapeToString(t.shape()); }
 
-Status MakeIfKernel(const ir::Graph& graph, const ir::Node& node, const ExecutorOptions& options, KernelFn& kernel) {
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> then_branch, BodyExecutor(graph, node, "then_branch", options));
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> else_branch, BodyExecutor(graph, node, "else_branch", options));
-  kernel = [then_branch, else_branch](KernelContext& ctx) -> Status {
-    KILN_ASSIGN_OR_RETURN(int64_t cond, ScalarValue(ctx.input(0), ctx.device_context(), "the condition"));
+// If and Case: input 0 picks the branch (If: then_branch when nonzero; Case: branches[index], the
+// last one when the index is outside the list), which runs on the other inputs.
+Status MakeBranchKernel(const ir::Graph& graph, const ir::Node& node, const ExecutorOptions& options,
+                        KernelFn& kernel) {
+  const bool is_case = node.op == "Case" || node.op == "StatelessCase";
+  std::vector<std::string> names;
+  std::vector<std::shared_ptr<Executor>> branches;
+  if (is_case) {
+    KILN_ASSIGN_OR_RETURN(std::vector<ir::FuncRef> refs, node.attrs.Get<std::vector<ir::FuncRef>>("branches"));
+    if (refs.empty()) return InvalidArgument("Case has no branches").AtNode(node.name, node.op);
+    for (size_t b = 0; b < refs.size(); ++b) {
+      ir::Node one = node;
+      one.attrs.Set("branch", refs[b]);
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> e, BodyExecutor(graph, one, "branch", options));
+      branches.push_back(std::move(e));
+      names.push_back("branch " + std::to_string(b));
+    }
+  } else {
+    // else_branch first: the condition's value indexes the list.
+    for (const char* attr : {"else_branch", "then_branch"}) {
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> e, BodyExecutor(graph, node, attr, options));
+      branches.push_back(std::move(e));
+      names.push_back(attr);
+    }
+  }
+  kernel = [branches, names, is_case](KernelContext& ctx) -> Status {
+    KILN_ASSIGN_OR_RETURN(int64_t value, ScalarValue(ctx.input(0), ctx.device_context(), "input 0"));
+    const int64_t last = static_cast<int64_t>(branches.size()) - 1;
+    const size_t taken = static_cast<size_t>(is_case ? (value < 0 || value > last ? last : value) : (value != 0));
     std::vector<Tensor> args;
     for (int i = 1; i < ctx.num_inputs(); ++i) args.push_back(ctx.input(i));
-    const char* taken = cond != 0 ? "then_branch" : "else_branch";
-    auto outputs = RunBody(cond != 0 ? *then_branch : *else_branch, args, ctx.device_context());
+    auto outputs = RunBody(*branches[taken], args, ctx.device_context());
     if (!outputs.ok()) {
       Status s = outputs.status();
-      return s.Prepend(std::string("in ") + taken);
+      return s.Prepend("in " + names[taken]);
     }
     for (int i = 0; i < ctx.num_outputs(); ++i) ctx.set_output(i, std::move((*outputs)[i]));
     return OkStatus();
@@ -307,14 +330,15 @@ Status MakeWhileKernel(const ir::Graph& graph, const ir::Node& node, const Execu
 }  // namespace
 
 bool IsControlFlowOp(const std::string& op) {
-  return op == "If" || op == "StatelessIf" || op == "Loop" || op == "While" || op == "StatelessWhile";
+  return op == "If" || op == "StatelessIf" || op == "Case" || op == "StatelessCase" || op == "Loop" ||
+         op == "While" || op == "StatelessWhile";
 }
 
 StatusOr<KernelFn> MakeControlFlowKernel(const ir::Graph& graph, const ir::Node& node,
                                          const ExecutorOptions& options) {
   KernelFn kernel;
-  if (node.op == "If" || node.op == "StatelessIf") {
-    KILN_RETURN_IF_ERROR(MakeIfKernel(graph, node, options, kernel));
+  if (node.op == "If" || node.op == "StatelessIf" || node.op == "Case" || node.op == "StatelessCase") {
+    KILN_RETURN_IF_ERROR(MakeBranchKernel(graph, node, options, kernel));
   } else if (node.op == "While" || node.op == "StatelessWhile") {
     KILN_RETURN_IF_ERROR(MakeWhileKernel(graph, node, options, kernel));
   } else if (node.op == "Loop") {

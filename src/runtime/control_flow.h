@@ -1,5 +1,5 @@
 #pragma once
-// Kernels of control-flow nodes (If, StatelessIf, Loop, While, StatelessWhile; see
+// Kernels of control-flow nodes (If, Case, Loop, While and their Stateless forms; see
 // src/ir/ops/control_flow_ops.cc). Each runs its bodies with executors of their own, made once
 // with the node's executor and on its device; a condition is read on the host, a body runs where
 // its executor placed its nodes.

@@ -1,6 +1,6 @@
-// While (TensorFlow's semantics) on IR graphs built here: it runs its cond and body until cond
-// fails, stops at the iteration limit with an error, and bodies that disagree with the node are
-// refused when shapes are inferred.
+// While and Case (TensorFlow's semantics) on IR graphs built here: While runs its cond and body
+// until cond fails and stops at the iteration limit with an error, bodies that disagree with the
+// node are refused, and Case takes its last branch for an index outside the list.
 #include "runtime/control_flow.h"
 
 #include "ir/op_registry.h"
@@ -148,6 +148,37 @@ TEST(WhileTest, AMissingBodyIsAnError) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("the function 'no_such_body' (attribute 'body') is not in the graph"), std::string::npos)
       << s.ToString();
+}
+
+// Case(index, x) with branches x * 1, x * 2, x * 3: an index outside the list takes the last one.
+TEST(CaseTest, AnIndexOutsideTheListTakesTheLastBranch) {
+  ir::Graph g;
+  const ir::ValueRef index = AddInput(g, "index", DType::kInt32, PartialShape::Known({}));
+  const ir::ValueRef x = AddInput(g, "x", DType::kFloat32, PartialShape::Known({2}));
+  std::vector<ir::FuncRef> branches;
+  for (int b = 0; b < 3; ++b) {
+    ir::Graph branch;
+    const ir::ValueRef in = AddInput(branch, "x", DType::kFloat32, PartialShape::Known({2}));
+    ir::AttrMap a;
+    a.Set("T", DType::kFloat32);
+    const ir::ValueRef k = AddConst(branch, "k", Tensor::Scalar(static_cast<float>(b + 1)));
+    branch.outputs().push_back({"y", AddOp(branch, "scaled", "Mul", {in, k}, a)});
+    branches.push_back({g.AddFunction("branch", std::move(branch))});
+  }
+  ir::AttrMap a;
+  a.Set("Tin", std::vector<DType>{DType::kFloat32});
+  a.Set("Tout", std::vector<DType>{DType::kFloat32});
+  a.Set("branches", branches);
+  ir::Node* n = g.AddNode("case", "Case", {index, x}, a, 1);
+  KILN_ASSERT_OK(ir::OpRegistry::Global().ApplyDefaults(*n));
+  g.outputs().push_back({"y", {n->id, 0}});
+  KILN_ASSERT_OK(ir::InferShapes(g));
+  KILN_ASSERT_OK_AND_ASSIGN(auto ex, runtime::Executor::Create(g));
+  const Tensor in = Tensor::FromVector<float>({2}, {1.0f, -2.0f});
+  for (const auto& [i, factor] : std::vector<std::pair<int32_t, float>>{{0, 1}, {1, 2}, {2, 3}, {7, 3}, {-1, 3}}) {
+    KILN_ASSERT_OK_AND_ASSIGN(auto out, ex->Run({Tensor::Scalar<int32_t>(i), in}));
+    EXPECT_EQ(out[0].data<float>()[1], -2.0f * factor) << "index " << i;
+  }
 }
 
 }  // namespace

@@ -48,7 +48,12 @@ StatusOr<ir::AttrValue> ConvertAttr(const tfproto::AttrValue& value) {
         }
         return ir::AttrValue(std::move(shapes));
       }
-      if (l.tensor_size() || l.func_size()) return Unimplemented("lists of tensors or functions are not supported");
+      if (l.func_size()) {
+        std::vector<ir::FuncRef> funcs;
+        for (const auto& f : l.func()) funcs.push_back(ir::FuncRef{f.name()});
+        return ir::AttrValue(std::move(funcs));
+      }
+      if (l.tensor_size()) return Unimplemented("lists of tensors are not supported");
       return ir::AttrValue(std::vector<int64_t>{});  // an empty list of any type
     }
     case V::VALUE_NOT_SET: return ir::AttrValue(std::vector<int64_t>{});

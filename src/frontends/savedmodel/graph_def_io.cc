@@ -261,6 +261,8 @@ StatusOr<tfproto::AttrValue> AttrToProto(const ir::AttrValue& value) {
                 return;
               }
               list->add_type(*d);
+            } else if constexpr (std::is_same_v<X, ir::FuncRef>) {
+              list->add_func()->set_name(x.name);
             } else {
               ShapeToProto(static_cast<const PartialShape&>(x), list->add_shape());
             }
@@ -316,11 +318,14 @@ Status AddFunctions(const ir::Graph& graph, const std::string& prefix, std::vect
   for (const auto& [name, body] : graph.functions()) {
     const std::string written = prefix + name;
     KILN_ASSIGN_OR_RETURN(tfproto::FunctionDef fn, GraphToFunctionDef(*body, written));
+    auto rename = [&](tfproto::NameAttrList* f) {
+      if (body->function(f->name()) != nullptr) f->set_name(written + "__" + f->name());
+    };
     for (auto& node : *fn.mutable_node_def()) {
       for (auto& [attr, value] : *node.mutable_attr()) {
-        if (value.has_func() && body->function(value.func().name()) != nullptr) {
-          value.mutable_func()->set_name(written + "__" + value.func().name());
-        }
+        if (value.has_func()) rename(value.mutable_func());
+        if (!value.has_list()) continue;
+        for (auto& f : *value.mutable_list()->mutable_func()) rename(&f);
       }
     }
     library.push_back(std::move(fn));

@@ -19,7 +19,8 @@ bool IsCallOp(const std::string& op) { return op == "StatefulPartitionedCall" ||
 // Ops whose function attributes are graphs they run (see src/ir/ops/control_flow_ops.cc), imported
 // as functions of the graph rather than inlined.
 bool IsControlFlowOp(const std::string& op) {
-  return op == "If" || op == "StatelessIf" || op == "While" || op == "StatelessWhile" || op == "Loop";
+  return op == "If" || op == "StatelessIf" || op == "Case" || op == "StatelessCase" || op == "While" ||
+         op == "StatelessWhile" || op == "Loop";
 }
 constexpr int kTfResourceDType = 20;  // DT_RESOURCE
 
@@ -382,8 +383,8 @@ Status Importer::ImportControlFlow(Scope& scope, const tfproto::NodeDef& node, c
                                    std::vector<Binding>& outputs) {
   const std::string& op = node.op();
   const bool is_while = op == "While" || op == "StatelessWhile";
-  // The inputs that reach the functions as arguments: all but an If's condition.
-  const size_t first_arg = op == "If" || op == "StatelessIf" ? 1 : 0;
+  // The inputs that reach the functions as arguments: all but an If's condition or a Case's index.
+  const size_t first_arg = is_while ? 0 : 1;
   std::map<int, std::string> frozen;
   std::vector<ir::ValueRef> values;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -401,6 +402,15 @@ Status Importer::ImportControlFlow(Scope& scope, const tfproto::NodeDef& node, c
     if (value.has_func()) {
       KILN_ASSIGN_OR_RETURN(std::string body, ImportBody(value.func().name(), frozen));
       attrs.Set(name, ir::FuncRef{body});
+      continue;
+    }
+    if (value.has_list() && value.list().func_size() > 0) {
+      std::vector<ir::FuncRef> bodies;
+      for (const auto& f : value.list().func()) {
+        KILN_ASSIGN_OR_RETURN(std::string body, ImportBody(f.name(), frozen));
+        bodies.push_back(ir::FuncRef{body});
+      }
+      attrs.Set(name, std::move(bodies));
       continue;
     }
     // Lists of types and shapes, one per argument (or While output), lose the variables' entries.

@@ -10,6 +10,8 @@
 //                          stacked along a new first axis (ONNX Loop and Scan semantics).
 //   While(vars...)         while cond(vars...) is true (nonzero), vars = body(vars...); outputs
 //                          the last vars (TensorFlow's While and StatelessWhile).
+//   Case(index, args...)   runs branches[index](args...), the last branch when index is outside
+//                          the list (TensorFlow's Case and StatelessCase).
 // StatelessIf is If.
 #include "ir/op_registry.h"
 #include "ir/shape_fns.h"
@@ -42,35 +44,54 @@ std::vector<DType> InputDTypes(const InferenceContext& ctx, int first) {
   return out;
 }
 
-Status IfShape(InferenceContext& ctx) {
+// If's two branches or Case's list: each takes the node's inputs after the first (the condition or
+// branch index) and gives Tout; an output's shape is what every branch may give.
+Status BranchesShape(InferenceContext& ctx, const std::vector<std::pair<std::string, const Graph*>>& branches) {
   KILN_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1 << 20));
   KILN_ASSIGN_OR_RETURN(std::vector<DType> tout, ctx.Attr<std::vector<DType>>("Tout"));
-  KILN_ASSIGN_OR_RETURN(const Graph* then_branch, ctx.Function("then_branch"));
-  KILN_ASSIGN_OR_RETURN(const Graph* else_branch, ctx.Function("else_branch"));
-  if (ctx.input_shape(0).rank_known && NumElements(ctx.input_shape(0).dims) != 1 &&
-      ctx.input_shape(0).IsFullyDefined()) {
-    return InvalidArgument("the condition has shape " + ctx.input_shape(0).ToString() + "; it must hold one value");
+  if (ctx.input_shape(0).IsFullyDefined() && NumElements(ctx.input_shape(0).dims) != 1) {
+    return InvalidArgument("input 0 (the condition or branch index) has shape " + ctx.input_shape(0).ToString() +
+                           "; it must hold one value");
   }
   const std::vector<DType> args = InputDTypes(ctx, 1);
-  KILN_RETURN_IF_ERROR(CheckBodyInputs(*then_branch, "then_branch", args));
-  KILN_RETURN_IF_ERROR(CheckBodyInputs(*else_branch, "else_branch", args));
-  for (const auto& [attr, branch] : {std::pair{"then_branch", then_branch}, std::pair{"else_branch", else_branch}}) {
+  for (const auto& [name, branch] : branches) {
+    KILN_RETURN_IF_ERROR(CheckBodyInputs(*branch, name, args));
     if (branch->outputs().size() != tout.size()) {
-      return InvalidArgument(std::string(attr) + " gives " + std::to_string(branch->outputs().size()) +
-                             " outputs; the node has " + std::to_string(tout.size()));
+      return InvalidArgument(name + " gives " + std::to_string(branch->outputs().size()) + " outputs; the node has " +
+                             std::to_string(tout.size()));
     }
   }
   for (size_t i = 0; i < tout.size(); ++i) {
-    const OutputInfo& a = then_branch->output_info(then_branch->outputs()[i].value);
-    const OutputInfo& b = else_branch->output_info(else_branch->outputs()[i].value);
-    if (a.dtype != tout[i] || b.dtype != tout[i]) {
-      return InvalidArgument(Ordinal("output", static_cast<int>(i)) + " is " + std::string(DTypeName(tout[i])) +
-                             " but then_branch gives " + std::string(DTypeName(a.dtype)) + " and else_branch " +
-                             std::string(DTypeName(b.dtype)));
+    PartialShape shape;
+    for (size_t b = 0; b < branches.size(); ++b) {
+      const auto& [name, branch] = branches[b];
+      const OutputInfo& gives = branch->output_info(branch->outputs()[i].value);
+      if (gives.dtype != tout[i]) {
+        return InvalidArgument(Ordinal("output", static_cast<int>(i)) + " is " + std::string(DTypeName(tout[i])) +
+                               " but " + name + " gives " + std::string(DTypeName(gives.dtype)));
+      }
+      shape = b == 0 ? gives.shape : MostSpecificCommonShape(shape, gives.shape);
     }
-    ctx.set_output(static_cast<int>(i), tout[i], MostSpecificCommonShape(a.shape, b.shape));
+    ctx.set_output(static_cast<int>(i), tout[i], shape);
   }
   return OkStatus();
+}
+
+Status IfShape(InferenceContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Graph* then_branch, ctx.Function("then_branch"));
+  KILN_ASSIGN_OR_RETURN(const Graph* else_branch, ctx.Function("else_branch"));
+  return BranchesShape(ctx, {{"then_branch", then_branch}, {"else_branch", else_branch}});
+}
+
+Status CaseShape(InferenceContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(std::vector<const Graph*> graphs, ctx.Functions("branches"));
+  if (graphs.empty()) return InvalidArgument("Case has no branches");
+  if (ctx.input_dtype(0) != DType::kInt32) {
+    return InvalidArgument("the branch index is " + std::string(DTypeName(ctx.input_dtype(0))) + "; it must be int32");
+  }
+  std::vector<std::pair<std::string, const Graph*>> branches;
+  for (size_t b = 0; b < graphs.size(); ++b) branches.push_back({"branch " + std::to_string(b), graphs[b]});
+  return BranchesShape(ctx, branches);
 }
 
 Status LoopShape(InferenceContext& ctx) {
@@ -176,6 +197,16 @@ OpDefBuilder IfOp(const char* name) {
                        .Shape(IfShape));
 }
 
+OpDefBuilder CaseOp(const char* name) {
+  return std::move(OpDefBuilder(name)
+                       .Attr("Tin", std::vector<DType>{})
+                       .Attr("Tout")
+                       .Attr("branches")
+                       .Attr("output_shapes", std::vector<PartialShape>{})
+                       .OutputTypeList("output", "Tout")
+                       .Shape(CaseShape));
+}
+
 OpDefBuilder WhileOp(const char* name) {
   return std::move(OpDefBuilder(name)
                        .Attr("T")
@@ -192,6 +223,8 @@ OpDefBuilder WhileOp(const char* name) {
 KILN_REGISTER_OP(IfOp("If"));
 KILN_REGISTER_OP(IfOp("StatelessIf"));
 KILN_REGISTER_OP(WhileOp("While"));
+KILN_REGISTER_OP(CaseOp("Case"));
+KILN_REGISTER_OP(CaseOp("StatelessCase"));
 KILN_REGISTER_OP(WhileOp("StatelessWhile"));
 KILN_REGISTER_OP(OpDefBuilder("Loop")
                      .Attr("body")

@@ -73,6 +73,7 @@ TEST(AttrToProtoTest, ConvertAttrReadsBackEveryKind) {
       std::vector<std::string>{"x", "y"},
       std::vector<DType>{DType::kFloat32, DType::kUInt8, DType::kString},
       std::vector<PartialShape>{PartialShape::Known({1, -1}), PartialShape::Unknown()},
+      std::vector<ir::FuncRef>{{"branch_0"}, {"branch_1"}},
   };
   std::set<size_t> kinds;
   for (const auto& v : values) {
