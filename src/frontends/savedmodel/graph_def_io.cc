@@ -315,11 +315,12 @@ StatusOr<tfproto::GraphDef> GraphToGraphDef(const ir::Graph& graph, const Variab
 namespace {
 
 Status AddFunctions(const ir::Graph& graph, const std::string& prefix, std::vector<tfproto::FunctionDef>& library) {
-  for (const auto& [name, body] : graph.functions()) {
+  for (const auto& [name, function] : graph.functions()) {
+    const ir::Graph& body = *function;
     const std::string written = prefix + name;
-    KILN_ASSIGN_OR_RETURN(tfproto::FunctionDef fn, GraphToFunctionDef(*body, written));
+    KILN_ASSIGN_OR_RETURN(tfproto::FunctionDef fn, GraphToFunctionDef(body, written));
     auto rename = [&](tfproto::NameAttrList* f) {
-      if (body->function(f->name()) != nullptr) f->set_name(written + "__" + f->name());
+      if (body.function(f->name()) != nullptr) f->set_name(written + "__" + f->name());
     };
     for (auto& node : *fn.mutable_node_def()) {
       for (auto& [attr, value] : *node.mutable_attr()) {
@@ -329,7 +330,7 @@ Status AddFunctions(const ir::Graph& graph, const std::string& prefix, std::vect
       }
     }
     library.push_back(std::move(fn));
-    KILN_RETURN_IF_ERROR(AddFunctions(*body, written + "__", library));
+    KILN_RETURN_IF_ERROR(AddFunctions(body, written + "__", library));
   }
   return OkStatus();
 }
