@@ -6,9 +6,9 @@
 namespace kiln::runtime {
 namespace {
 
-StatusOr<std::unique_ptr<Executor>> BodyExecutor(const ir::Graph& graph, const ir::Node& node,
+// An executor for function `f` of `graph`, a body of `node` named in attribute `attr`.
+StatusOr<std::unique_ptr<Executor>> BodyExecutor(const ir::Graph& graph, const ir::Node& node, const ir::FuncRef& f,
                                                  const std::string& attr, const ExecutorOptions& options) {
-  KILN_ASSIGN_OR_RETURN(ir::FuncRef f, node.attrs.Get<ir::FuncRef>(attr));
   const ir::Graph* body = graph.function(f.name);
   if (body == nullptr) {
     return NotFound("the function '" + f.name + "' (attribute '" + attr + "') is not in the graph")
@@ -24,6 +24,13 @@ StatusOr<std::unique_ptr<Executor>> BodyExecutor(const ir::Graph& graph, const i
     return s.Prepend("in " + attr + " '" + f.name + "' of node '" + node.name + "' (" + node.op + ")");
   }
   return executor;
+}
+
+// The executor of the body that `node`'s FuncRef attribute `attr` names.
+StatusOr<std::unique_ptr<Executor>> BodyExecutor(const ir::Graph& graph, const ir::Node& node,
+                                                 const std::string& attr, const ExecutorOptions& options) {
+  KILN_ASSIGN_OR_RETURN(ir::FuncRef f, node.attrs.Get<ir::FuncRef>(attr));
+  return BodyExecutor(graph, node, f, attr, options);
 }
 
 // Runs `body` where the calling kernel runs: on the host, or on the device's stream with the
@@ -145,11 +152,9 @@ Status MakeBranchKernel(const ir::Graph& graph, const ir::Node& node, const Exec
     KILN_ASSIGN_OR_RETURN(std::vector<ir::FuncRef> refs, node.attrs.Get<std::vector<ir::FuncRef>>("branches"));
     if (refs.empty()) return InvalidArgument("Case has no branches").AtNode(node.name, node.op);
     for (size_t b = 0; b < refs.size(); ++b) {
-      ir::Node one = node;
-      one.attrs.Set("branch", refs[b]);
-      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> e, BodyExecutor(graph, one, "branch", options));
-      branches.push_back(std::move(e));
       names.push_back("branch " + std::to_string(b));
+      KILN_ASSIGN_OR_RETURN(std::shared_ptr<Executor> e, BodyExecutor(graph, node, refs[b], names.back(), options));
+      branches.push_back(std::move(e));
     }
   } else {
     // else_branch first: the condition's value indexes the list.
